@@ -1,0 +1,17 @@
+import type { JsonValue, MaterialState } from '../plugin/types.ts';
+
+/** A material state kept in memory; `snapshot()` gives what a host would persist. */
+export interface MemoryState extends MaterialState {
+  snapshot(): Record<string, JsonValue>;
+}
+
+/** Creates an in-memory material state, optionally seeded from a snapshot. */
+export function createMemoryState(initial: Record<string, JsonValue> = {}): MemoryState {
+  const values = new Map<string, JsonValue>(Object.entries(initial));
+  return {
+    get: (key) => values.get(key),
+    set: (key, value) => void values.set(key, value),
+    delete: (key) => void values.delete(key),
+    snapshot: () => Object.fromEntries(values),
+  };
+}

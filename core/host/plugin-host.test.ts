@@ -1,0 +1,170 @@
+import { describe, expect, it } from 'vitest';
+import { samplePlugin, sampleRevision } from '../../test/helpers/sample-plugin.ts';
+import {
+  ConfigInvalidError,
+  PluginError,
+  PluginTimeoutError,
+  RepositoryMetadataError,
+} from '../errors.ts';
+import type { HttpClient } from '../plugin/types.ts';
+import { createMemoryState } from './memory-state.ts';
+import { createPluginHost } from './plugin-host.ts';
+import { createPluginRegistry } from './registry.ts';
+
+const noHttp: HttpClient = {
+  request: () => Promise.reject(new Error('no network in this test')),
+};
+const hostWith = (...plugins: ReturnType<typeof samplePlugin>[]) =>
+  createPluginHost({ registry: createPluginRegistry(plugins), http: noHttp, timeoutMs: 200 });
+
+const repo = { URL: 'https://repo.test', VERSIONS: '1,3,2' };
+const pkg = { NAME: 'app' };
+
+describe('core/host/plugin-host', () => {
+  it('rejects duplicate plugin ids and unknown ids', () => {
+    expect(() => createPluginRegistry([samplePlugin(), samplePlugin()])).toThrow(
+      "Two plugins have the id 'sample'",
+    );
+    expect(() => hostWith(samplePlugin()).registry.get('nope')).toThrow(
+      "No plugin with id 'nope'. Known plugins: sample",
+    );
+  });
+
+  it('refuses an object not made by defineRepositoryPlugin', () => {
+    const raw = { ...samplePlugin(), apiVersion: 99 } as never;
+    expect(() => createPluginRegistry([raw])).toThrow(/plugin API 99/);
+  });
+
+  it('answers latestRevision and latestRevisionsSince through the plugin', async () => {
+    const host = hostWith(samplePlugin());
+    expect(await host.latestRevision('sample', repo, pkg)).toEqual(sampleRevision(3));
+    const since = await host.latestRevisionsSince('sample', repo, pkg, sampleRevision(1));
+    expect(since.map((r) => r.revision)).toEqual(['app-2', 'app-3']);
+    expect(await host.latestRevisionsSince('sample', repo, pkg, sampleRevision(3))).toEqual([]);
+  });
+
+  it('merges core and plugin validation, every problem at once', async () => {
+    const host = hostWith(samplePlugin());
+    expect(await host.validatePackage('sample', { URL: 'ftp://x', EXTRA: '1' }, {})).toEqual([
+      {
+        key: '',
+        message: 'Unsupported key(s) found : EXTRA. Allowed key(s) are : URL, VERSIONS, TOKEN',
+      },
+      { key: 'URL', message: 'URL must start with http:// or https://' },
+      { key: 'NAME', message: 'Package name is required' },
+    ]);
+  });
+
+  it('validates before calling the plugin', async () => {
+    let called = false;
+    const host = hostWith(
+      samplePlugin({
+        latestRevision: async () => {
+          called = true;
+          return null;
+        },
+      }),
+    );
+    const error = await host.latestRevision('sample', { URL: 'ftp://x' }, pkg).catch((e) => e);
+    expect(error).toBeInstanceOf(ConfigInvalidError);
+    expect(error.issues).toEqual([
+      { key: 'URL', message: 'URL must start with http:// or https://' },
+    ]);
+    expect(called).toBe(false);
+    const check = await host.checkRepositoryConnection('sample', {});
+    expect(check).toEqual({ ok: false, messages: ['URL: URL is required'] });
+  });
+
+  it('wraps a throwing plugin in a PluginError tagged with its id', async () => {
+    const host = hostWith(
+      samplePlugin({
+        latestRevision: () => {
+          throw new TypeError('boom\n    at somewhere');
+        },
+      }),
+    );
+    const error = await host.latestRevision('sample', repo, pkg).catch((e) => e);
+    expect(error).toBeInstanceOf(PluginError);
+    expect(error.code).toBe('ERR_PLUGIN_FAILED');
+    expect(error.pluginId).toBe('sample');
+    expect(error.message).toBe("Plugin 'sample' failed in latestRevision: boom");
+  });
+
+  it('keeps Hoist errors a plugin throws, adding the plugin id', async () => {
+    const host = hostWith(
+      samplePlugin({
+        latestRevision: async () => {
+          throw new RepositoryMetadataError('primary.xml: unexpected end');
+        },
+      }),
+    );
+    const error = await host.latestRevision('sample', repo, pkg).catch((e) => e);
+    expect(error).toBeInstanceOf(RepositoryMetadataError);
+    expect(error.pluginId).toBe('sample');
+  });
+
+  it('times a hanging plugin out and aborts its signal', async () => {
+    let signal: AbortSignal | undefined;
+    const host = hostWith(
+      samplePlugin({
+        latestRevision: (_r, _p, ctx) => {
+          signal = ctx.signal;
+          return new Promise(() => {});
+        },
+      }),
+    );
+    const started = Date.now();
+    const error = await host
+      .latestRevision('sample', repo, pkg, { timeoutMs: 100 })
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(PluginTimeoutError);
+    expect(error.message).toBe("Plugin 'sample' did not answer latestRevision within 100 ms");
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(signal?.aborted).toBe(true);
+  });
+
+  it('passes the caller abort to the plugin', async () => {
+    const controller = new AbortController();
+    const host = hostWith(
+      samplePlugin({
+        latestRevision: (_r, _p, ctx) =>
+          new Promise((_, reject) =>
+            ctx.signal.addEventListener('abort', () => reject(new Error('aborted'))),
+          ),
+      }),
+    );
+    const pending = host.latestRevision('sample', repo, pkg, { signal: controller.signal });
+    controller.abort();
+    await expect(pending).rejects.toThrow("Call to plugin 'sample' (latestRevision) was cancelled");
+  });
+
+  it('rejects results that break the contract', async () => {
+    const host = hostWith(
+      samplePlugin({
+        latestRevision: async () => ({ ...sampleRevision(1), data: { 'BAD-KEY': 'x' } }),
+        latestRevisionsSince: async () => 'nope' as never,
+      }),
+    );
+    await expect(host.latestRevision('sample', repo, pkg)).rejects.toThrow(
+      "Plugin 'sample' returned an invalid result from latestRevision at data.BAD-KEY: data keys may contain only letters, digits and underscores",
+    );
+    await expect(
+      host.latestRevisionsSince('sample', repo, pkg, sampleRevision(1)),
+    ).rejects.toBeInstanceOf(PluginError);
+  });
+
+  it('gives each call the material state it is handed', async () => {
+    const state = createMemoryState();
+    const host = hostWith(
+      samplePlugin({
+        latestRevision: async (_r, _p, ctx) => {
+          ctx.state.set('calls', Number(ctx.state.get('calls') ?? 0) + 1);
+          return null;
+        },
+      }),
+    );
+    await host.latestRevision('sample', repo, pkg, { state });
+    await host.latestRevision('sample', repo, pkg, { state });
+    expect(state.snapshot()).toEqual({ calls: 2 });
+  });
+});

@@ -1,0 +1,300 @@
+import { z } from 'zod';
+import {
+  ConfigInvalidError,
+  HoistError,
+  PluginError,
+  PluginTimeoutError,
+  type ValidationIssue,
+} from '../errors.ts';
+import { validateAgainstProperties, withDefaults } from '../plugin/configuration.ts';
+import {
+  type Configuration,
+  type ConnectionResult,
+  type HttpClient,
+  type Logger,
+  type MaterialState,
+  type PluginContext,
+  type PreviousRevision,
+  type RepositoryPlugin,
+  Revision,
+} from '../plugin/types.ts';
+import { createMemoryState } from './memory-state.ts';
+import type { PluginRegistry } from './registry.ts';
+import { silentLogger } from './silent-logger.ts';
+
+/** Default time limit of one plugin call. */
+export const DEFAULT_CALL_TIMEOUT_MS = 120_000;
+
+/** What the host needs to make plugin calls. */
+export interface PluginHostOptions {
+  registry: PluginRegistry;
+  http: HttpClient;
+  logger?: Logger;
+  /** Time limit of each call unless the call says otherwise; default 120 s. */
+  timeoutMs?: number;
+  now?: () => Date;
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  /** The material's state; a fresh in-memory one when omitted. */
+  state?: MaterialState;
+  /** Aborts the call (e.g. at shutdown). */
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  logger?: Logger;
+}
+
+/**
+ * Calls plugins safely: validates configurations first (core checks, then the plugin's), runs
+ * each call under a time limit with an AbortSignal, checks what the plugin returns against the
+ * contract, and turns anything a plugin throws into a `HoistError` tagged with its id. A plugin
+ * can fail its call; it cannot take the host down.
+ */
+export interface PluginHost {
+  readonly registry: PluginRegistry;
+  /** Every problem of a repository configuration, core's and the plugin's. */
+  validateRepository(pluginId: string, repository: Configuration): Promise<ValidationIssue[]>;
+  /** Every problem of a package configuration (and of its repository's). */
+  validatePackage(
+    pluginId: string,
+    repository: Configuration,
+    pkg: Configuration,
+  ): Promise<ValidationIssue[]>;
+  checkRepositoryConnection(
+    pluginId: string,
+    repository: Configuration,
+    options?: CallOptions,
+  ): Promise<ConnectionResult>;
+  checkPackageConnection(
+    pluginId: string,
+    repository: Configuration,
+    pkg: Configuration,
+    options?: CallOptions,
+  ): Promise<ConnectionResult>;
+  /** @throws ConfigInvalidError before calling the plugin when the configuration is invalid. */
+  latestRevision(
+    pluginId: string,
+    repository: Configuration,
+    pkg: Configuration,
+    options?: CallOptions,
+  ): Promise<Revision | null>;
+  /** @throws ConfigInvalidError before calling the plugin when the configuration is invalid. */
+  latestRevisionsSince(
+    pluginId: string,
+    repository: Configuration,
+    pkg: Configuration,
+    previous: PreviousRevision,
+    options?: CallOptions,
+  ): Promise<Revision[]>;
+}
+
+const ConnectionResultShape = z.object({ ok: z.boolean(), messages: z.array(z.string()) });
+const IssuesShape = z.array(z.object({ key: z.string(), message: z.string() }));
+
+/** Creates a plugin host over a registry. */
+export function createPluginHost(options: PluginHostOptions): PluginHost {
+  const { registry, http } = options;
+  const hostLogger = options.logger ?? silentLogger;
+  const now = options.now ?? (() => new Date());
+
+  async function invoke<T>(
+    plugin: RepositoryPlugin,
+    call: string,
+    callOptions: CallOptions | undefined,
+    run: (ctx: PluginContext) => Promise<T> | T,
+  ): Promise<T> {
+    const timeoutMs = callOptions?.timeoutMs ?? options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+    const controller = new AbortController();
+    const outer = callOptions?.signal;
+    const onOuterAbort = () => controller.abort(outer?.reason);
+    if (outer?.aborted) controller.abort(outer.reason);
+    else outer?.addEventListener('abort', onOuterAbort, { once: true });
+    const ctx: PluginContext = {
+      http,
+      logger: callOptions?.logger ?? hostLogger,
+      signal: controller.signal,
+      now,
+      state: callOptions?.state ?? createMemoryState(),
+    };
+    const timer = setTimeout(() => {
+      controller.abort(
+        new PluginTimeoutError(
+          `Plugin '${plugin.id}' did not answer ${call} within ${formatMs(timeoutMs)}`,
+          { pluginId: plugin.id },
+        ),
+      );
+    }, timeoutMs);
+    // Settles the call as soon as it is aborted, whether or not the plugin honours the signal.
+    const aborted = new Promise<never>((_, reject) => {
+      const onAbort = () => reject(abortError(controller.signal.reason, plugin.id, call));
+      if (controller.signal.aborted) onAbort();
+      else controller.signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      // Promise.resolve().then() turns a synchronous throw into a rejection we can tag.
+      return await Promise.race([Promise.resolve().then(() => run(ctx)), aborted]);
+    } catch (error) {
+      throw tagError(error, plugin.id, call);
+    } finally {
+      clearTimeout(timer);
+      outer?.removeEventListener('abort', onOuterAbort);
+    }
+  }
+
+  async function repositoryIssues(plugin: RepositoryPlugin, repository: Configuration) {
+    const issues = validateAgainstProperties(plugin.repositoryProperties, repository);
+    if (plugin.validateRepository) {
+      const own = await invoke(plugin, 'validateRepository', undefined, () =>
+        plugin.validateRepository?.(withDefaults(plugin.repositoryProperties, repository)),
+      );
+      issues.push(...checkShape(IssuesShape, own ?? [], plugin.id, 'validateRepository'));
+    }
+    return dedupe(issues);
+  }
+
+  async function packageIssues(
+    plugin: RepositoryPlugin,
+    repository: Configuration,
+    pkg: Configuration,
+  ) {
+    const issues = validateAgainstProperties(plugin.packageProperties, pkg);
+    if (plugin.validatePackage) {
+      const own = await invoke(plugin, 'validatePackage', undefined, () =>
+        plugin.validatePackage?.(
+          withDefaults(plugin.repositoryProperties, repository),
+          withDefaults(plugin.packageProperties, pkg),
+        ),
+      );
+      issues.push(...checkShape(IssuesShape, own ?? [], plugin.id, 'validatePackage'));
+    }
+    return dedupe(issues);
+  }
+
+  async function requireValid(
+    plugin: RepositoryPlugin,
+    repository: Configuration,
+    pkg?: Configuration,
+  ) {
+    const issues = await repositoryIssues(plugin, repository);
+    if (pkg) issues.push(...(await packageIssues(plugin, repository, pkg)));
+    if (issues.length > 0) throw new ConfigInvalidError(issues, { pluginId: plugin.id });
+  }
+
+  const repoConfig = (p: RepositoryPlugin, c: Configuration) =>
+    withDefaults(p.repositoryProperties, c);
+  const pkgConfig = (p: RepositoryPlugin, c: Configuration) => withDefaults(p.packageProperties, c);
+
+  return {
+    registry,
+    validateRepository: (id, repository) => repositoryIssues(registry.get(id), repository),
+    async validatePackage(id, repository, pkg) {
+      const plugin = registry.get(id);
+      return dedupe([
+        ...(await repositoryIssues(plugin, repository)),
+        ...(await packageIssues(plugin, repository, pkg)),
+      ]);
+    },
+    async checkRepositoryConnection(id, repository, callOptions) {
+      const plugin = registry.get(id);
+      const issues = await repositoryIssues(plugin, repository);
+      if (issues.length > 0) return invalidConnection(issues);
+      const result = await invoke(plugin, 'checkRepositoryConnection', callOptions, (ctx) =>
+        plugin.checkRepositoryConnection(repoConfig(plugin, repository), ctx),
+      );
+      return checkShape(ConnectionResultShape, result, id, 'checkRepositoryConnection');
+    },
+    async checkPackageConnection(id, repository, pkg, callOptions) {
+      const plugin = registry.get(id);
+      const issues = [
+        ...(await repositoryIssues(plugin, repository)),
+        ...(await packageIssues(plugin, repository, pkg)),
+      ];
+      if (issues.length > 0) return invalidConnection(issues);
+      const result = await invoke(plugin, 'checkPackageConnection', callOptions, (ctx) =>
+        plugin.checkPackageConnection(repoConfig(plugin, repository), pkgConfig(plugin, pkg), ctx),
+      );
+      return checkShape(ConnectionResultShape, result, id, 'checkPackageConnection');
+    },
+    async latestRevision(id, repository, pkg, callOptions) {
+      const plugin = registry.get(id);
+      await requireValid(plugin, repository, pkg);
+      const result = await invoke(plugin, 'latestRevision', callOptions, (ctx) =>
+        plugin.latestRevision(repoConfig(plugin, repository), pkgConfig(plugin, pkg), ctx),
+      );
+      if (result === null) return null;
+      return checkShape(Revision, result, id, 'latestRevision');
+    },
+    async latestRevisionsSince(id, repository, pkg, previous, callOptions) {
+      const plugin = registry.get(id);
+      await requireValid(plugin, repository, pkg);
+      const result = await invoke(plugin, 'latestRevisionsSince', callOptions, (ctx) =>
+        plugin.latestRevisionsSince(
+          repoConfig(plugin, repository),
+          pkgConfig(plugin, pkg),
+          previous,
+          ctx,
+        ),
+      );
+      return checkShape(z.array(Revision), result, id, 'latestRevisionsSince');
+    },
+  };
+}
+
+function checkShape<T>(schema: z.ZodType<T>, value: unknown, pluginId: string, call: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  let first = parsed.error.issues[0];
+  // zod reports a bad record key as "Invalid key in record" with the real reason nested.
+  while (first && 'issues' in first && Array.isArray(first.issues) && first.issues[0]) {
+    const inner = first.issues[0] as typeof first;
+    first = { ...inner, path: [...first.path, ...inner.path] };
+  }
+  const where = first && first.path.length > 0 ? ` at ${first.path.join('.')}` : '';
+  throw new PluginError(
+    `Plugin '${pluginId}' returned an invalid result from ${call}${where}: ${first?.message ?? 'bad shape'}`,
+    { pluginId },
+  );
+}
+
+function abortError(reason: unknown, pluginId: string, call: string): HoistError {
+  if (reason instanceof HoistError) return reason;
+  return new PluginError(`Call to plugin '${pluginId}' (${call}) was cancelled`, { pluginId });
+}
+
+function tagError(error: unknown, pluginId: string, call: string): HoistError {
+  if (error instanceof HoistError) {
+    error.pluginId ??= pluginId;
+    return error;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new PluginError(`Plugin '${pluginId}' failed in ${call}: ${firstLine(message)}`, {
+    cause: error,
+    pluginId,
+  });
+}
+
+function invalidConnection(issues: ValidationIssue[]): ConnectionResult {
+  return {
+    ok: false,
+    messages: issues.map((i) => (i.key ? `${i.key}: ${i.message}` : i.message)),
+  };
+}
+
+function dedupe(issues: ValidationIssue[]): ValidationIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const k = `${i.key}\u0000${i.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+function firstLine(text: string): string {
+  return (text.split('\n')[0] ?? '').slice(0, 500);
+}
+
+function formatMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}

@@ -1,0 +1,96 @@
+import { PluginDefinitionError } from '../errors.ts';
+import {
+  DATA_KEY,
+  PLUGIN_API_VERSION,
+  type PropertyDefinition,
+  type PropertyInput,
+  type RepositoryPlugin,
+  type RepositoryPluginInput,
+} from './types.ts';
+
+/** Plugin ids: kebab-case, starting with a letter. */
+export const PLUGIN_ID = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
+
+const REQUIRED_CALLS = [
+  'checkRepositoryConnection',
+  'checkPackageConnection',
+  'latestRevision',
+  'latestRevisionsSince',
+] as const;
+
+/**
+ * Declares a repository plugin. Checks the declaration at once (id, version, property keys,
+ * required calls), applies GoCD's property defaults (required and part-of-identity on, secure
+ * off), sorts properties by display order, stamps the plugin API version and freezes the result.
+ *
+ * @throws PluginDefinitionError naming the plugin and what is wrong with it.
+ */
+export function defineRepositoryPlugin(input: RepositoryPluginInput): RepositoryPlugin {
+  const id = typeof input?.id === 'string' ? input.id : '';
+  const fail = (message: string): never => {
+    throw new PluginDefinitionError(`Plugin '${id || '?'}': ${message}`, { pluginId: id });
+  };
+  if (!PLUGIN_ID.test(id)) fail(`invalid id '${id}': use kebab-case, e.g. 'my-repo'`);
+  if (typeof input.version !== 'string' || input.version.trim() === '') fail('version is missing');
+  if (typeof input.displayName !== 'string' || input.displayName.trim() === '') {
+    fail('displayName is missing');
+  }
+  for (const call of REQUIRED_CALLS) {
+    if (typeof input[call] !== 'function') fail(`${call} must be a function`);
+  }
+  for (const call of ['validateRepository', 'validatePackage'] as const) {
+    if (input[call] !== undefined && typeof input[call] !== 'function') {
+      fail(`${call} must be a function when given`);
+    }
+  }
+  const repositoryProperties = normalizeProperties(input.repositoryProperties, 'repository', fail);
+  const packageProperties = normalizeProperties(input.packageProperties, 'package', fail);
+
+  return Object.freeze({
+    apiVersion: PLUGIN_API_VERSION,
+    id,
+    version: input.version,
+    displayName: input.displayName,
+    description: input.description,
+    repositoryProperties,
+    packageProperties,
+    validateRepository: input.validateRepository,
+    validatePackage: input.validatePackage,
+    checkRepositoryConnection: input.checkRepositoryConnection,
+    checkPackageConnection: input.checkPackageConnection,
+    latestRevision: input.latestRevision,
+    latestRevisionsSince: input.latestRevisionsSince,
+  } satisfies RepositoryPlugin);
+}
+
+function normalizeProperties(
+  inputs: PropertyInput[] | undefined,
+  level: 'repository' | 'package',
+  fail: (message: string) => never,
+): readonly PropertyDefinition[] {
+  if (!Array.isArray(inputs)) fail(`${level}Properties must be an array`);
+  const seen = new Set<string>();
+  const properties = (inputs as PropertyInput[]).map((p, index): PropertyDefinition => {
+    if (typeof p?.key !== 'string' || !DATA_KEY.test(p.key)) {
+      fail(`${level} property #${index + 1} has an invalid key; use letters, digits and '_'`);
+    }
+    if (seen.has(p.key)) fail(`${level} property '${p.key}' is declared twice`);
+    seen.add(p.key);
+    if (p.defaultValue !== undefined && typeof p.defaultValue !== 'string') {
+      fail(`${level} property '${p.key}' has a default value that is not a string`);
+    }
+    const secure = p.secure ?? false;
+    return Object.freeze({
+      key: p.key,
+      displayName: p.displayName ?? p.key,
+      displayOrder: p.displayOrder ?? index,
+      required: p.required ?? true,
+      secure,
+      // A secret must never decide identity: rotating a password must not lose the history.
+      partOfIdentity: secure ? false : (p.partOfIdentity ?? true),
+      defaultValue: p.defaultValue,
+      description: p.description,
+    });
+  });
+  return Object.freeze(properties.sort((a, b) => a.displayOrder - b.displayOrder));
+}
