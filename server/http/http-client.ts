@@ -1,0 +1,260 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { rootCertificates } from 'node:tls';
+import { fileURLToPath } from 'node:url';
+import type { HttpClient, HttpRequest, HttpResponse, TlsOptions } from 'hoist';
+import { RepositoryUnreachableError } from 'hoist';
+import { Agent, type Dispatcher, ProxyAgent, request as undiciRequest } from 'undici';
+
+/** Options of the host's HTTP client. */
+export interface HttpClientOptions {
+  /** Sent as `User-Agent`. */
+  userAgent?: string;
+  /** Replaces the per-TLS-setting agents; for tests with undici's MockAgent. */
+  dispatcher?: Dispatcher;
+}
+
+/** The host's HTTP client, with `close()` to release its connection pools. */
+export interface HostHttpClient extends HttpClient {
+  close(): Promise<void>;
+}
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_MAX_REDIRECTS = 5;
+
+const TLS_ERROR_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+  'EPROTO',
+]);
+const TIMEOUT_ERROR_CODES = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ETIMEDOUT',
+]);
+
+/**
+ * Creates the HTTP client plugins receive through their context: undici for http(s), with one
+ * connection pool per TLS/proxy setting; the file system for `file:` URLs. Redirects are followed
+ * by hand so that credentials never cross to another origin and nothing redirects to `file:`.
+ */
+export function createHttpClient(options: HttpClientOptions = {}): HostHttpClient {
+  const agents = new Map<string, Dispatcher>();
+  const userAgent = options.userAgent ?? 'hoist';
+
+  function dispatcherFor(tls: TlsOptions | undefined, proxy: string | undefined): Dispatcher {
+    if (options.dispatcher) return options.dispatcher;
+    const key = JSON.stringify([tls?.ca, tls?.cert, tls?.key, tls?.verify ?? true, proxy]);
+    let agent = agents.get(key);
+    if (!agent) {
+      const connect = {
+        // Node replaces its trust store when `ca` is given; keep the system roots as well.
+        ...(tls?.ca ? { ca: [...rootCertificates, tls.ca] } : {}),
+        ...(tls?.cert ? { cert: tls.cert } : {}),
+        ...(tls?.key ? { key: tls.key } : {}),
+        rejectUnauthorized: tls?.verify ?? true,
+      };
+      agent = proxy
+        ? new ProxyAgent({ uri: proxy, requestTls: connect, proxyTls: connect })
+        : new Agent({ connect, keepAliveTimeout: 10_000 });
+      agents.set(key, agent);
+    }
+    return agent;
+  }
+
+  async function requestHttp(req: HttpRequest): Promise<HttpResponse> {
+    const timeoutMs = req.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const maxRedirects = req.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
+    const dispatcher = dispatcherFor(req.tls, req.proxy);
+    const origin = new URL(req.url).origin;
+    let url = req.url;
+    for (let hop = 0; ; hop++) {
+      const headers: Record<string, string> = { 'user-agent': userAgent, ...req.headers };
+      // Credentials go only to the origin they were configured for.
+      if (req.auth && new URL(url).origin === origin) {
+        const token = Buffer.from(`${req.auth.username}:${req.auth.password}`).toString('base64');
+        headers.authorization = `Basic ${token}`;
+      }
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await undiciRequest(url, {
+          method: req.method ?? 'GET',
+          headers,
+          dispatcher,
+          signal: req.signal,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+        });
+      } catch (error) {
+        throw networkError(error, url, req.signal);
+      }
+      const location = res.headers.location;
+      if (REDIRECT_STATUSES.has(res.statusCode) && typeof location === 'string') {
+        res.body.destroy();
+        if (hop >= maxRedirects) {
+          throw new RepositoryUnreachableError(
+            `Too many redirects (more than ${maxRedirects}) from ${redact(req.url)}`,
+            { reason: 'status', status: res.statusCode },
+          );
+        }
+        const next = new URL(location, url);
+        if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+          throw new RepositoryUnreachableError(
+            `Refused a redirect from ${redact(url)} to a ${next.protocol} URL`,
+            { reason: 'status', status: res.statusCode },
+          );
+        }
+        url = next.href;
+        continue;
+      }
+      const body = res.body;
+      return {
+        status: res.statusCode,
+        headers: flattenHeaders(res.headers),
+        url,
+        body: wrapBody(body, url, req.signal),
+        cancel: async () => void body.destroy(),
+      };
+    }
+  }
+
+  return {
+    async request(req) {
+      const protocol = new URL(req.url).protocol;
+      if (protocol === 'file:') return requestFile(req);
+      if (protocol === 'http:' || protocol === 'https:') return requestHttp(req);
+      throw new RepositoryUnreachableError(`Unsupported URL scheme ${protocol} in ${redact(req.url)}`, {
+        reason: 'network',
+      });
+    },
+    async close() {
+      await Promise.all([...agents.values()].map((a) => a.close()));
+      agents.clear();
+    },
+  };
+}
+
+async function requestFile(req: HttpRequest): Promise<HttpResponse> {
+  const path = fileURLToPath(req.url);
+  const empty = (status: number): HttpResponse => ({
+    status,
+    headers: {},
+    url: req.url,
+    body: (async function* () {})(),
+    cancel: async () => {},
+  });
+  let info: Awaited<ReturnType<typeof stat>>;
+  try {
+    info = await stat(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return empty(404);
+    if (code === 'EACCES' || code === 'EPERM') return empty(403);
+    throw new RepositoryUnreachableError(`Could not read ${path}: ${code ?? String(error)}`, {
+      reason: 'network',
+      cause: error,
+    });
+  }
+  if (!info.isFile()) return empty(404);
+  const lastModified = new Date(Math.floor(info.mtimeMs / 1000) * 1000);
+  const since = req.headers?.['if-modified-since'];
+  if (since && lastModified.getTime() <= Date.parse(since)) return empty(304);
+  if (req.method === 'HEAD') return { ...empty(200), headers: fileHeaders(info.size, lastModified) };
+  const stream = createReadStream(path, { highWaterMark: 1 << 20, signal: req.signal });
+  return {
+    status: 200,
+    headers: fileHeaders(info.size, lastModified),
+    url: req.url,
+    body: stream,
+    cancel: async () => void stream.destroy(),
+  };
+}
+
+function fileHeaders(size: number, lastModified: Date) {
+  return { 'content-length': String(size), 'last-modified': lastModified.toUTCString() };
+}
+
+function flattenHeaders(headers: Record<string, string | string[] | undefined>) {
+  const flat: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    flat[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return flat;
+}
+
+/** Re-labels errors raised while the body streams (resets, body timeouts). */
+async function* wrapBody(
+  body: AsyncIterable<Uint8Array>,
+  url: string,
+  signal: AbortSignal | undefined,
+): AsyncIterable<Uint8Array> {
+  try {
+    yield* body;
+  } catch (error) {
+    throw networkError(error, url, signal);
+  }
+}
+
+function networkError(error: unknown, url: string, signal: AbortSignal | undefined): unknown {
+  if (signal?.aborted) return signal.reason ?? error;
+  if (error instanceof RepositoryUnreachableError) return error;
+  const code = errorCode(error);
+  const detail = describe(error, code);
+  if (code && TIMEOUT_ERROR_CODES.has(code)) {
+    return new RepositoryUnreachableError(`Timed out reaching ${redact(url)} (${detail})`, {
+      reason: 'timeout',
+      cause: error,
+    });
+  }
+  if (code && (TLS_ERROR_CODES.has(code) || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL'))) {
+    return new RepositoryUnreachableError(`TLS failure reaching ${redact(url)}: ${detail}`, {
+      reason: 'tls',
+      cause: error,
+    });
+  }
+  return new RepositoryUnreachableError(`Could not reach ${redact(url)}: ${detail}`, {
+    reason: 'network',
+    cause: error,
+  });
+}
+
+function errorCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 4; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== 'UND_ERR_SOCKET') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return typeof (error as { code?: unknown })?.code === 'string'
+    ? (error as { code: string }).code
+    : undefined;
+}
+
+function describe(error: unknown, code: string | undefined): string {
+  const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  const cause = (error as { cause?: unknown })?.cause;
+  const causeMessage = cause instanceof Error ? cause.message.split('\n')[0] : undefined;
+  const text = causeMessage && message === 'fetch failed' ? causeMessage : message;
+  return code && !text?.includes(code) ? `${code} ${text}` : (text ?? 'unknown error');
+}
+
+/** The URL without user info, for messages. */
+export function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (!parsed.username && !parsed.password) return url;
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.href;
+  } catch {
+    return url.replace(/\/\/[^/@]*@/, '//');
+  }
+}
