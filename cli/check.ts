@@ -1,0 +1,132 @@
+import type { Command } from 'commander';
+import type { Configuration, Revision } from 'hoist';
+import { createPluginRuntime } from '../server/plugin-runtime.ts';
+import { EXIT, UsageError } from './exit-codes.ts';
+import { stderrLogger } from './logger.ts';
+
+interface CheckOptions {
+  plugin?: string;
+  repo: string[];
+  package: string[];
+  since?: string;
+  json?: boolean;
+  username?: string;
+  passwordEnv?: string;
+  arch?: string;
+  timeout?: string;
+  verbose?: boolean;
+}
+
+/** Registers `hoist check`. */
+export function registerCheck(program: Command): void {
+  program
+    .command('check')
+    .summary('find the newest package version in a repository')
+    .description(
+      'Ask a repository for the newest revision of a package, as the server would when polling.\n\n' +
+        'Yum shorthand:   hoist check <repo-url> <package-spec>\n' +
+        'Any plugin:      hoist check --plugin ID --repo KEY=VALUE... --package KEY=VALUE...\n\n' +
+        'Exit codes: 0 found (with --since: answered, even when nothing is newer), 3 nothing matches,\n' +
+        '2 bad usage or configuration, 1 repository error.',
+    )
+    .argument('[repo-url]', 'yum repository root (http, https or file URL)')
+    .argument('[package-spec]', 'yum package spec: name, name.arch, name-ver-rel, globs…')
+    .option('--plugin <id>', 'plugin to ask (default: yum)')
+    .option('--repo <KEY=VALUE>', 'repository property (repeatable)', collect, [])
+    .option('--package <KEY=VALUE>', 'package property (repeatable)', collect, [])
+    .option('--since <revision>', 'print every revision newer than this one, oldest first')
+    .option('--json', 'print JSON: the revision object (with --since, an array)')
+    .option('--username <user>', 'yum: user for HTTP basic authentication')
+    .option('--password-env <VAR>', 'yum: read the password from this environment variable')
+    .option('--arch <list>', 'yum: architectures to consider, e.g. x86_64,noarch')
+    .option('--timeout <seconds>', 'give up after this many seconds', '120')
+    .option('-v, --verbose', 'log what the plugin does on stderr')
+    .action(async (repoUrl: string | undefined, spec: string | undefined, options: CheckOptions) => {
+      process.exitCode = await runCheck(repoUrl, spec, options);
+    });
+}
+
+async function runCheck(
+  repoUrl: string | undefined,
+  spec: string | undefined,
+  options: CheckOptions,
+): Promise<number> {
+  const pluginId = options.plugin ?? 'yum';
+  const repo: Record<string, string> = parsePairs(options.repo, '--repo');
+  const pkg: Record<string, string> = parsePairs(options.package, '--package');
+  if (repoUrl !== undefined) {
+    if (pluginId !== 'yum') throw new UsageError('positional <repo-url> <package-spec> are for the yum plugin; use --repo/--package');
+    repo.REPO_URL = repoUrl;
+    if (spec === undefined) throw new UsageError('missing <package-spec> after the repository URL');
+    pkg.PACKAGE_SPEC = spec;
+  }
+  if (options.username) repo.USERNAME = options.username;
+  if (options.passwordEnv) {
+    const password = process.env[options.passwordEnv];
+    if (password === undefined) throw new UsageError(`environment variable ${options.passwordEnv} is not set`);
+    repo.PASSWORD = password;
+  }
+  if (options.arch) pkg.ARCH = options.arch;
+  const timeoutSeconds = Number(options.timeout);
+  if (!(timeoutSeconds > 0)) throw new UsageError('--timeout must be a positive number of seconds');
+  if (Object.keys(repo).length === 0 && Object.keys(pkg).length === 0) {
+    throw new UsageError("nothing to check: give '<repo-url> <package-spec>' or --repo/--package (see hoist check --help)");
+  }
+
+  const runtime = createPluginRuntime({
+    ...(options.verbose ? { logger: stderrLogger(true) } : {}),
+    timeoutMs: timeoutSeconds * 1000,
+  });
+  try {
+    const { host } = runtime;
+    if (options.since !== undefined) {
+      const previous = { revision: options.since, timestamp: new Date(0).toISOString(), data: {} };
+      const newer = await host.latestRevisionsSince(pluginId, repo as Configuration, pkg as Configuration, previous);
+      if (options.json) print(JSON.stringify(newer, null, 2));
+      else if (newer.length === 0) process.stderr.write(`nothing newer than ${options.since}\n`);
+      else for (const revision of newer) print(describe(revision));
+      return EXIT.ok;
+    }
+    const revision = await host.latestRevision(pluginId, repo as Configuration, pkg as Configuration);
+    if (!revision) {
+      process.stderr.write(`hoist: no package matches ${describeQuery(pkg)}\n`);
+      return EXIT.notFound;
+    }
+    print(options.json ? JSON.stringify(revision, null, 2) : describe(revision));
+    return EXIT.ok;
+  } finally {
+    await runtime.close();
+  }
+}
+
+function describe(revision: Revision): string {
+  const lines = [revision.revision];
+  const built = `  built     ${revision.timestamp}${revision.user ? ` by ${revision.user}` : ''}`;
+  lines.push(built);
+  if (revision.data.LOCATION) lines.push(`  location  ${revision.data.LOCATION}`);
+  if (revision.data.CHECKSUM) lines.push(`  checksum  ${revision.data.CHECKSUM_TYPE}:${revision.data.CHECKSUM}`);
+  if (revision.trackbackUrl) lines.push(`  url       ${revision.trackbackUrl}`);
+  return lines.join('\n');
+}
+
+function describeQuery(pkg: Record<string, string>): string {
+  return pkg.PACKAGE_SPEC ? `'${pkg.PACKAGE_SPEC}'` : JSON.stringify(pkg);
+}
+
+function print(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function parsePairs(pairs: string[], flag: string): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`${flag} takes KEY=VALUE, got '${pair}'`);
+    result[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return result;
+}

@@ -1,0 +1,40 @@
+import { HoistError } from 'hoist';
+
+/** Exit codes of `hoist check` (DESIGN.md): scripts rely on them. */
+export const EXIT = {
+  /** Found (with --since: answered, even when nothing is newer). */
+  ok: 0,
+  /** Repository error: unreachable, bad metadata, checksum mismatch, plugin failure. */
+  repository: 1,
+  /** Bad usage or configuration. */
+  usage: 2,
+  /** Nothing matches the package spec. */
+  notFound: 3,
+} as const;
+
+/** Thrown by CLI code for usage errors; printed as one line, exit 2. */
+export class UsageError extends Error {}
+
+/** The exit code for an error. */
+export function exitCodeFor(error: unknown): number {
+  if (error instanceof UsageError) return EXIT.usage;
+  if (error instanceof HoistError) {
+    switch (error.code) {
+      case 'ERR_CONFIG_INVALID':
+      case 'ERR_PACKAGE_AMBIGUOUS':
+      case 'ERR_PLUGIN_NOT_FOUND':
+      case 'ERR_PLUGIN_DEFINITION':
+        return EXIT.usage;
+      default:
+        return EXIT.repository;
+    }
+  }
+  return EXIT.repository;
+}
+
+/** One line for the user: never a stack trace. */
+export function errorLine(error: unknown): string {
+  if (error instanceof HoistError || error instanceof UsageError) return `hoist: ${error.message}`;
+  const message = error instanceof Error ? error.message : String(error);
+  return `hoist: unexpected error: ${message.split('\n')[0]} (set HOIST_DEBUG=1 for details)`;
+}

@@ -1,0 +1,67 @@
+import { PassThrough, Readable, type Transform } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+
+/** Compressions met in repodata, sniffed from the first bytes. */
+export type Compression = 'gzip' | 'zstd' | 'xz' | 'bzip2' | 'zchunk' | 'none';
+
+/** Tells the compression from a file's first bytes (never from its name). */
+export function sniffCompression(head: Uint8Array): Compression {
+  const starts = (...bytes: number[]) => bytes.every((b, i) => head[i] === b);
+  if (starts(0x1f, 0x8b)) return 'gzip';
+  if (starts(0x28, 0xb5, 0x2f, 0xfd)) return 'zstd';
+  if (starts(0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00)) return 'xz';
+  if (starts(0x42, 0x5a, 0x68)) return 'bzip2';
+  if (starts(0x00, 0x5a, 0x43, 0x4b, 0x31)) return 'zchunk';
+  return 'none';
+}
+
+/** The longest magic number we sniff. */
+export const SNIFF_BYTES = 6;
+
+/**
+ * Decompresses `source` (whose compression is `compression`) as a stream of chunks. Errors
+ * from the decompressor surface as ordinary rejections of the iteration.
+ */
+export async function decompress(
+  source: AsyncIterable<Uint8Array>,
+  compression: Exclude<Compression, 'zchunk'>,
+): Promise<AsyncIterable<Uint8Array>> {
+  // Decoders other than gzip load on first use: most repositories never need them.
+  switch (compression) {
+    case 'none':
+      return source;
+    case 'gzip':
+      // Large output chunks: Node's 16 KiB default makes gunzip several times slower.
+      return through(source, createGunzip({ chunkSize: 1 << 20 }));
+    case 'zstd': {
+      const { default: zstd } = await import('zstd-napi');
+      return through(source, new zstd.DecompressStream() as unknown as Transform);
+    }
+    case 'bzip2': {
+      const { default: unbzip2 } = await import('unbzip2-stream');
+      // unbzip2-stream is a classic stream; bridge it into an async-iterable PassThrough.
+      const decoder = unbzip2();
+      const output = new PassThrough({ highWaterMark: 1 << 20 });
+      decoder.on('error', (error: Error) => output.destroy(error));
+      decoder.pipe(output);
+      return through(source, decoder, output);
+    }
+    case 'xz': {
+      const { default: xz } = await import('xz-decompress');
+      const web = Readable.toWeb(Readable.from(source)) as ReadableStream<Uint8Array>;
+      return Readable.fromWeb(new xz.XzReadableStream(web) as never);
+    }
+  }
+}
+
+function through(
+  source: AsyncIterable<Uint8Array>,
+  transform: Transform,
+  output: Readable = transform,
+): AsyncIterable<Uint8Array> {
+  const input = Readable.from(source);
+  input.on('error', (error) => output.destroy(error));
+  output.on('close', () => input.destroy());
+  input.pipe(transform);
+  return output;
+}
