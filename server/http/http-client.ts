@@ -98,7 +98,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HostHttpClien
       }
       const location = res.headers.location;
       if (REDIRECT_STATUSES.has(res.statusCode) && typeof location === 'string') {
-        res.body.destroy();
+        discard(res.body);
         if (hop >= maxRedirects) {
           throw new RepositoryUnreachableError(
             `Too many redirects (more than ${maxRedirects}) from ${redact(req.url)}`,
@@ -121,7 +121,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HostHttpClien
         headers: flattenHeaders(res.headers),
         url,
         body: wrapBody(body, url, req.signal),
-        cancel: async () => void body.destroy(),
+        cancel: async () => discard(body),
       };
     }
   }
@@ -176,6 +176,12 @@ async function requestFile(req: HttpRequest): Promise<HttpResponse> {
     body: stream,
     cancel: async () => void stream.destroy(),
   };
+}
+
+/** Drops a body we will not read; undici reports the abort as an error nobody needs. */
+function discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => {});
+  body.destroy();
 }
 
 function fileHeaders(size: number, lastModified: Date) {
