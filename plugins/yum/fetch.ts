@@ -24,9 +24,9 @@ export interface RepositoryAccess {
 /** Largest small file (repomd.xml, mirror lists, metalinks) we read. */
 export const SMALL_FILE_LIMIT = 16 << 20;
 /** Decompressed size cap when a record declares no open-size. */
-export const DEFAULT_OPEN_SIZE_LIMIT = 2 << 30;
+export const DEFAULT_OPEN_SIZE_LIMIT = 2 * 1024 ** 3;
 /** Download cap when a record declares no size. */
-export const DEFAULT_DOWNLOAD_LIMIT = 1 << 30;
+export const DEFAULT_DOWNLOAD_LIMIT = 1024 ** 3;
 
 const DIGESTS: Record<string, string> = {
   sha: 'sha1',
