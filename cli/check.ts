@@ -41,9 +41,11 @@ export function registerCheck(program: Command): void {
     .option('--arch <list>', 'yum: architectures to consider, e.g. x86_64,noarch')
     .option('--timeout <seconds>', 'give up after this many seconds', '120')
     .option('-v, --verbose', 'log what the plugin does on stderr')
-    .action(async (repoUrl: string | undefined, spec: string | undefined, options: CheckOptions) => {
-      process.exitCode = await runCheck(repoUrl, spec, options);
-    });
+    .action(
+      async (repoUrl: string | undefined, spec: string | undefined, options: CheckOptions) => {
+        process.exitCode = await runCheck(repoUrl, spec, options);
+      },
+    );
 }
 
 async function runCheck(
@@ -55,7 +57,10 @@ async function runCheck(
   const repo: Record<string, string> = parsePairs(options.repo, '--repo');
   const pkg: Record<string, string> = parsePairs(options.package, '--package');
   if (repoUrl !== undefined) {
-    if (pluginId !== 'yum') throw new UsageError('positional <repo-url> <package-spec> are for the yum plugin; use --repo/--package');
+    if (pluginId !== 'yum')
+      throw new UsageError(
+        'positional <repo-url> <package-spec> are for the yum plugin; use --repo/--package',
+      );
     repo.REPO_URL = repoUrl;
     if (spec === undefined) throw new UsageError('missing <package-spec> after the repository URL');
     pkg.PACKAGE_SPEC = spec;
@@ -63,14 +68,17 @@ async function runCheck(
   if (options.username) repo.USERNAME = options.username;
   if (options.passwordEnv) {
     const password = process.env[options.passwordEnv];
-    if (password === undefined) throw new UsageError(`environment variable ${options.passwordEnv} is not set`);
+    if (password === undefined)
+      throw new UsageError(`environment variable ${options.passwordEnv} is not set`);
     repo.PASSWORD = password;
   }
   if (options.arch) pkg.ARCH = options.arch;
   const timeoutSeconds = Number(options.timeout);
   if (!(timeoutSeconds > 0)) throw new UsageError('--timeout must be a positive number of seconds');
   if (Object.keys(repo).length === 0 && Object.keys(pkg).length === 0) {
-    throw new UsageError("nothing to check: give '<repo-url> <package-spec>' or --repo/--package (see hoist check --help)");
+    throw new UsageError(
+      "nothing to check: give '<repo-url> <package-spec>' or --repo/--package (see hoist check --help)",
+    );
   }
 
   const runtime = createPluginRuntime({
@@ -81,13 +89,22 @@ async function runCheck(
     const { host } = runtime;
     if (options.since !== undefined) {
       const previous = { revision: options.since, timestamp: new Date(0).toISOString(), data: {} };
-      const newer = await host.latestRevisionsSince(pluginId, repo as Configuration, pkg as Configuration, previous);
+      const newer = await host.latestRevisionsSince(
+        pluginId,
+        repo as Configuration,
+        pkg as Configuration,
+        previous,
+      );
       if (options.json) print(JSON.stringify(newer, null, 2));
       else if (newer.length === 0) process.stderr.write(`nothing newer than ${options.since}\n`);
       else for (const revision of newer) print(describe(revision));
       return EXIT.ok;
     }
-    const revision = await host.latestRevision(pluginId, repo as Configuration, pkg as Configuration);
+    const revision = await host.latestRevision(
+      pluginId,
+      repo as Configuration,
+      pkg as Configuration,
+    );
     if (!revision) {
       process.stderr.write(`hoist: no package matches ${describeQuery(pkg)}\n`);
       return EXIT.notFound;
@@ -104,7 +121,8 @@ function describe(revision: Revision): string {
   const built = `  built     ${revision.timestamp}${revision.user ? ` by ${revision.user}` : ''}`;
   lines.push(built);
   if (revision.data.LOCATION) lines.push(`  location  ${revision.data.LOCATION}`);
-  if (revision.data.CHECKSUM) lines.push(`  checksum  ${revision.data.CHECKSUM_TYPE}:${revision.data.CHECKSUM}`);
+  if (revision.data.CHECKSUM)
+    lines.push(`  checksum  ${revision.data.CHECKSUM_TYPE}:${revision.data.CHECKSUM}`);
   if (revision.trackbackUrl) lines.push(`  url       ${revision.trackbackUrl}`);
   return lines.join('\n');
 }

@@ -6,7 +6,10 @@ import { join } from 'node:path';
  * The admin token: `HOIST_ADMIN_TOKEN` when set, else the one in `<data>/admin-token`, generated
  * at first start with mode 0600.
  */
-export async function loadAdminToken(dataDir: string, env = process.env): Promise<{ token: string; source: string }> {
+export async function loadAdminToken(
+  dataDir: string,
+  env = process.env,
+): Promise<{ token: string; source: string }> {
   if (env.HOIST_ADMIN_TOKEN) return { token: env.HOIST_ADMIN_TOKEN, source: 'HOIST_ADMIN_TOKEN' };
   const file = join(dataDir, 'admin-token');
   try {

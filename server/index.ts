@@ -44,7 +44,9 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
     // Constant time: compare equal-length buffers only, and always compare.
     const same = given.length === expected.length && timingSafeEqual(given, expected);
     if (!same) {
-      return reply.code(401).send({ error: { code: 'ERR_UNAUTHENTICATED', message: 'A valid bearer token is required' } });
+      return reply.code(401).send({
+        error: { code: 'ERR_UNAUTHENTICATED', message: 'A valid bearer token is required' },
+      });
     }
   });
   app.get('/api/health', async () => ({ status: 'ok' }));

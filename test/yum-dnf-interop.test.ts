@@ -1,7 +1,13 @@
 import { cpSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryState, nevra, testRuntime } from './helpers/host.ts';
-import { buildRpms, createrepo, dnfLatest, type RepoCompression, tempRepoDir } from './helpers/rpm-repo.ts';
+import {
+  buildRpms,
+  createrepo,
+  dnfLatest,
+  type RepoCompression,
+  tempRepoDir,
+} from './helpers/rpm-repo.ts';
 import { type StaticServer, serveDirectory } from './helpers/static-server.ts';
 
 /**
@@ -78,13 +84,16 @@ describe('yum plugin against dnf repoquery', () => {
     expect(await latest(server.url, spec)).toBe(expected);
   });
 
-  it.each(['zstd', 'xz', 'bz2'] as const)('%s-compressed primary: same answers as dnf', async (compression) => {
-    const { server } = repos.get(compression)!;
-    for (const spec of ['app', 'libfoo', 'tool', 'snap']) {
-      const [expected] = await dnfLatest(server.url, spec);
-      expect(await latest(server.url, spec), spec).toBe(expected);
-    }
-  });
+  it.each(['zstd', 'xz', 'bz2'] as const)(
+    '%s-compressed primary: same answers as dnf',
+    async (compression) => {
+      const { server } = repos.get(compression)!;
+      for (const spec of ['app', 'libfoo', 'tool', 'snap']) {
+        const [expected] = await dnfLatest(server.url, spec);
+        expect(await latest(server.url, spec), spec).toBe(expected);
+      }
+    },
+  );
 
   it('accepts the epoch:name-ver-rel.arch spec form of GoCD, which dnf does not', async () => {
     const { server } = repos.get('gz')!;

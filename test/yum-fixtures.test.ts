@@ -66,29 +66,37 @@ function streamOf(line: string): string {
 }
 
 describe('yum plugin on the shared repodata fixtures', () => {
-  it.each(REPOS)('$path: newest per name.arch equals dnf', async ({ path, sample, names, dnf }) => {
-    const url = fixtureUrl(path);
-    const oracle = (await dnfLatest(url, '*', dnf)).filter((l) => !l.endsWith('.src'));
-    expect(oracle.length, `dnf lists nothing in ${path}`).toBeGreaterThan(0);
-    const byStream = new Map(oracle.map((l) => [streamOf(l), l]));
-    let streams = [...byStream.keys()].sort();
-    if (sample) streams = streams.filter((_, i) => i % Math.ceil(streams.length / sample) === 0);
-    for (const name of names ?? []) {
-      expect(byStream.has(name), `${name} is in dnf's list`).toBe(true);
-      streams.push(name);
-    }
-    for (const stream of streams) {
-      expect(await latest(url, { PACKAGE_SPEC: stream }), stream).toBe(byStream.get(stream));
-    }
-  }, 120_000);
+  it.each(REPOS)(
+    '$path: newest per name.arch equals dnf',
+    async ({ path, sample, names, dnf }) => {
+      const url = fixtureUrl(path);
+      const oracle = (await dnfLatest(url, '*', dnf)).filter((l) => !l.endsWith('.src'));
+      expect(oracle.length, `dnf lists nothing in ${path}`).toBeGreaterThan(0);
+      const byStream = new Map(oracle.map((l) => [streamOf(l), l]));
+      let streams = [...byStream.keys()].sort();
+      if (sample) streams = streams.filter((_, i) => i % Math.ceil(streams.length / sample) === 0);
+      for (const name of names ?? []) {
+        expect(byStream.has(name), `${name} is in dnf's list`).toBe(true);
+        streams.push(name);
+      }
+      for (const stream of streams) {
+        expect(await latest(url, { PACKAGE_SPEC: stream }), stream).toBe(byStream.get(stream));
+      }
+    },
+    120_000,
+  );
 
   it('hides modular builds as dnf does, and shows them on request', async () => {
     const url = fixtureUrl('osbuild/cs9-appstream-2025');
-    expect(await latest(url, { PACKAGE_SPEC: 'postgresql.x86_64' })).toBe('postgresql-0:13.18-1.el9.x86_64');
-    expect(await latest(url, { PACKAGE_SPEC: 'postgresql.x86_64', INCLUDE_MODULAR: 'true' })).toMatch(
-      /^postgresql-0:16\.\d+-\d+\.module_el9\+\d+\+\w+\.x86_64$/,
+    expect(await latest(url, { PACKAGE_SPEC: 'postgresql.x86_64' })).toBe(
+      'postgresql-0:13.18-1.el9.x86_64',
     );
-    const [withModules] = await dnfLatest(url, 'postgresql.x86_64', ['--setopt=cs9.module_hotfixes=1']);
+    expect(
+      await latest(url, { PACKAGE_SPEC: 'postgresql.x86_64', INCLUDE_MODULAR: 'true' }),
+    ).toMatch(/^postgresql-0:16\.\d+-\d+\.module_el9\+\d+\+\w+\.x86_64$/);
+    const [withModules] = await dnfLatest(url, 'postgresql.x86_64', [
+      '--setopt=cs9.module_hotfixes=1',
+    ]);
     expect(withModules).toBeDefined();
   }, 60_000);
 
@@ -97,15 +105,23 @@ describe('yum plugin on the shared repodata fixtures', () => {
     // httpd:2.4 is the default stream: its builds are visible, httpd 2.2 (another stream) is not.
     expect(await latest(url, { PACKAGE_SPEC: 'httpd.x86_64' })).toBe('httpd-0:2.4.25-8.x86_64');
     expect(await latest(url, { PACKAGE_SPEC: 'httpd-2.2*' })).toBeUndefined();
-    expect(await latest(url, { PACKAGE_SPEC: 'httpd-2.2*', INCLUDE_MODULAR: 'true' })).toBe('httpd-0:2.2.15-59.x86_64');
+    expect(await latest(url, { PACKAGE_SPEC: 'httpd-2.2*', INCLUDE_MODULAR: 'true' })).toBe(
+      'httpd-0:2.2.15-59.x86_64',
+    );
   });
 
   it('reports a primary whose checksum does not match repomd.xml', async () => {
     const error = await runtime.host
-      .latestRevision('yum', { REPO_URL: fixtureUrl('createrepo_c/repo_01') }, { PACKAGE_SPEC: '*' })
+      .latestRevision(
+        'yum',
+        { REPO_URL: fixtureUrl('createrepo_c/repo_01') },
+        { PACKAGE_SPEC: '*' },
+      )
       .catch((e) => e);
     expect(error.code).toBe('ERR_REPOSITORY_CHECKSUM');
-    expect(error.message).toMatch(/primary\.xml\.gz does not match its sha256 checksum in repomd\.xml/);
+    expect(error.message).toMatch(
+      /primary\.xml\.gz does not match its sha256 checksum in repomd\.xml/,
+    );
   });
 
   it('answers null for an empty repository (repo_03, zchunk records ignored)', async () => {
@@ -123,15 +139,25 @@ describe('yum plugin on the shared repodata fixtures', () => {
   });
 
   it('resolves package locations against xml:base, falling back when it is not a URL', async () => {
-    const dnf5 = await runtime.host.latestRevisionsSince(
-      'yum',
-      { REPO_URL: fixtureUrl('dnf5/repomd-repo1') },
-      { PACKAGE_SPEC: '*', ARCH: 'x86_64,noarch' },
-      { revision: 'x', timestamp: new Date(0).toISOString(), data: { EPOCH: '0', VERSION: '0', RELEASE: '0' } },
-    ).catch((e) => e);
+    const dnf5 = await runtime.host
+      .latestRevisionsSince(
+        'yum',
+        { REPO_URL: fixtureUrl('dnf5/repomd-repo1') },
+        { PACKAGE_SPEC: '*', ARCH: 'x86_64,noarch' },
+        {
+          revision: 'x',
+          timestamp: new Date(0).toISOString(),
+          data: { EPOCH: '0', VERSION: '0', RELEASE: '0' },
+        },
+      )
+      .catch((e) => e);
     // Several packages: the spec is ambiguous, and says which.
     expect(dnf5.code).toBe('ERR_PACKAGE_AMBIGUOUS');
-    const hawkey = await runtime.host.latestRevision('yum', { REPO_URL: fixtureUrl('libdnf/hawkey_yum') }, { PACKAGE_SPEC: 'tour' });
+    const hawkey = await runtime.host.latestRevision(
+      'yum',
+      { REPO_URL: fixtureUrl('libdnf/hawkey_yum') },
+      { PACKAGE_SPEC: 'tour' },
+    );
     expect(hawkey?.data.LOCATION?.startsWith(`${fixtureUrl('libdnf/hawkey_yum')}/`)).toBe(true);
   });
 
@@ -140,7 +166,11 @@ describe('yum plugin on the shared repodata fixtures', () => {
     const oracle = await dnfLatest(url, '*');
     const located: string[] = [];
     for (const line of oracle) {
-      const revision = await runtime.host.latestRevision('yum', { REPO_URL: url }, { PACKAGE_SPEC: streamOf(line) });
+      const revision = await runtime.host.latestRevision(
+        'yum',
+        { REPO_URL: url },
+        { PACKAGE_SPEC: streamOf(line) },
+      );
       located.push(revision?.data.LOCATION ?? '');
     }
     expect(located.some((l) => l.startsWith('http://example.com/'))).toBe(true);

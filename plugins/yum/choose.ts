@@ -15,7 +15,11 @@ export interface Selection {
   modular: ModularFilter | undefined;
 }
 
-const evrOf = (p: PrimaryPackage): Evr => ({ epoch: p.epoch, version: p.version, release: p.release });
+const evrOf = (p: PrimaryPackage): Evr => ({
+  epoch: p.epoch,
+  version: p.version,
+  release: p.release,
+});
 
 /** Does the package pass the spec and the arch filter (the part known while streaming)? */
 export function matchesSpec(pkg: PrimaryPackage, selection: Selection): boolean {
@@ -29,7 +33,10 @@ export function matchesSpec(pkg: PrimaryPackage, selection: Selection): boolean 
  * pkgid, or same NEVRA) folded. Empty when nothing matches.
  * @throws PackageAmbiguousError when the spec selects several streams; the message names them.
  */
-export function selectStream(packages: readonly PrimaryPackage[], selection: Selection): PrimaryPackage[] {
+export function selectStream(
+  packages: readonly PrimaryPackage[],
+  selection: Selection,
+): PrimaryPackage[] {
   const seen = new Set<string>();
   const kept: PrimaryPackage[] = [];
   for (const pkg of packages) {
@@ -44,7 +51,9 @@ export function selectStream(packages: readonly PrimaryPackage[], selection: Sel
   }
   const streams = [...new Set(kept.map((p) => `${p.name}.${p.arch}`))].sort();
   if (streams.length > 1) {
-    const shown = streams.slice(0, 10).join(', ') + (streams.length > 10 ? `, … (${streams.length} in all)` : '');
+    const shown =
+      streams.slice(0, 10).join(', ') +
+      (streams.length > 10 ? `, … (${streams.length} in all)` : '');
     throw new PackageAmbiguousError(
       `Package spec '${selection.spec.text}' matches more than one package: ${shown}. Narrow it with a name.arch spec or the ARCH property.`,
     );
@@ -83,7 +92,11 @@ export function packageUrl(pkg: PrimaryPackage, repositoryBase: string): string 
       const base = new URL(withSlash(pkg.base));
       const rootProtocol = new URL(root).protocol;
       // A base may move packages to another server, but not from the network to local files.
-      if (base.protocol === 'http:' || base.protocol === 'https:' || base.protocol === rootProtocol) {
+      if (
+        base.protocol === 'http:' ||
+        base.protocol === 'https:' ||
+        base.protocol === rootProtocol
+      ) {
         return new URL(pkg.href, base).href;
       }
     } catch {

@@ -76,7 +76,8 @@ export const packageProperties: PropertyInput[] = [
   {
     key: 'PACKAGE_SPEC',
     displayName: 'Package Spec',
-    description: 'name, name.arch, name-ver, name-ver-rel(.arch), name-epoch:ver-rel.arch; globs allowed',
+    description:
+      'name, name.arch, name-ver, name-ver-rel(.arch), name-epoch:ver-rel.arch; globs allowed',
   },
   {
     key: 'ARCH',
@@ -131,7 +132,10 @@ export function validateRepository(config: Configuration): ValidationIssue[] {
     issues.push({ key: 'CLIENT_CERT', message: 'A client key needs its certificate' });
   }
   if (config.TLS_VERIFY && !BOOLEAN.test(config.TLS_VERIFY)) {
-    issues.push({ key: 'TLS_VERIFY', message: "Verify TLS certificates must be 'true' or 'false'" });
+    issues.push({
+      key: 'TLS_VERIFY',
+      message: "Verify TLS certificates must be 'true' or 'false'",
+    });
   }
   if (config.PROXY) {
     const proxy = safeUrl(config.PROXY);
@@ -171,7 +175,10 @@ export function validatePackage(_repo: Configuration, config: Configuration): Va
     }
   }
   if (config.INCLUDE_MODULAR && !BOOLEAN.test(config.INCLUDE_MODULAR)) {
-    issues.push({ key: 'INCLUDE_MODULAR', message: "Include modular packages must be 'true' or 'false'" });
+    issues.push({
+      key: 'INCLUDE_MODULAR',
+      message: "Include modular packages must be 'true' or 'false'",
+    });
   }
   return issues;
 }

@@ -50,7 +50,7 @@ export function satisfies(evr: Evr, clauses: readonly ConstraintClause[]): boole
         return cmp <= 0;
       case '>':
         return cmp > 0;
-      case '>=':
+      default:
         return cmp >= 0;
     }
   });

@@ -59,12 +59,21 @@ describe('plugins/yum/evr', () => {
       .array(fc.tuple(separator, segment), { minLength: 1, maxLength: 4 })
       .map((xs) => xs.map(([s, seg], i) => (i === 0 ? seg : s + seg)).join(''));
     const evr = fc
-      .tuple(fc.option(fc.constantFrom('0', '1', '2', '10'), { nil: undefined }), part, fc.option(part, { nil: undefined }))
+      .tuple(
+        fc.option(fc.constantFrom('0', '1', '2', '10'), { nil: undefined }),
+        part,
+        fc.option(part, { nil: undefined }),
+      )
       .map(([e, v, r]) => `${e === undefined ? '' : `${e}:`}${v}${r === undefined ? '' : `-${r}`}`);
     // Near-equal pairs exercise the interesting branches; mutate one side slightly.
     const pair = fc.oneof(
       fc.tuple(evr, evr),
-      evr.chain((a) => fc.tuple(fc.constant(a), fc.constantFrom(`${a}~rc`, `${a}^g`, `${a}.0`, `${a}a`, a.replace(/\d/, '0$&')))),
+      evr.chain((a) =>
+        fc.tuple(
+          fc.constant(a),
+          fc.constantFrom(`${a}~rc`, `${a}^g`, `${a}.0`, `${a}a`, a.replace(/\d/, '0$&')),
+        ),
+      ),
     );
     const pairs = fc.sample(pair, { numRuns: 5000, seed: 20261126 });
     const oracle = librpmLabelCompare(pairs);

@@ -28,8 +28,22 @@ export function rpmvercmp(a: string, b: string): -1 | 0 | 1 {
   const la = a.length;
   const lb = b.length;
   while (i < la || j < lb) {
-    while (i < la && !isAlpha(a.charCodeAt(i)) && !isDigit(a.charCodeAt(i)) && a.charCodeAt(i) !== TILDE && a.charCodeAt(i) !== CARET) i++;
-    while (j < lb && !isAlpha(b.charCodeAt(j)) && !isDigit(b.charCodeAt(j)) && b.charCodeAt(j) !== TILDE && b.charCodeAt(j) !== CARET) j++;
+    while (
+      i < la &&
+      !isAlpha(a.charCodeAt(i)) &&
+      !isDigit(a.charCodeAt(i)) &&
+      a.charCodeAt(i) !== TILDE &&
+      a.charCodeAt(i) !== CARET
+    )
+      i++;
+    while (
+      j < lb &&
+      !isAlpha(b.charCodeAt(j)) &&
+      !isDigit(b.charCodeAt(j)) &&
+      b.charCodeAt(j) !== TILDE &&
+      b.charCodeAt(j) !== CARET
+    )
+      j++;
 
     // Tilde: the side that has one is older, even against the end of the other string.
     const ta = i < la && a.charCodeAt(i) === TILDE;

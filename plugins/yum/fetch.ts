@@ -107,7 +107,8 @@ export async function readAll(response: HttpResponse, what: string, limit = SMAL
 /** Checks bytes against a declared digest. */
 export function verifyDigest(bytes: Uint8Array, digest: Digest, what: string): void {
   const algorithm = digestAlgorithm(digest.type);
-  if (!algorithm) throw new RepositoryMetadataError(`${what}: unsupported checksum type '${digest.type}'`);
+  if (!algorithm)
+    throw new RepositoryMetadataError(`${what}: unsupported checksum type '${digest.type}'`);
   const actual = createHash(algorithm).update(bytes).digest('hex');
   if (actual !== digest.value) {
     throw new ChecksumMismatchError(

@@ -7,7 +7,12 @@ import {
 } from 'hoist';
 import { repositoryAccess } from './access.ts';
 import { newerThan, previousEvr, selectStream, toRevision } from './choose.ts';
-import { packageProperties, repositoryProperties, validatePackage, validateRepository } from './config.ts';
+import {
+  packageProperties,
+  repositoryProperties,
+  validatePackage,
+  validateRepository,
+} from './config.ts';
 import { fetchRepomd, readRepository } from './repository.ts';
 
 /** The bundled yum plugin: reads repomd.xml and primary.xml itself and orders as rpm does. */
@@ -27,7 +32,8 @@ export const yumPlugin = defineRepositoryPlugin({
       const access = await repositoryAccess(repo, ctx);
       const { url, repomd } = await fetchRepomd(repo, ctx, access);
       const primary = repomd?.records.get('primary');
-      if (!primary) return { ok: false, messages: [`${url} has no primary record: not a yum repository`] };
+      if (!primary)
+        return { ok: false, messages: [`${url} has no primary record: not a yum repository`] };
       return {
         ok: true,
         messages: [
@@ -36,7 +42,12 @@ export const yumPlugin = defineRepositoryPlugin({
         ],
       };
     } catch (error) {
-      return failure(error, repo.REPO_URL ? `Could not access ${trimSlash(repo.REPO_URL)}/repodata/repomd.xml` : 'Could not access the repository');
+      return failure(
+        error,
+        repo.REPO_URL
+          ? `Could not access ${trimSlash(repo.REPO_URL)}/repodata/repomd.xml`
+          : 'Could not access the repository',
+      );
     }
   },
 
@@ -44,7 +55,10 @@ export const yumPlugin = defineRepositoryPlugin({
     try {
       const newest = await newestRevision(repo, pkg, ctx);
       if (!newest) {
-        return { ok: false, messages: [`Could not find any package that matched '${pkg.PACKAGE_SPEC}'.`] };
+        return {
+          ok: false,
+          messages: [`Could not find any package that matched '${pkg.PACKAGE_SPEC}'.`],
+        };
       }
       return { ok: true, messages: [`Found package '${newest.revision}'.`] };
     } catch (error) {

@@ -43,7 +43,11 @@ export function parseMetalink(bytes: Uint8Array): Metalink {
       if (token.local === 'file' && !token.selfClosing) {
         inRepomd = token.attrs.name === 'repomd.xml';
         fileDepth = xml.depth;
-      } else if (inRepomd && (token.local === 'hash' || token.local === 'url') && !token.selfClosing) {
+      } else if (
+        inRepomd &&
+        (token.local === 'hash' || token.local === 'url') &&
+        !token.selfClosing
+      ) {
         field = token.local;
         attrs = token.attrs;
         text = '';
@@ -58,7 +62,10 @@ export function parseMetalink(bytes: Uint8Array): Metalink {
         } else if (field === 'url') {
           const protocol = (attrs.protocol ?? value.split(':')[0] ?? '').toLowerCase();
           if (protocol === 'http' || protocol === 'https') {
-            urls.push({ url: value.replace(REPOMD_SUFFIX, ''), preference: Number(attrs.preference) || 0 });
+            urls.push({
+              url: value.replace(REPOMD_SUFFIX, ''),
+              preference: Number(attrs.preference) || 0,
+            });
           }
         }
         field = undefined;

@@ -20,7 +20,12 @@ export function parseModules(text: string): ModularFilter {
   // failsafe: every scalar stays a string, so stream "10.10" is not read as the number 10.1.
   const documents = parseAllDocuments(text, { schema: 'failsafe' });
   const defaults = new Map<string, string>();
-  const streams: { module: string; stream: string; rpms: string[]; requires: Map<string, string[]> }[] = [];
+  const streams: {
+    module: string;
+    stream: string;
+    rpms: string[];
+    requires: Map<string, string[]>;
+  }[] = [];
   for (const doc of Array.isArray(documents) ? documents : [documents]) {
     const value = doc.toJS() as Record<string, unknown> | null;
     const data = value?.data as Record<string, unknown> | undefined;
@@ -31,7 +36,9 @@ export function parseModules(text: string): ModularFilter {
       }
     } else if (value.document === 'modulemd') {
       const artifacts = data.artifacts as { rpms?: unknown } | undefined;
-      const rpms = Array.isArray(artifacts?.rpms) ? artifacts.rpms.filter((r) => typeof r === 'string') : [];
+      const rpms = Array.isArray(artifacts?.rpms)
+        ? artifacts.rpms.filter((r) => typeof r === 'string')
+        : [];
       streams.push({
         module: String(data.name ?? ''),
         stream: String(data.stream ?? ''),
@@ -76,7 +83,9 @@ function requiresOf(dependencies: unknown): Map<string, string[]> {
     const map = (dependency as { requires?: unknown } | null)?.requires;
     if (!map || typeof map !== 'object') continue;
     for (const [module, wanted] of Object.entries(map)) {
-      const list = (Array.isArray(wanted) ? wanted : [wanted]).map(String).filter((w) => !w.startsWith('-'));
+      const list = (Array.isArray(wanted) ? wanted : [wanted])
+        .map(String)
+        .filter((w) => !w.startsWith('-'));
       requires.set(module, list);
     }
   }

@@ -111,7 +111,10 @@ export class PrimaryReader {
       if (!this.rootChecked) {
         this.rootChecked = true;
         if (token.local !== 'metadata' || !isCommon(token.ns)) {
-          throw new XmlSyntaxError(`Root element is <${token.qname}>, expected <metadata>`, this.xml.offset);
+          throw new XmlSyntaxError(
+            `Root element is <${token.qname}>, expected <metadata>`,
+            this.xml.offset,
+          );
         }
         return;
       }

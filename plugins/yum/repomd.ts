@@ -47,7 +47,10 @@ export function parseRepomd(bytes: Uint8Array): Repomd {
       if (level === 1) {
         root = token.local;
         if (root !== 'repomd') {
-          throw new XmlSyntaxError(`Root element is <${token.qname}>, expected <repomd>`, xml.offset);
+          throw new XmlSyntaxError(
+            `Root element is <${token.qname}>, expected <repomd>`,
+            xml.offset,
+          );
         }
       } else if (level === 2 && token.local === 'data') {
         record = {

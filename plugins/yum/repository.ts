@@ -7,6 +7,7 @@ import {
   RepositoryMetadataError,
 } from 'hoist';
 import { repositoryAccess } from './access.ts';
+import { matchesSpec, type Selection } from './choose.ts';
 import { isTrue } from './config.ts';
 import { parseConstraint } from './constraint.ts';
 import {
@@ -21,7 +22,6 @@ import { type Metalink, parseMetalink, parseMirrorlist, trustedHashes } from './
 import { type ModularFilter, parseModules } from './modules.ts';
 import { type PrimaryPackage, PrimaryReader } from './primary.ts';
 import { parseRepomd, type Repomd, type RepomdRecord } from './repomd.ts';
-import { matchesSpec, type Selection } from './choose.ts';
 import { parsePackageSpec } from './spec.ts';
 import { XmlSyntaxError } from './xml-tokenizer.ts';
 
@@ -46,7 +46,11 @@ const CACHE_LIMIT = 5000;
 /** Parses the package configuration into a selection (without the module filter). */
 export function selectionOf(pkg: Configuration): Selection {
   const arches = pkg.ARCH
-    ? new Set(pkg.ARCH.split(',').map((a) => a.trim()).filter(Boolean))
+    ? new Set(
+        pkg.ARCH.split(',')
+          .map((a) => a.trim())
+          .filter(Boolean),
+      )
     : undefined;
   return {
     spec: parsePackageSpec(pkg.PACKAGE_SPEC ?? ''),
@@ -62,7 +66,14 @@ export async function fetchRepomd(
   ctx: PluginContext,
   access: RepositoryAccess,
   conditional?: { base: string; etag?: string; lastModified?: string },
-): Promise<{ base: string; url: string; repomd: Repomd | undefined; bytes?: Buffer; etag?: string; lastModified?: string }> {
+): Promise<{
+  base: string;
+  url: string;
+  repomd: Repomd | undefined;
+  bytes?: Buffer;
+  etag?: string;
+  lastModified?: string;
+}> {
   const { bases, metalink } = await resolveBases(repo, ctx, access);
   let firstError: unknown;
   for (const base of bases) {
@@ -88,7 +99,9 @@ export async function fetchRepomd(
         repomd,
         bytes,
         ...(response.headers.etag ? { etag: response.headers.etag } : {}),
-        ...(response.headers['last-modified'] ? { lastModified: response.headers['last-modified'] } : {}),
+        ...(response.headers['last-modified']
+          ? { lastModified: response.headers['last-modified'] }
+          : {}),
       };
     } catch (error) {
       if (!(error instanceof HoistError) || ctx.signal.aborted) throw error;
@@ -111,13 +124,21 @@ export async function readRepository(
   const access = await repositoryAccess(repo, ctx);
   const selection = selectionOf(pkg);
   const includeModular = isTrue(pkg.INCLUDE_MODULAR);
-  const configKey = sha256(JSON.stringify([STATE_VERSION, repo.REPO_URL, repo.MIRRORLIST, repo.METALINK, pkg]));
+  const configKey = sha256(
+    JSON.stringify([STATE_VERSION, repo.REPO_URL, repo.MIRRORLIST, repo.METALINK, pkg]),
+  );
   const cached = readState(ctx, configKey);
 
   const fetched = await fetchRepomd(repo, ctx, access, cached?.conditional);
   if (!fetched.repomd) {
     if (cached) {
-      return { ...cached.answer(selection), base: fetched.base, repomdUrl: fetched.url, source: 'not-modified', totalPackages: 0 };
+      return {
+        ...cached.answer(selection),
+        base: fetched.base,
+        repomdUrl: fetched.url,
+        source: 'not-modified',
+        totalPackages: 0,
+      };
     }
     throw new RepositoryMetadataError(`${fetched.url} answered 304 to an unconditional request`);
   }
@@ -135,7 +156,13 @@ export async function readRepository(
   };
   if (cached && cached.primaryKey === primaryKey && primary.checksum) {
     writeState(ctx, { ...cached.raw, conditional });
-    return { ...cached.answer(selection), base, repomdUrl: url, source: 'same-primary', totalPackages: 0 };
+    return {
+      ...cached.answer(selection),
+      base,
+      repomdUrl: url,
+      source: 'same-primary',
+      totalPackages: 0,
+    };
   }
 
   const [read, modular] = await Promise.all([
@@ -180,7 +207,9 @@ async function readPrimary(
       if (matchesSpec(p, selection)) packages.push(p);
     },
   });
-  await streamRecord(ctx, access, url, record, url, (chunk) => parseXml(() => reader.push(chunk), url));
+  await streamRecord(ctx, access, url, record, url, (chunk) =>
+    parseXml(() => reader.push(chunk), url),
+  );
   const summary = parseXml(() => reader.finish(), url);
   return { packages, total: summary.packages };
 }
@@ -196,13 +225,16 @@ async function readModules(
   let size = 0;
   await streamRecord(ctx, access, url, record, url, (chunk) => {
     size += chunk.length;
-    if (size > 256 << 20) throw new RepositoryMetadataError(`${url} is larger than 256 MiB; refused`);
+    if (size > 256 << 20)
+      throw new RepositoryMetadataError(`${url} is larger than 256 MiB; refused`);
     chunks.push(chunk);
   });
   try {
     return parseModules(Buffer.concat(chunks).toString('utf8'));
   } catch (error) {
-    throw new RepositoryMetadataError(`${url} is not valid module metadata: ${(error as Error).message.split('\n')[0]}`);
+    throw new RepositoryMetadataError(
+      `${url} is not valid module metadata: ${(error as Error).message.split('\n')[0]}`,
+    );
   }
 }
 
@@ -214,14 +246,17 @@ async function resolveBases(
   const bases: string[] = [];
   let metalink: Metalink | undefined;
   // dnf treats a mirror list whose URL says "metalink" as a metalink.
-  const metalinkUrl = repo.METALINK || (repo.MIRRORLIST?.includes('metalink') ? repo.MIRRORLIST : undefined);
+  const metalinkUrl =
+    repo.METALINK || (repo.MIRRORLIST?.includes('metalink') ? repo.MIRRORLIST : undefined);
   if (metalinkUrl) {
     const response = await send(ctx, access, metalinkUrl);
     await failOnStatus(response, `metalink ${metalinkUrl}`);
     const bytes = await readAll(response, metalinkUrl);
     metalink = parseXml(() => parseMetalink(bytes), metalinkUrl);
     if (trustedHashes(metalink.hashes).length === 0) {
-      throw new RepositoryMetadataError(`${metalinkUrl} gives no sha256 or sha512 hash of repomd.xml`);
+      throw new RepositoryMetadataError(
+        `${metalinkUrl} gives no sha256 or sha512 hash of repomd.xml`,
+      );
     }
     bases.push(...metalink.mirrors);
   } else if (repo.MIRRORLIST) {
@@ -277,9 +312,14 @@ interface CachedState {
 function readState(ctx: PluginContext, configKey: string): CachedState | undefined {
   const raw = ctx.state.get('yum');
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
-  if (raw.v !== STATE_VERSION || raw.configKey !== configKey || !Array.isArray(raw.packages)) return undefined;
+  if (raw.v !== STATE_VERSION || raw.configKey !== configKey || !Array.isArray(raw.packages))
+    return undefined;
   const conditional = raw.conditional as CachedState['conditional'];
-  const modular = raw.modular as { hidden: string[]; visible: string[]; defaultNames: string[] } | null;
+  const modular = raw.modular as {
+    hidden: string[];
+    visible: string[];
+    defaultNames: string[];
+  } | null;
   return {
     raw,
     primaryKey: String(raw.primaryKey),
@@ -306,7 +346,9 @@ function writeState(ctx: PluginContext, value: Record<string, JsonValue | undefi
 
 /** Only the part of the module filter that concerns the packages kept. */
 function serializeModular(filter: ModularFilter, packages: PrimaryPackage[]): JsonValue {
-  const nevras = new Set(packages.map((p) => `${p.name}-${p.epoch || '0'}:${p.version}-${p.release}.${p.arch}`));
+  const nevras = new Set(
+    packages.map((p) => `${p.name}-${p.epoch || '0'}:${p.version}-${p.release}.${p.arch}`),
+  );
   const names = new Set(packages.map((p) => p.name));
   return {
     hidden: [...filter.hidden].filter((n) => nevras.has(n)),
@@ -322,4 +364,3 @@ function sha256(text: string): string {
 function trimSlash(url: string): string {
   return url.replace(/\/+$/, '');
 }
-

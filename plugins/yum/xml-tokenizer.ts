@@ -41,7 +41,7 @@ const QUOTE = 0x22;
 const APOS = 0x27;
 
 const XML_NS = 'http://www.w3.org/XML/1998/namespace';
-const NAME = /^[A-Za-z_][\w.\-]*(?::[A-Za-z_][\w.\-]*)?$/;
+const NAME = /^[A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?$/;
 
 interface Frame {
   qname: string;
@@ -70,7 +70,9 @@ export class XmlTokenizer {
   /** Adds the next chunk of the document. */
   feed(chunk: Uint8Array): void {
     const tail = this.buf.length - this.pos;
-    const next = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const next = Buffer.isBuffer(chunk)
+      ? chunk
+      : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     this.consumed += this.pos;
     this.buf = tail === 0 ? next : Buffer.concat([this.buf.subarray(this.pos), next]);
     this.pos = 0;
@@ -212,7 +214,8 @@ export class XmlTokenizer {
     if (startsAt(buf, CDATA, pos)) {
       const end = buf.indexOf(']]>', pos + 9);
       if (end === -1) return this.needMore('CDATA section');
-      if (this.stack.length === 0) throw new XmlSyntaxError('CDATA outside the root element', this.offset);
+      if (this.stack.length === 0)
+        throw new XmlSyntaxError('CDATA outside the root element', this.offset);
       const text = buf.toString('utf8', pos + 9, end);
       this.pos = end + 3;
       return { kind: 'text', text };
@@ -273,8 +276,9 @@ export class XmlTokenizer {
 
     let bindings: Map<string, string> | undefined;
     for (const [name, value] of Object.entries(attrs)) {
-      if (name === 'xmlns') (bindings ??= new Map()).set('', value);
-      else if (name.startsWith('xmlns:')) (bindings ??= new Map()).set(name.slice(6), value);
+      if (name !== 'xmlns' && !name.startsWith('xmlns:')) continue;
+      bindings ??= new Map();
+      bindings.set(name === 'xmlns' ? '' : name.slice(6), value);
     }
     const colon = qname.indexOf(':');
     const prefix = colon === -1 ? '' : qname.slice(0, colon);
@@ -311,7 +315,10 @@ const CDATA = Buffer.from('<![CDATA[');
 const DOCTYPE = Buffer.from('<!DOCTYPE');
 
 function startsAt(buf: Buffer, prefix: Buffer, pos: number): boolean {
-  return buf.length - pos >= prefix.length && buf.compare(prefix, 0, prefix.length, pos, pos + prefix.length) === 0;
+  return (
+    buf.length - pos >= prefix.length &&
+    buf.compare(prefix, 0, prefix.length, pos, pos + prefix.length) === 0
+  );
 }
 
 function firstOf(buf: Buffer, from: number, to: number): number {
@@ -328,13 +335,15 @@ function parseTag(body: string, offset: number): { qname: string; attrs: Record<
   const n = body.length;
   while (i < n && !isSpace(body.charCodeAt(i))) i++;
   const qname = body.slice(0, i);
-  if (!NAME.test(qname)) throw new XmlSyntaxError(`Invalid element name '${qname.slice(0, 40)}'`, offset);
+  if (!NAME.test(qname))
+    throw new XmlSyntaxError(`Invalid element name '${qname.slice(0, 40)}'`, offset);
   const attrs: Record<string, string> = {};
   for (;;) {
     const before = i;
     while (i < n && isSpace(body.charCodeAt(i))) i++;
     if (i >= n) break;
-    if (i === before) throw new XmlSyntaxError(`Attributes of <${qname}> must be separated by spaces`, offset);
+    if (i === before)
+      throw new XmlSyntaxError(`Attributes of <${qname}> must be separated by spaces`, offset);
     const eq = body.indexOf('=', i);
     if (eq === -1) throw new XmlSyntaxError(`Attribute without a value in <${qname}>`, offset);
     const name = body.slice(i, eq).trimEnd();
@@ -346,10 +355,13 @@ function parseTag(body: string, offset: number): { qname: string; attrs: Record<
       throw new XmlSyntaxError(`Attribute '${name}' of <${qname}> is not quoted`, offset);
     }
     const close = body.indexOf(quote, i + 1);
-    if (close === -1) throw new XmlSyntaxError(`Unterminated attribute '${name}' in <${qname}>`, offset);
+    if (close === -1)
+      throw new XmlSyntaxError(`Unterminated attribute '${name}' in <${qname}>`, offset);
     const raw = body.slice(i + 1, close);
-    if (raw.includes('<')) throw new XmlSyntaxError(`'<' in attribute '${name}' of <${qname}>`, offset);
-    if (Object.hasOwn(attrs, name)) throw new XmlSyntaxError(`Duplicate attribute '${name}' in <${qname}>`, offset);
+    if (raw.includes('<'))
+      throw new XmlSyntaxError(`'<' in attribute '${name}' of <${qname}>`, offset);
+    if (Object.hasOwn(attrs, name))
+      throw new XmlSyntaxError(`Duplicate attribute '${name}' in <${qname}>`, offset);
     attrs[name] = decodeEntities(raw, offset);
     i = close + 1;
   }
@@ -367,10 +379,13 @@ const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', a
 export function decodeEntities(text: string, offset: number): string {
   if (!text.includes('&')) return text;
   return text.replace(ENTITY, (match, ref: string) => {
-    if (!match.endsWith(';')) throw new XmlSyntaxError(`Unterminated entity reference '${match}'`, offset);
+    if (!match.endsWith(';'))
+      throw new XmlSyntaxError(`Unterminated entity reference '${match}'`, offset);
     if (ref.startsWith('#')) {
-      const code = ref[1] === 'x' ? Number.parseInt(ref.slice(2), 16) : Number.parseInt(ref.slice(1), 10);
-      if (!(code > 0 && code <= 0x10ffff)) throw new XmlSyntaxError(`Invalid character reference '${match}'`, offset);
+      const code =
+        ref[1] === 'x' ? Number.parseInt(ref.slice(2), 16) : Number.parseInt(ref.slice(1), 10);
+      if (!(code > 0 && code <= 0x10ffff))
+        throw new XmlSyntaxError(`Invalid character reference '${match}'`, offset);
       return String.fromCodePoint(code);
     }
     const value = NAMED[ref];

@@ -131,9 +131,12 @@ export function createHttpClient(options: HttpClientOptions = {}): HostHttpClien
       const protocol = new URL(req.url).protocol;
       if (protocol === 'file:') return requestFile(req);
       if (protocol === 'http:' || protocol === 'https:') return requestHttp(req);
-      throw new RepositoryUnreachableError(`Unsupported URL scheme ${protocol} in ${redact(req.url)}`, {
-        reason: 'network',
-      });
+      throw new RepositoryUnreachableError(
+        `Unsupported URL scheme ${protocol} in ${redact(req.url)}`,
+        {
+          reason: 'network',
+        },
+      );
     },
     async close() {
       await Promise.all([...agents.values()].map((a) => a.close()));
@@ -167,7 +170,8 @@ async function requestFile(req: HttpRequest): Promise<HttpResponse> {
   const lastModified = new Date(Math.floor(info.mtimeMs / 1000) * 1000);
   const since = req.headers?.['if-modified-since'];
   if (since && lastModified.getTime() <= Date.parse(since)) return empty(304);
-  if (req.method === 'HEAD') return { ...empty(200), headers: fileHeaders(info.size, lastModified) };
+  if (req.method === 'HEAD')
+    return { ...empty(200), headers: fileHeaders(info.size, lastModified) };
   const stream = createReadStream(path, { highWaterMark: 1 << 20, signal: req.signal });
   return {
     status: 200,
@@ -220,7 +224,10 @@ function networkError(error: unknown, url: string, signal: AbortSignal | undefin
       cause: error,
     });
   }
-  if (code && (TLS_ERROR_CODES.has(code) || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL'))) {
+  if (
+    code &&
+    (TLS_ERROR_CODES.has(code) || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL'))
+  ) {
     return new RepositoryUnreachableError(`TLS failure reaching ${redact(url)}: ${detail}`, {
       reason: 'tls',
       cause: error,

@@ -12,7 +12,9 @@ export const SHARED_DIR =
 export function fixturePath(relative: string): string {
   const path = `${SHARED_DIR}/fixtures/repodata/${relative}`;
   if (!existsSync(path)) {
-    throw new Error(`Fixture ${relative} not found under ${SHARED_DIR}: these tests need ../shared (or HOIST_SHARED)`);
+    throw new Error(
+      `Fixture ${relative} not found under ${SHARED_DIR}: these tests need ../shared (or HOIST_SHARED)`,
+    );
   }
   return path;
 }

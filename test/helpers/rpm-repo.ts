@@ -1,6 +1,14 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -57,10 +65,14 @@ async function buildRpm(dir: string, p: RpmSpec): Promise<string> {
     await run('rpmbuild', [
       '-bb',
       '--quiet',
-      '--define', `_topdir ${top}`,
-      '--define', `_rpmdir ${top}/out`,
-      '--define', '_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm',
-      '--define', '__os_install_post %{nil}',
+      '--define',
+      `_topdir ${top}`,
+      '--define',
+      `_rpmdir ${top}/out`,
+      '--define',
+      '_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm',
+      '--define',
+      '__os_install_post %{nil}',
       ...(arch !== 'noarch' ? ['--target', arch] : []),
       specFile,
     ]);
@@ -105,7 +117,10 @@ async function recompressPrimaryWithZstd(dir: string): Promise<void> {
   renameSync(`${plain}.zst`, join(dir, newHref));
   rmSync(join(dir, href));
   const updated = record
-    .replace(/<checksum type="sha256">[0-9a-f]+<\/checksum>/, `<checksum type="sha256">${sum}</checksum>`)
+    .replace(
+      /<checksum type="sha256">[0-9a-f]+<\/checksum>/,
+      `<checksum type="sha256">${sum}</checksum>`,
+    )
     .replace(/<location href="[^"]+"/, `<location href="${newHref}"`)
     .replace(/<size>\d+<\/size>/, `<size>${bytes.length}</size>`);
   writeFileSync(repomdPath, repomd.replace(record, updated));
@@ -120,30 +135,41 @@ export function tempRepoDir(prefix = 'hoist-repo-'): string {
  * `dnf repoquery --latest-limit=1` on a repository, as NEVRA lines (`name-epoch:ver-rel.arch`):
  * the oracle for "newest".
  */
-export async function dnfLatest(repoUrl: string, spec: string, extra: string[] = []): Promise<string[]> {
+export async function dnfLatest(
+  repoUrl: string,
+  spec: string,
+  extra: string[] = [],
+): Promise<string[]> {
   requireTool('dnf', 'Debian package dnf');
   const root = mkdtempSync(join(tmpdir(), 'hoist-dnf-'));
   try {
     const id = `r${Math.random().toString(36).slice(2, 10)}`;
-    const { stdout } = await run('dnf', [
-      '-q',
-      `--installroot=${root}`,
-      `--setopt=cachedir=${root}/cache`,
-      '--setopt=reposdir=/dev/null',
-      '--disablerepo=*',
-      `--repofrompath=${id},${repoUrl}`,
-      `--enablerepo=${id}`,
-      `--setopt=${id}.gpgcheck=0`,
-      '--releasever=9',
-      '--forcearch=x86_64',
-      ...extra,
-      'repoquery',
-      '--latest-limit=1',
-      '--qf',
-      '%{name}-%{epoch}:%{version}-%{release}.%{arch}',
-      spec,
-    ], { maxBuffer: 64 << 20 });
-    return stdout.split('\n').map((l) => l.trim()).filter((l) => /^\S+-\d+:\S+$/.test(l));
+    const { stdout } = await run(
+      'dnf',
+      [
+        '-q',
+        `--installroot=${root}`,
+        `--setopt=cachedir=${root}/cache`,
+        '--setopt=reposdir=/dev/null',
+        '--disablerepo=*',
+        `--repofrompath=${id},${repoUrl}`,
+        `--enablerepo=${id}`,
+        `--setopt=${id}.gpgcheck=0`,
+        '--releasever=9',
+        '--forcearch=x86_64',
+        ...extra,
+        'repoquery',
+        '--latest-limit=1',
+        '--qf',
+        '%{name}-%{epoch}:%{version}-%{release}.%{arch}',
+        spec,
+      ],
+      { maxBuffer: 64 << 20 },
+    );
+    return stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => /^\S+-\d+:\S+$/.test(l));
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

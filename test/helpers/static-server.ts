@@ -26,7 +26,10 @@ export interface StaticServer {
 }
 
 /** Serves `root` on 127.0.0.1 at a free port. */
-export async function serveDirectory(root: string, options: StaticServerOptions = {}): Promise<StaticServer> {
+export async function serveDirectory(
+  root: string,
+  options: StaticServerOptions = {},
+): Promise<StaticServer> {
   const requests: SeenRequest[] = [];
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
