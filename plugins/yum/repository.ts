@@ -204,6 +204,10 @@ async function readPrimary(
   const reader = new PrimaryReader({
     wantName: (name) => selection.spec.nameMayMatch(name),
     onPackage: (p) => {
+      if (!p.name || !p.arch || !p.version || !p.href) {
+        ctx.logger.debug('skipped an incomplete package in primary.xml', { url, name: p.name });
+        return;
+      }
       if (matchesSpec(p, selection)) packages.push(p);
     },
   });
@@ -262,7 +266,9 @@ async function resolveBases(
   } else if (repo.MIRRORLIST) {
     const response = await send(ctx, access, repo.MIRRORLIST);
     await failOnStatus(response, `mirror list ${repo.MIRRORLIST}`);
-    bases.push(...parseMirrorlist((await readAll(response, repo.MIRRORLIST)).toString('utf8')));
+    const listed = parseMirrorlist((await readAll(response, repo.MIRRORLIST)).toString('utf8'));
+    // ftp and rsync mirrors are skipped, as librepo skips rsync.
+    bases.push(...listed.filter((url) => /^(https?|file):/.test(url)));
   }
   if (repo.REPO_URL) bases.push(repo.REPO_URL);
   if (bases.length === 0) {

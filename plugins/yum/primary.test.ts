@@ -1,0 +1,186 @@
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { fixturePath } from '../../test/helpers/fixtures.ts';
+import { type PrimaryPackage, PrimaryReader } from './primary.ts';
+import { XmlSyntaxError } from './xml-tokenizer.ts';
+
+const PRIMARY = `<?xml version="1.0" encoding="UTF-8"?>
+<!-- generated -->
+<metadata xmlns="http://linux.duke.edu/metadata/common" xmlns:rpm="http://linux.duke.edu/metadata/rpm" packages="3">
+<package type="rpm">
+  <name>app</name>
+  <arch>noarch</arch>
+  <version epoch="0" ver="1.0" rel="1"/>
+  <checksum type="SHA256" pkgid="YES">aaa</checksum>
+  <summary>Fish &amp; chips &lt;3 &#x263A;</summary>
+  <description><![CDATA[</package> in CDATA must not end the package]]></description>
+  <packager>Bob &quot;B&quot; &apos;O&apos;</packager>
+  <url>https://example.com/?a=1&amp;b=2</url>
+  <time file="1700000001" build="1700000000"/>
+  <size package="10" installed="20" archive="30"/>
+  <location xml:base="https://mirror.example.com/x/" href="Packages/app-1.0-1.noarch.rpm"/>
+  <format>
+    <rpm:license>MIT</rpm:license>
+    <rpm:sourcerpm>app-1.0-1.src.rpm</rpm:sourcerpm>
+    <rpm:provides><rpm:entry name="app" flags="EQ" epoch="0" ver="1.0" rel="1"/></rpm:provides>
+    <!-- </package> in a comment -->
+    <file>/usr/bin/app</file>
+  </format>
+</package>
+<package type="rpm"><name>other</name><arch>x86_64</arch><version epoch="2" ver="3" rel="4"/>
+  <description>&lt;/package&gt; escaped</description><format><rpm:sourcerpm>x</rpm:sourcerpm></format></package>
+<package type="rpm"><arch>x86_64</arch><name>app</name><version ver="2.0" rel="1" epoch="1"/><format/></package>
+</metadata>
+`;
+
+function read(
+  xml: string | Uint8Array,
+  chunkSizes: number[] = [1 << 20],
+  want = (n: string) => n === 'app',
+) {
+  const packages: PrimaryPackage[] = [];
+  const reader = new PrimaryReader({ wantName: want, onPackage: (p) => packages.push(p) });
+  const bytes = typeof xml === 'string' ? Buffer.from(xml) : Buffer.from(xml);
+  let at = 0;
+  let i = 0;
+  while (at < bytes.length) {
+    const size = chunkSizes[i++ % chunkSizes.length] as number;
+    reader.push(bytes.subarray(at, at + size));
+    at += size;
+  }
+  const summary = reader.finish();
+  return { packages, summary };
+}
+
+describe('plugins/yum/primary', () => {
+  it('reads the fields of wanted packages and counts the skipped ones', () => {
+    const { packages, summary } = read(PRIMARY);
+    expect(summary.packages).toBe(3);
+    expect(packages).toHaveLength(2);
+    expect(packages[0]).toEqual({
+      name: 'app',
+      arch: 'noarch',
+      epoch: '0',
+      version: '1.0',
+      release: '1',
+      checksum: 'aaa',
+      checksumType: 'sha256',
+      href: 'Packages/app-1.0-1.noarch.rpm',
+      base: 'https://mirror.example.com/x/',
+      buildTime: 1700000000,
+      fileTime: 1700000001,
+      packager: `Bob "B" 'O'`,
+      url: 'https://example.com/?a=1&b=2',
+      summary: 'Fish & chips <3 ☺',
+      sizePackage: 10,
+      sizeInstalled: 20,
+      sizeArchive: 30,
+      sourceRpm: 'app-1.0-1.src.rpm',
+    });
+    // Attribute order and element order do not matter.
+    expect(packages[1]).toMatchObject({
+      name: 'app',
+      arch: 'x86_64',
+      epoch: '1',
+      version: '2.0',
+      release: '1',
+    });
+  });
+
+  it('gives the same answer whatever the chunk boundaries', () => {
+    const whole = read(PRIMARY).packages;
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 97 }), { minLength: 1, maxLength: 20 }),
+        (sizes) => {
+          expect(read(PRIMARY, sizes).packages).toEqual(whole);
+        },
+      ),
+      { numRuns: 300, seed: 7 },
+    );
+    for (let size = 1; size <= 12; size++) expect(read(PRIMARY, [size]).packages).toEqual(whole);
+  });
+
+  it('reads every package when every name is wanted, including the skipped-name path', () => {
+    const all = read(PRIMARY, [1 << 20], () => true).packages.map((p) => p.name);
+    expect(all).toEqual(['app', 'other', 'app']);
+  });
+
+  it('accepts any prefix bound to the right namespaces', () => {
+    const xml = `<c:metadata xmlns:c="http://linux.duke.edu/metadata/common" xmlns:r="http://linux.duke.edu/metadata/rpm">
+      <c:package type="rpm"><c:name>app</c:name><c:arch>noarch</c:arch><c:version epoch="0" ver="1" rel="1"/>
+      <c:format><r:sourcerpm>s.src.rpm</r:sourcerpm></c:format></c:package></c:metadata>`;
+    expect(read(xml).packages[0]).toMatchObject({ name: 'app', sourceRpm: 's.src.rpm' });
+  });
+
+  it.each([
+    ['a DTD', '<!DOCTYPE x [<!ENTITY a "b">]><metadata/>', /DTDs\) are not allowed/],
+    [
+      'an undefined entity',
+      '<metadata><package><name>&xxe;</name></package></metadata>',
+      /Undefined entity '&xxe;'/,
+    ],
+    [
+      'mismatched tags',
+      '<metadata><package><name>app</arch></package></metadata>',
+      /Expected <\/name> but found <\/arch>/,
+    ],
+    [
+      'a truncated document',
+      '<metadata><package><name>app</name>',
+      /Document ends before <\/package>/,
+    ],
+    [
+      'a truncated skipped package',
+      '<metadata><package><name>zzz</name><arch>',
+      /Document ends inside <\/package>/,
+    ],
+    ['another root', '<repomd/>', /Root element is <repomd>, expected <metadata>/],
+    ['text outside the root', 'hello <metadata/>', /Text outside the root element/],
+    [
+      'an unquoted attribute',
+      '<metadata><package><version ver=1/></package></metadata>',
+      /is not quoted/,
+    ],
+    ['an undeclared prefix', '<metadata><x:package/></metadata>', /Undeclared namespace prefix/],
+    ['an empty document', '', /no root element/],
+  ])('rejects %s with a clear error', (_what, xml, message) => {
+    expect(() => read(xml)).toThrow(XmlSyntaxError);
+    expect(() => read(xml)).toThrow(message);
+  });
+
+  it('reads the real CentOS Stream 9 primary (17,649 packages)', async () => {
+    const { gunzipSync } = await import('node:zlib');
+    const { readdirSync } = await import('node:fs');
+    const dir = `${fixturePath('osbuild/cs9-appstream-2025')}/repodata`;
+    const file = readdirSync(dir).find((f) => f.endsWith('primary.xml.gz')) as string;
+    const xml = gunzipSync(readFileSync(`${dir}/${file}`));
+    const { packages, summary } = read(xml, [65536], (n) => n === 'passt');
+    expect(summary.packages).toBe(17649);
+    expect(packages.map((p) => `${p.version}-${p.release}`)).toContain('0^20241121.g238c69f-1.el9');
+  });
+
+  it.each([
+    ['unknown_element_00-primary.xml'],
+    ['unknown_element_01-primary.xml'],
+    ['unknown_element_02-primary.xml'],
+    ['multiple_warnings_00-primary.xml'],
+    ['repo_01_ampersand-primary.xml'],
+    ['long_primary.xml'],
+  ])("reads createrepo_c's odd but well-formed %s", (file) => {
+    const xml = readFileSync(`${fixturePath('createrepo_c/modified_repo_files')}/${file}`);
+    expect(read(xml, [4096], () => true).summary.packages).toBeGreaterThan(0);
+  });
+
+  it("keeps a package whose checksum is missing (createrepo_c's error_00), with an empty checksum", () => {
+    const xml = readFileSync(
+      `${fixturePath('createrepo_c/modified_repo_files')}/error_00-primary.xml`,
+    );
+    const { packages } = read(xml, [4096], () => true);
+    expect(packages.map((p) => [p.name, p.checksum !== ''])).toEqual([
+      ['fake_bash', false],
+      ['super_kernel', true],
+    ]);
+  });
+});
