@@ -5,6 +5,7 @@ import {
   type JsonValue,
   type PluginContext,
   RepositoryMetadataError,
+  RepositoryUnreachableError,
 } from 'hoist';
 import { repositoryAccess } from './access.ts';
 import { matchesSpec, type Selection } from './choose.ts';
@@ -75,7 +76,7 @@ export async function fetchRepomd(
   lastModified?: string;
 }> {
   const { bases, metalink } = await resolveBases(repo, ctx, access);
-  let firstError: unknown;
+  const errors: HoistError[] = [];
   for (const base of bases) {
     const url = `${trimSlash(base)}/repodata/repomd.xml`;
     try {
@@ -106,10 +107,16 @@ export async function fetchRepomd(
     } catch (error) {
       if (!(error instanceof HoistError) || ctx.signal.aborted) throw error;
       ctx.logger.debug('repository base failed', { base, error: error.message });
-      firstError ??= error;
+      errors.push(error);
     }
   }
-  throw firstError ?? new RepositoryMetadataError('No repository URL to try');
+  // When every mirror failed, the most specific failure (bad checksum, bad metadata, refused
+  // credentials) says more than "unreachable".
+  throw (
+    errors.find((e) => !(e instanceof RepositoryUnreachableError)) ??
+    errors[0] ??
+    new RepositoryMetadataError('No repository URL to try')
+  );
 }
 
 /**
