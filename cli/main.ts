@@ -2,7 +2,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { bundledPlugins } from '../plugins/index.ts';
-import { createServer } from '../server/index.ts';
 import { registerCheck } from './check.ts';
 import { EXIT, errorLine, exitCodeFor, UsageError } from './exit-codes.ts';
 
@@ -40,6 +39,8 @@ program
     const port = Number(options.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535)
       throw new UsageError(`--port must be a port number, got '${options.port}'`);
+    // Loaded on demand: `hoist check` should not pay for the server's start-up.
+    const { createServer } = await import('../server/index.ts');
     const server = await createServer({
       dataDir: dataDir(),
       host: options.host,

@@ -8,10 +8,10 @@ export {
   fromGoCdConfigMap,
   fromGoCdRevision,
   GOCD_REQUEST_NAMES,
-  GoCdConfigMap,
+  type GoCdConfigMap,
   type GoCdProperty,
   type GoCdRequestName,
-  GoCdRevision,
+  type GoCdRevision,
   toGoCdConfigMap,
   toGoCdPreviousRevision,
   toGoCdProperties,
@@ -40,4 +40,5 @@ export {
   materialEnvName,
 } from './plugin/environment.ts';
 export { materialFingerprint } from './plugin/fingerprint.ts';
+export { revisionProblem } from './plugin/revision.ts';
 export * from './plugin/types.ts';

@@ -9,7 +9,8 @@ import {
   PLUGIN_ID,
   type PluginHost,
   type RepositoryPlugin,
-  Revision,
+  type Revision,
+  revisionProblem,
   toGoCdProperties,
 } from 'hoist';
 import { createHttpClient } from '../server/http/http-client.ts';
@@ -208,7 +209,7 @@ async function checkValid(
   check(latest !== null, `${label}: latestRevision found nothing`);
   if (!latest) return;
   check(
-    Revision.safeParse(latest).success,
+    revisionProblem(latest) === undefined,
     `${label}: latestRevision returned a malformed revision`,
   );
   check(!Number.isNaN(Date.parse(latest.timestamp)), `${label}: the timestamp is not a date`);

@@ -3,11 +3,11 @@ import type { CallOptions, PluginHost } from '../host/plugin-host.ts';
 import {
   fromGoCdConfigMap,
   GOCD_REQUEST_NAMES,
-  GoCdRequestBody,
   type GoCdRequestName,
   toGoCdProperties,
   toGoCdRevision,
 } from './messages.ts';
+import type { GoCdRequestBody } from './schemas.ts';
 
 /** A response as GoCD expects it: 200 with a JSON body, or 400/500 with a message. */
 export interface GoCdResponse {
@@ -39,6 +39,7 @@ export async function answerGoCdRequest(
     } catch {
       return { responseCode: 400, body: `Request body of ${requestName} is not valid JSON` };
     }
+    const { GoCdRequestBody } = await import('./schemas.ts');
     const parsed = GoCdRequestBody.safeParse(json);
     if (!parsed.success) {
       return { responseCode: 400, body: `Request body of ${requestName} has the wrong shape` };

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import type {
   Configuration,
   PreviousRevision,
@@ -26,8 +25,7 @@ export const GOCD_REQUEST_NAMES = [
 export type GoCdRequestName = (typeof GOCD_REQUEST_NAMES)[number];
 
 /** A configuration map on the wire: `{KEY: {"value": "..."}}`. */
-export const GoCdConfigMap = z.record(z.string(), z.object({ value: z.string().nullish() }));
-export type GoCdConfigMap = z.infer<typeof GoCdConfigMap>;
+export type GoCdConfigMap = Record<string, { value?: string | null }>;
 
 /** A property's metadata on the wire. */
 export interface GoCdProperty {
@@ -39,30 +37,15 @@ export interface GoCdProperty {
   required: boolean;
 }
 
-/** A revision on the wire. */
-export const GoCdRevision = z.object({
-  revision: z.string(),
-  timestamp: z.string(),
-  user: z.string().nullish(),
-  revisionComment: z.string().nullish(),
-  trackbackUrl: z.string().nullish(),
-  data: z.record(z.string(), z.string()).nullish(),
-});
-export type GoCdRevision = z.infer<typeof GoCdRevision>;
-
-/** Request bodies of the messages that carry one. */
-export const GoCdRequestBody = z.object({
-  'repository-configuration': GoCdConfigMap.optional(),
-  'package-configuration': GoCdConfigMap.optional(),
-  'previous-revision': z
-    .object({
-      revision: z.string(),
-      timestamp: z.string(),
-      data: z.record(z.string(), z.string()).nullish(),
-    })
-    .optional(),
-});
-export type GoCdRequestBody = z.infer<typeof GoCdRequestBody>;
+/** A revision on the wire (GoCD's PackageRevision JSON). */
+export interface GoCdRevision {
+  revision: string;
+  timestamp: string;
+  user?: string | null;
+  revisionComment?: string | null;
+  trackbackUrl?: string | null;
+  data?: Record<string, string> | null;
+}
 
 /** `{KEY: {value}}` → `{KEY: value}`; null values are dropped. */
 export function fromGoCdConfigMap(map: GoCdConfigMap | undefined): Configuration {

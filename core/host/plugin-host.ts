@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import {
   ConfigInvalidError,
   HoistError,
@@ -7,15 +6,16 @@ import {
   type ValidationIssue,
 } from '../errors.ts';
 import { validateAgainstProperties, withDefaults } from '../plugin/configuration.ts';
-import {
-  type Configuration,
-  type ConnectionResult,
-  type HttpClient,
-  type Logger,
-  type MaterialState,
-  type PluginContext,
-  type PreviousRevision,
-  type RepositoryPlugin,
+import { revisionProblem } from '../plugin/revision.ts';
+import type {
+  Configuration,
+  ConnectionResult,
+  HttpClient,
+  Logger,
+  MaterialState,
+  PluginContext,
+  PreviousRevision,
+  RepositoryPlugin,
   Revision,
 } from '../plugin/types.ts';
 import { createMemoryState } from './memory-state.ts';
@@ -89,8 +89,40 @@ export interface PluginHost {
   ): Promise<Revision[]>;
 }
 
-const ConnectionResultShape = z.object({ ok: z.boolean(), messages: z.array(z.string()) });
-const IssuesShape = z.array(z.object({ key: z.string(), message: z.string() }));
+type Shape<T> = (value: unknown) => { value: T } | { problem: string };
+
+const ConnectionResultShape: Shape<ConnectionResult> = (value) => {
+  const v = value as ConnectionResult | null;
+  if (typeof v?.ok !== 'boolean') return { problem: 'ok: must be true or false' };
+  if (!Array.isArray(v.messages) || !v.messages.every((m) => typeof m === 'string')) {
+    return { problem: 'messages: must be a list of strings' };
+  }
+  return { value: { ok: v.ok, messages: v.messages } };
+};
+
+const IssuesShape: Shape<ValidationIssue[]> = (value) => {
+  if (!Array.isArray(value)) return { problem: 'validation issues must be a list' };
+  for (const [i, issue] of value.entries()) {
+    if (typeof issue?.key !== 'string' || typeof issue?.message !== 'string') {
+      return { problem: `${i}: an issue is {key, message} with two strings` };
+    }
+  }
+  return { value: value as ValidationIssue[] };
+};
+
+const RevisionShape: Shape<Revision> = (value) => {
+  const problem = revisionProblem(value);
+  return problem ? { problem } : { value: value as Revision };
+};
+
+const RevisionsShape: Shape<Revision[]> = (value) => {
+  if (!Array.isArray(value)) return { problem: 'must be a list of revisions' };
+  for (const [i, item] of value.entries()) {
+    const problem = revisionProblem(item);
+    if (problem) return { problem: `${i}.${problem}` };
+  }
+  return { value: value as Revision[] };
+};
 
 /** Creates a plugin host over a registry. */
 export function createPluginHost(options: PluginHostOptions): PluginHost {
@@ -223,7 +255,7 @@ export function createPluginHost(options: PluginHostOptions): PluginHost {
         plugin.latestRevision(repoConfig(plugin, repository), pkgConfig(plugin, pkg), ctx),
       );
       if (result === null) return null;
-      return checkShape(Revision, result, id, 'latestRevision');
+      return checkShape(RevisionShape, result, id, 'latestRevision');
     },
     async latestRevisionsSince(id, repository, pkg, previous, callOptions) {
       const plugin = registry.get(id);
@@ -236,25 +268,19 @@ export function createPluginHost(options: PluginHostOptions): PluginHost {
           ctx,
         ),
       );
-      return checkShape(z.array(Revision), result, id, 'latestRevisionsSince');
+      return checkShape(RevisionsShape, result, id, 'latestRevisionsSince');
     },
   };
 }
 
-function checkShape<T>(schema: z.ZodType<T>, value: unknown, pluginId: string, call: string): T {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  let first = parsed.error.issues[0];
-  // zod reports a bad record key as "Invalid key in record" with the real reason nested.
-  while (first && 'issues' in first && Array.isArray(first.issues) && first.issues[0]) {
-    const inner = first.issues[0] as typeof first;
-    first = { ...inner, path: [...first.path, ...inner.path] };
-  }
-  const where = first && first.path.length > 0 ? ` at ${first.path.join('.')}` : '';
-  throw new PluginError(
-    `Plugin '${pluginId}' returned an invalid result from ${call}${where}: ${first?.message ?? 'bad shape'}`,
-    { pluginId },
-  );
+function checkShape<T>(shape: Shape<T>, value: unknown, pluginId: string, call: string): T {
+  const checked = shape(value);
+  if ('value' in checked) return checked.value;
+  const [where, ...rest] = checked.problem.split(': ');
+  const message = rest.length > 0 ? ` at ${where}: ${rest.join(': ')}` : `: ${checked.problem}`;
+  throw new PluginError(`Plugin '${pluginId}' returned an invalid result from ${call}${message}`, {
+    pluginId,
+  });
 }
 
 function abortError(reason: unknown, pluginId: string, call: string): HoistError {

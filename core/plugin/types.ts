@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import type { ValidationIssue } from '../errors.ts';
 
 /** A configuration as a user writes it: property key to string value. */
@@ -41,20 +40,17 @@ export const DATA_KEY = /^[A-Za-z0-9_]+$/;
 
 /**
  * One version of a package as a plugin reports it. `revision` is its label (e.g.
- * `app-1.2-1.noarch`); `timestamp` is an ISO-8601 UTC instant; `data` becomes job environment.
+ * `app-1.2-1.noarch`); `timestamp` is an ISO-8601 instant; `data` becomes job environment, so
+ * its keys match `[A-Za-z0-9_]+`. `revisionProblem` checks a value against this contract.
  */
-export const Revision = z.strictObject({
-  revision: z.string().min(1, 'revision must be a non-empty string'),
-  timestamp: z.iso.datetime({ offset: true, message: 'timestamp must be an ISO-8601 date-time' }),
-  user: z.string().optional(),
-  comment: z.string().optional(),
-  trackbackUrl: z.string().optional(),
-  data: z.record(
-    z.string().regex(DATA_KEY, 'data keys may contain only letters, digits and underscores'),
-    z.string(),
-  ),
-});
-export type Revision = z.infer<typeof Revision>;
+export interface Revision {
+  revision: string;
+  timestamp: string;
+  user?: string;
+  comment?: string;
+  trackbackUrl?: string;
+  data: Record<string, string>;
+}
 
 /** What a host knows of a stored revision when it asks for newer ones (GoCD sends no more). */
 export type PreviousRevision = Pick<Revision, 'revision' | 'timestamp' | 'data'>;

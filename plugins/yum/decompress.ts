@@ -15,6 +15,12 @@ export function sniffCompression(head: Uint8Array): Compression {
   return 'none';
 }
 
+/**
+ * 1 MiB output pieces (Node's 16 KiB default makes gunzip several times slower) and 4 MiB of
+ * read-ahead, so inflating on the thread pool keeps going while the reader parses.
+ */
+const GUNZIP_OPTIONS = { chunkSize: 1 << 20, highWaterMark: 4 << 20 };
+
 /** The longest magic number we sniff. */
 export const SNIFF_BYTES = 6;
 
@@ -31,11 +37,10 @@ export async function decompress(
     case 'none':
       return source;
     case 'gzip':
-      // Large output chunks: Node's 16 KiB default makes gunzip several times slower.
-      return through(source, createGunzip({ chunkSize: 1 << 20 }));
+      return through(source, createGunzip(GUNZIP_OPTIONS));
     case 'zstd': {
-      const { default: zstd } = await import('zstd-napi');
-      return through(source, new zstd.DecompressStream() as unknown as Transform);
+      const { default: binding } = await import('zstd-napi/binding.js');
+      return zstdChunks(source, new binding.DCtx());
     }
     case 'bzip2': {
       const { default: unbzip2 } = await import('unbzip2-stream');
@@ -52,6 +57,34 @@ export async function decompress(
       return Readable.fromWeb(new xz.XzReadableStream(web) as never);
     }
   }
+}
+
+/** Output piece size of the zstd decoder. */
+const ZSTD_OUT = 1 << 20;
+
+/**
+ * Decompresses zstd as the reader pulls: one output piece at a time, so memory stays bounded
+ * however well the data compresses (zstd-napi's stream pushes a whole input chunk's output at
+ * once, which is tens of megabytes for repodata).
+ */
+async function* zstdChunks(
+  source: AsyncIterable<Uint8Array>,
+  dctx: { decompressStream(dst: Uint8Array, src: Uint8Array): [number, number, number] },
+): AsyncIterable<Uint8Array> {
+  let pending = 0;
+  for await (const input of source) {
+    let src = input;
+    for (;;) {
+      const out = Buffer.allocUnsafe(ZSTD_OUT);
+      const [left, produced, consumed] = dctx.decompressStream(out, src);
+      pending = left;
+      src = src.subarray(consumed);
+      if (produced > 0) yield out.subarray(0, produced);
+      // Done with this input once it is consumed and the decoder has nothing buffered to flush.
+      if (src.length === 0 && produced < out.length) break;
+    }
+  }
+  if (pending !== 0) throw new Error('zstd data ends in the middle of a frame');
 }
 
 function through(

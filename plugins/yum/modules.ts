@@ -1,5 +1,3 @@
-import { parseAllDocuments } from 'yaml';
-
 /** Which packages module metadata hides, as dnf does when no stream is enabled by hand. */
 export interface ModularFilter {
   /** NEVRAs (`name-epoch:version-release.arch`) that belong to non-default streams. */
@@ -16,7 +14,9 @@ export interface ModularFilter {
  * and, transitively, the single streams they require. Packages of enabled streams in turn hide
  * non-modular packages of the same name.
  */
-export function parseModules(text: string): ModularFilter {
+export async function parseModules(text: string): Promise<ModularFilter> {
+  // Loaded on demand: only repositories with module metadata need a YAML parser.
+  const { parseAllDocuments } = await import('yaml');
   // failsafe: every scalar stays a string, so stream "10.10" is not read as the number 10.1.
   const documents = parseAllDocuments(text, { schema: 'failsafe' });
   const defaults = new Map<string, string>();

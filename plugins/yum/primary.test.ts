@@ -37,7 +37,7 @@ const PRIMARY = `<?xml version="1.0" encoding="UTF-8"?>
 function read(
   xml: string | Uint8Array,
   chunkSizes: number[] = [1 << 20],
-  want = (n: string) => n === 'app',
+  want: (name: string) => boolean = (n) => n === 'app',
 ) {
   const packages: PrimaryPackage[] = [];
   const reader = new PrimaryReader({ wantName: want, onPackage: (p) => packages.push(p) });

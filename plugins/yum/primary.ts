@@ -42,6 +42,9 @@ export interface PrimaryReaderOptions {
   onPackage(pkg: PrimaryPackage): void;
 }
 
+/** Start tags of `<package>` as createrepo_c writes them (read without tokenizing). */
+const PACKAGE_TAGS = [Buffer.from('<package type="rpm">'), Buffer.from('<package>')];
+
 type TextField = 'name' | 'arch' | 'checksum' | 'packager' | 'url' | 'summary' | 'sourceRpm';
 
 const TEXT_FIELDS: Record<string, TextField> = {
@@ -69,6 +72,10 @@ export class PrimaryReader {
   private textField: TextField | undefined;
   private text = '';
   private rootChecked = false;
+  /** Just after an unprefixed `<package>`: try the `<name>` fast path. */
+  private expectName = false;
+  /** Inside an unprefixed root whose default namespace is primary's: try the `<package>` fast path. */
+  private expectPackage = false;
 
   constructor(options: PrimaryReaderOptions) {
     this.options = options;
@@ -95,6 +102,28 @@ export class PrimaryReader {
         this.skipping = undefined;
         continue;
       }
+      if (this.expectPackage && xml.depth === 1) {
+        const opened = xml.openLiteral('package', PACKAGE_TAGS);
+        if (opened === null) return;
+        if (opened) {
+          this.startPackage({ qname: 'package', selfClosing: false });
+          continue;
+        }
+      }
+      if (this.expectName) {
+        // Fast path: `<name>` comes first in every primary.xml createrepo_c writes.
+        const name = xml.readSimpleElement('name');
+        if (name === null) return;
+        this.expectName = false;
+        if (name !== undefined && this.pkg) {
+          this.pkg.name = name.trim();
+          if (!this.options.wantName(this.pkg.name)) {
+            this.pkg = undefined;
+            this.skipping = this.packageQname;
+          }
+          continue;
+        }
+      }
       const token = xml.next();
       if (token === null) return;
       this.handle(token);
@@ -116,6 +145,7 @@ export class PrimaryReader {
             this.xml.offset,
           );
         }
+        this.expectPackage = !token.qname.includes(':') && !token.selfClosing;
         return;
       }
       const level = token.selfClosing ? depth + 1 : depth;
@@ -152,11 +182,13 @@ export class PrimaryReader {
     }
   }
 
-  private startPackage(token: Extract<XmlToken, { kind: 'open' }>): void {
+  private startPackage(token: { qname: string; selfClosing: boolean }): void {
     this.count++;
     if (token.selfClosing) return;
     this.packageQname = token.qname;
     this.pkg = emptyPackage();
+    // Unprefixed `<name>` is in the package's namespace only when the package is unprefixed.
+    this.expectName = !token.qname.includes(':');
   }
 
   private packageChild(token: Extract<XmlToken, { kind: 'open' }>): void {

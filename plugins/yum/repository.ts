@@ -241,7 +241,7 @@ async function readModules(
     chunks.push(chunk);
   });
   try {
-    return parseModules(Buffer.concat(chunks).toString('utf8'));
+    return await parseModules(Buffer.concat(chunks).toString('utf8'));
   } catch (error) {
     throw new RepositoryMetadataError(
       `${url} is not valid module metadata: ${(error as Error).message.split('\n')[0]}`,

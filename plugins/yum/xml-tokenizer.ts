@@ -60,6 +60,12 @@ export class XmlTokenizer {
   private readonly stack: Frame[] = [];
   private sawRoot = false;
   private rootClosed = false;
+  /**
+   * Absolute offsets of every `<!` and `<?` seen so far (comments, CDATA, PIs), found once per
+   * chunk with single-byte searches, so that `skipElement` need not scan for them per element.
+   */
+  private specials: number[] = [];
+  private specialsHead = 0;
   /** Prefixes accepted without a declaration (real repodata writes `rpm:` carelessly). */
   private readonly lenientPrefixes: ReadonlyMap<string, string>;
 
@@ -74,8 +80,125 @@ export class XmlTokenizer {
       ? chunk
       : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     this.consumed += this.pos;
-    this.buf = tail === 0 ? next : Buffer.concat([this.buf.subarray(this.pos), next]);
+    if (tail === 0) {
+      this.release();
+      this.buf = next;
+    } else {
+      // Unfinished bytes stay in front of the new chunk. Two scratch buffers are reused in turn:
+      // fresh megabyte allocations per chunk cost more in page faults than the copy itself.
+      const size = tail + next.length;
+      let target = this.spare && this.spare.length >= size ? this.spare : undefined;
+      this.spare = undefined;
+      target ??= Buffer.allocUnsafeSlow(Math.max(size + (size >> 2), 1 << 16));
+      this.buf.copy(target, 0, this.pos, this.buf.length);
+      next.copy(target, tail);
+      this.release();
+      this.scratch = target;
+      this.buf = target.subarray(0, size);
+    }
     this.pos = 0;
+    this.findSpecials(tail);
+  }
+
+  /** The scratch buffer `buf` lives in, if any. */
+  private scratch: Buffer | undefined;
+  private spare: Buffer | undefined;
+
+  private release(): void {
+    if (this.scratch) this.spare = this.scratch;
+    this.scratch = undefined;
+  }
+
+  /**
+   * Opens `<qname>` when the next thing after white space is exactly one of `literals` (e.g.
+   * `<package type="rpm">`), without tokenizing it: the fast path for primary.xml's repeated
+   * element. Returns true when opened, false when the input is anything else (nothing
+   * consumed; use `next()`), null when more input is needed to tell.
+   */
+  openLiteral(qname: string, literals: readonly Buffer[]): boolean | null {
+    const { buf } = this;
+    let p = this.pos;
+    while (
+      p < buf.length &&
+      (buf[p] === 0x20 || buf[p] === 0x0a || buf[p] === 0x09 || buf[p] === 0x0d)
+    )
+      p++;
+    for (const literal of literals) {
+      if (buf.length - p < literal.length) return this.ended ? false : null;
+      if (!bytesAt(buf, p, literal)) continue;
+      const ns = this.resolve('', undefined, this.offset, qname);
+      this.stack.push({ qname, local: qname, ns, bindings: undefined });
+      this.pos = p + literal.length;
+      return true;
+    }
+    return false;
+  }
+
+  private findSpecials(from: number): void {
+    const { buf } = this;
+    const found: number[] = [];
+    for (const mark of [BANG, QUESTION]) {
+      for (let i = buf.indexOf(mark, Math.max(from, 1)); i !== -1; i = buf.indexOf(mark, i + 1)) {
+        if (buf[i - 1] === LT) found.push(this.consumed + i - 1);
+      }
+    }
+    // A `<` at the very end of the previous data and `!`/`?` first in this chunk.
+    if (from > 0 && (buf[from] === BANG || buf[from] === QUESTION) && buf[from - 1] === LT) {
+      found.push(this.consumed + from - 1);
+    }
+    if (found.length === 0) return;
+    if (this.specialsHead > 0) {
+      this.specials = this.specials.slice(this.specialsHead);
+      this.specialsHead = 0;
+    }
+    this.specials.push(...new Set(found));
+    this.specials.sort((a, b) => a - b);
+  }
+
+  /** First `<!`/`<?` at or after `from` and before `to` (buffer positions), or -1. */
+  private specialBetween(from: number, to: number): number {
+    const start = this.consumed + from;
+    const end = this.consumed + to;
+    while (
+      this.specialsHead < this.specials.length &&
+      (this.specials[this.specialsHead] as number) < start
+    ) {
+      this.specialsHead++;
+    }
+    const next = this.specials[this.specialsHead];
+    return next !== undefined && next < end ? next - this.consumed : -1;
+  }
+
+  /**
+   * Reads `<qname>text</qname>` when it is the next thing after white space and holds plain
+   * text only (no markup, no entity): the fast path for `<name>` in primary.xml. Returns the
+   * text, `undefined` when the input is anything else (nothing consumed; use `next()`), or
+   * `null` when more input is needed to tell.
+   */
+  readSimpleElement(qname: string): string | null | undefined {
+    const { buf } = this;
+    let p = this.pos;
+    while (
+      p < buf.length &&
+      (buf[p] === 0x20 || buf[p] === 0x0a || buf[p] === 0x09 || buf[p] === 0x0d)
+    )
+      p++;
+    const { open, close } = tagBytes(qname);
+    if (buf.length - p < open.length) return this.ended ? undefined : null;
+    if (!bytesAt(buf, p, open)) return undefined;
+    const start = p + open.length;
+    const lt = buf.indexOf(LT, start);
+    if (lt === -1 || buf.length - lt < close.length) return this.ended ? undefined : null;
+    if (!bytesAt(buf, lt, close)) return undefined;
+    // Names are ASCII in practice; latin1 decoding is cheaper and identical for ASCII.
+    let ascii = true;
+    for (let i = start; i < lt; i++) {
+      const c = buf[i] as number;
+      if (c === 0x26) return undefined;
+      if (c > 0x7f) ascii = false;
+    }
+    this.pos = lt + close.length;
+    return buf.toString(ascii ? 'latin1' : 'utf8', start, lt);
   }
 
   /** Marks the end of the document; later `next()` calls report what is unfinished. */
@@ -138,13 +261,13 @@ export class XmlTokenizer {
    * `feed`). Assumes the element holds no element of the same name, as in repodata.
    */
   skipElement(qname: string): boolean {
-    const needle = `</${qname}`;
+    const needle = tagBytes(qname).end;
     for (;;) {
       const { buf } = this;
       const close = buf.indexOf(needle, this.pos);
       const limit = close === -1 ? Math.max(this.pos, buf.length - needle.length - 8) : close;
       // A comment, CDATA section or PI before the end tag may hide a false end tag: step over it.
-      const hidden = firstOf(buf, this.pos, limit);
+      const hidden = this.specialBetween(this.pos, limit);
       if (hidden !== -1) {
         this.pos = hidden;
         if (buf[hidden + 1] === QUESTION) {
@@ -161,12 +284,18 @@ export class XmlTokenizer {
         return this.needMoreSkip(`</${qname}>`);
       }
       const after = close + needle.length;
-      const gt = buf.indexOf(GT, after);
-      if (gt === -1) {
+      // The end tag is `</qname` + optional white space + `>`.
+      let gt = after;
+      while (
+        gt < buf.length &&
+        (buf[gt] === 0x20 || buf[gt] === 0x0a || buf[gt] === 0x09 || buf[gt] === 0x0d)
+      )
+        gt++;
+      if (gt >= buf.length) {
         this.pos = close;
         return this.needMoreSkip(`</${qname}>`);
       }
-      if (buf.toString('latin1', after, gt).trim() !== '') {
+      if (buf[gt] !== GT) {
         // `</packagex>` or similar: not our end tag; keep looking past it.
         this.pos = after;
         continue;
@@ -310,6 +439,29 @@ export class XmlTokenizer {
   }
 }
 
+/** `buf[at…]` equals `literal` (a short byte string), compared in JavaScript: no native call. */
+function bytesAt(buf: Buffer, at: number, literal: Buffer): boolean {
+  if (buf.length - at < literal.length) return false;
+  for (let i = 0; i < literal.length; i++) if (buf[at + i] !== literal[i]) return false;
+  return true;
+}
+
+const TAGS = new Map<string, { open: Buffer; close: Buffer; end: Buffer }>();
+
+/** `<q>`, `</q>` and `</q` as bytes, made once per name: searching with bytes skips encoding. */
+function tagBytes(qname: string): { open: Buffer; close: Buffer; end: Buffer } {
+  let tags = TAGS.get(qname);
+  if (!tags) {
+    tags = {
+      open: Buffer.from(`<${qname}>`),
+      close: Buffer.from(`</${qname}>`),
+      end: Buffer.from(`</${qname}`),
+    };
+    TAGS.set(qname, tags);
+  }
+  return tags;
+}
+
 const COMMENT = Buffer.from('<!--');
 const CDATA = Buffer.from('<![CDATA[');
 const DOCTYPE = Buffer.from('<!DOCTYPE');
@@ -319,15 +471,6 @@ function startsAt(buf: Buffer, prefix: Buffer, pos: number): boolean {
     buf.length - pos >= prefix.length &&
     buf.compare(prefix, 0, prefix.length, pos, pos + prefix.length) === 0
   );
-}
-
-function firstOf(buf: Buffer, from: number, to: number): number {
-  if (to <= from) return -1;
-  const window = buf.subarray(from, to);
-  const bang = window.indexOf('<!');
-  const pi = window.indexOf('<?');
-  const hit = bang === -1 ? pi : pi === -1 ? bang : Math.min(bang, pi);
-  return hit === -1 ? -1 : from + hit;
 }
 
 function parseTag(body: string, offset: number): { qname: string; attrs: Record<string, string> } {

@@ -1,0 +1,242 @@
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createMemoryState, type MemoryState } from 'hoist';
+import { createPluginRuntime } from '../server/plugin-runtime.ts';
+import { hasCommand, median, repeat } from './measure.ts';
+import { startServerProcess } from './serve-root.ts';
+import { type SyntheticRepo, writeSyntheticRepo } from './synthetic-repo.ts';
+
+/**
+ * `npm run bench`: the yum plugin against plain decompression and dnf, on reproducible
+ * synthetic repositories served on loopback. Every figure is a median of several runs; ratios
+ * are printed beside the times.
+ */
+const { values: args } = parseArgs({
+  options: {
+    packages: { type: 'string', default: '100000' },
+    runs: { type: 'string', default: '5' },
+    'dnf-runs': { type: 'string', default: '3' },
+    sizes: { type: 'string', default: '10000,100000,400000' },
+    materials: { type: 'string', default: '1000' },
+    repositories: { type: 'string', default: '100' },
+    cache: { type: 'string', default: join(tmpdir(), 'hoist-bench') },
+  },
+});
+const PACKAGES = Number(args.packages);
+const RUNS = Number(args.runs);
+const DNF_RUNS = Number(args['dnf-runs']);
+const SIZES = (args.sizes ?? '').split(',').filter(Boolean).map(Number);
+const CACHE = args.cache as string;
+const HOIST = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+const lines: string[] = [];
+const say = (line = '') => {
+  lines.push(line);
+  process.stdout.write(`${line}\n`);
+};
+const ms = (seconds: number) => `${Math.round(seconds * 1000)} ms`;
+const mib = (value: number | undefined) =>
+  value === undefined ? 'n/a' : `${Math.round(value)} MiB`;
+
+function repo(count: number, compression: 'gz' | 'zstd'): SyntheticRepo {
+  const dir = join(CACHE, `${count}-${compression}`);
+  const meta = join(dir, 'bench.json');
+  if (existsSync(meta)) return JSON.parse(readFileSync(meta, 'utf8')) as SyntheticRepo;
+  rmSync(dir, { recursive: true, force: true });
+  process.stderr.write(`generating ${count} packages (${compression})…\n`);
+  const made = writeSyntheticRepo(dir, count, compression);
+  writeFileSync(meta, JSON.stringify(made));
+  return made;
+}
+
+function dnfCommand(url: string, spec: string, root: string): string {
+  // A fresh install root per run (made before the timed command): dnf starts cold every time.
+  return [
+    'dnf -q',
+    `--installroot=${root} --setopt=cachedir=${root}/cache --setopt=reposdir=/dev/null`,
+    `--disablerepo='*' --repofrompath=bench,${url} --enablerepo=bench --setopt=bench.gpgcheck=0`,
+    '--releasever=9 --forcearch=x86_64 repoquery --latest-limit=1',
+    `--qf '%{name}-%{epoch}:%{version}-%{release}.%{arch}' ${spec}`,
+  ].join(' ');
+}
+
+function freshDir(dir: string): string {
+  rmSync(dir, { recursive: true, force: true });
+  return dir;
+}
+
+function nevraOf(json: string): string {
+  const r = JSON.parse(json) as { data: Record<string, string> };
+  return `${r.data.NAME}-${r.data.EPOCH}:${r.data.VERSION}-${r.data.RELEASE}.${r.data.ARCH}`;
+}
+
+async function main(): Promise<void> {
+  mkdirSync(CACHE, { recursive: true });
+  // The repository server runs in its own process, as a real repository host would.
+  const server = await startServerProcess(CACHE);
+  const withDnf = hasCommand('dnf');
+  say(
+    `# Hoist benchmark — ${new Date().toISOString()}, node ${process.version}, medians of ${RUNS} runs (dnf: ${DNF_RUNS})`,
+  );
+  say();
+  say('## Cold check of one package, repository on loopback HTTP');
+  say();
+  say(
+    '| repository | primary | plain decompression | hoist check | hoist / plain | hoist peak RSS | dnf repoquery | dnf peak RSS | dnf / hoist |',
+  );
+  say('|---|---|---|---|---|---|---|---|---|');
+  for (const compression of ['gz', 'zstd'] as const) {
+    const r = repo(PACKAGES, compression);
+    const url = `${server.url}/${PACKAGES}-${compression}`;
+    const plain = await repeat(
+      `${compression === 'gz' ? 'gzip' : 'zstd'} -dc ${r.primaryFile} > /dev/null`,
+      RUNS,
+    );
+    const hoist = await repeat(`node ${HOIST} check ${url} ${r.probe} --json`, RUNS);
+    for (const out of hoist.outputs) {
+      if (nevraOf(out) !== r.probeNewest)
+        throw new Error(`hoist answered ${nevraOf(out)}, expected ${r.probeNewest}`);
+    }
+    let dnfCell = 'not installed | | ';
+    if (withDnf) {
+      let run = 0;
+      const dnf = await repeat(
+        () => dnfCommand(url, r.probe, freshDir(join(CACHE, `dnf-root-${run++}`))),
+        DNF_RUNS,
+      );
+      for (const out of dnf.outputs) {
+        if (out.trim() !== r.probeNewest)
+          throw new Error(`dnf answered ${out.trim()}, expected ${r.probeNewest}`);
+      }
+      dnfCell = `${ms(dnf.seconds)} | ${mib(dnf.maxRssMib)} | ${(dnf.seconds / hoist.seconds).toFixed(1)}x`;
+    }
+    say(
+      `| ${PACKAGES.toLocaleString('en')} packages, ${compression} | ${(r.compressedBytes / 1e6).toFixed(1)} MB → ${(r.openBytes / 1e6).toFixed(0)} MB | ${ms(plain.seconds)} | ${ms(hoist.seconds)} | ${(hoist.seconds / plain.seconds).toFixed(2)}x | ${mib(hoist.maxRssMib)} | ${dnfCell} |`,
+    );
+  }
+
+  say();
+  say('## Peak memory as the repository grows (gz, cold check)');
+  say();
+  say('| packages | primary (open) | hoist check | peak RSS |');
+  say('|---|---|---|---|');
+  for (const size of SIZES) {
+    const r = repo(size, 'gz');
+    const hoist = await repeat(
+      `node ${HOIST} check ${server.url}/${size}-gz ${r.probe} --json`,
+      Math.min(RUNS, 3),
+    );
+    say(
+      `| ${size.toLocaleString('en')} | ${(r.openBytes / 1e6).toFixed(0)} MB | ${ms(hoist.seconds)} | ${mib(hoist.maxRssMib)} |`,
+    );
+  }
+
+  say();
+  say('## Warm re-checks (repository unchanged), in one process');
+  say();
+  await warm(server.url);
+  await server.close();
+  say();
+  say(
+    'Made by `npm run bench` (`node dist/bench/main.js`); options: --packages, --runs, --dnf-runs, --sizes, --materials, --repositories.',
+  );
+}
+
+async function warm(baseUrl: string): Promise<void> {
+  const runtime = createPluginRuntime({ timeoutMs: 60_000 });
+  try {
+    // One big repository: per-material cost of a re-check that finds nothing new.
+    const big = repo(PACKAGES, 'gz');
+    const state = createMemoryState();
+    const repoConfig = { REPO_URL: `${baseUrl}/${PACKAGES}-gz` };
+    const pkgConfig = { PACKAGE_SPEC: big.probe };
+    const first = await runtime.host.latestRevision('yum', repoConfig, pkgConfig, { state });
+    if (!first) throw new Error('warm: nothing found');
+    const times: number[] = [];
+    const cpu: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const t = performance.now();
+      const c = process.cpuUsage();
+      const newer = await runtime.host.latestRevisionsSince('yum', repoConfig, pkgConfig, first, {
+        state,
+      });
+      const used = process.cpuUsage(c);
+      cpu.push((used.user + used.system) / 1000);
+      times.push(performance.now() - t);
+      if (newer.length !== 0) throw new Error('warm: unexpected new revision');
+    }
+    say(
+      `- re-check of the ${PACKAGES.toLocaleString('en')}-package repository: ${median(times).toFixed(2)} ms wall, ${median(cpu).toFixed(2)} ms CPU (median of 50; conditional GET answered 304)`,
+    );
+
+    // Many materials over many repositories on one loopback server.
+    const repositories = Number(args.repositories);
+    const materials = Number(args.materials);
+    const perRepo = Math.ceil(materials / repositories);
+    const sweep: {
+      repo: Record<string, string>;
+      pkg: Record<string, string>;
+      state: MemoryState;
+      last: NonNullable<typeof first>;
+    }[] = [];
+    for (let i = 0; i < repositories; i++) {
+      const dir = join(CACHE, 'sweep', String(i));
+      const meta = join(dir, 'names.json');
+      if (!existsSync(meta)) {
+        rmSync(dir, { recursive: true, force: true });
+        writeSyntheticRepo(dir, 100, 'gz', 1000 + i);
+        writeFileSync(meta, '[]');
+      }
+    }
+    const cold = performance.now();
+    await Promise.all(
+      Array.from({ length: repositories }, async (_, i) => {
+        const repoCfg = { REPO_URL: `${baseUrl}/sweep/${i}` };
+        for (let j = 0, taken = 0; taken < perRepo && sweep.length < materials; j++) {
+          // Name 7 of every synthetic repository is the probe package, named differently.
+          if (j === 7) continue;
+          taken++;
+          const pkg = { PACKAGE_SPEC: `pkg${j.toString(36)}-*` };
+          const s = createMemoryState();
+          const last = await runtime.host.latestRevision('yum', repoCfg, pkg, { state: s });
+          if (last) sweep.push({ repo: repoCfg, pkg, state: s, last });
+        }
+      }),
+    );
+    const coldSeconds = (performance.now() - cold) / 1000;
+    const rounds: number[] = [];
+    const cpuRounds: number[] = [];
+    for (let round = 0; round < 5; round++) {
+      const t = performance.now();
+      const c = process.cpuUsage();
+      await pool(sweep, 64, (m) =>
+        runtime.host.latestRevisionsSince('yum', m.repo, m.pkg, m.last, { state: m.state }),
+      );
+      const used = process.cpuUsage(c);
+      cpuRounds.push((used.user + used.system) / 1e6);
+      rounds.push((performance.now() - t) / 1000);
+    }
+    say(
+      `- sweep of ${sweep.length} materials over ${repositories} repositories on one loopback server: ${ms(median(rounds))} wall, ${ms(median(cpuRounds))} CPU (median of 5; the first, cold sweep took ${ms(coldSeconds)}); process RSS ${mib(process.memoryUsage().rss / 1048576)}`,
+    );
+  } finally {
+    await runtime.close();
+  }
+}
+
+async function pool<T>(
+  items: T[],
+  width: number,
+  run: (item: T) => Promise<unknown>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) await run(items[next++] as T);
+    }),
+  );
+}
+
+await main();

@@ -1,0 +1,72 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+/** Wall time (s) and peak RSS (KiB) of one command run. */
+export interface Sample {
+  seconds: number;
+  maxRssKib: number | undefined;
+  stdout: string;
+}
+
+const TIME = '/usr/bin/time';
+
+/**
+ * Runs a shell command under GNU time (when present) and returns its wall time and peak RSS.
+ * Asynchronous: the benchmark's own loopback server must keep answering meanwhile.
+ */
+export function timeCommand(command: string): Promise<Sample> {
+  const withTime = existsSync(TIME);
+  const started = process.hrtime.bigint();
+  return new Promise((resolve, reject) => {
+    const child = spawn('sh', ['-c', withTime ? `${TIME} -f '@@ %e %M' ${command}` : command]);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (status) => {
+      const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+      if (status !== 0) {
+        reject(new Error(`command failed (${status}): ${command}\n${stderr.slice(-2000)}`));
+        return;
+      }
+      const line = stderr.split('\n').find((l) => l.startsWith('@@ '));
+      const [, wall, rss] = line?.split(' ') ?? [];
+      resolve({
+        seconds: wall ? Number(wall) : elapsed,
+        maxRssKib: rss ? Number(rss) : undefined,
+        stdout,
+      });
+    });
+  });
+}
+
+/** Median of numbers. */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** Runs `command` `runs` times; median seconds, max of peak RSS, and each run's stdout. */
+export async function repeat(
+  command: string | (() => string),
+  runs: number,
+): Promise<{ seconds: number; maxRssMib: number | undefined; outputs: string[] }> {
+  const samples: Sample[] = [];
+  for (let i = 0; i < runs; i++) {
+    samples.push(await timeCommand(typeof command === 'string' ? command : command()));
+  }
+  const rss = samples.map((s) => s.maxRssKib).filter((r): r is number => r !== undefined);
+  return {
+    seconds: median(samples.map((s) => s.seconds)),
+    maxRssMib: rss.length ? Math.max(...rss) / 1024 : undefined,
+    outputs: samples.map((s) => s.stdout),
+  };
+}
+
+/** `command -v` */
+export function hasCommand(name: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
+}
