@@ -1,4 +1,4 @@
-import { HoistError } from 'hoist';
+import { ConfigInvalidError, HoistError } from 'hoist';
 
 /** Exit codes of `hoist check` (DESIGN.md): scripts rely on them. */
 export const EXIT = {
@@ -32,8 +32,12 @@ export function exitCodeFor(error: unknown): number {
   return EXIT.repository;
 }
 
-/** One line for the user: never a stack trace. */
+/** One line for the user (one more per configuration problem): never a stack trace. */
 export function errorLine(error: unknown): string {
+  if (error instanceof ConfigInvalidError && error.issues.length > 1) {
+    const lines = error.issues.map((i) => `  ${i.key || '(configuration)'}: ${i.message}`);
+    return `hoist: the configuration is invalid (${error.issues.length} problems):\n${lines.join('\n')}`;
+  }
   if (error instanceof HoistError || error instanceof UsageError) return `hoist: ${error.message}`;
   const message = error instanceof Error ? error.message : String(error);
   return `hoist: unexpected error: ${message.split('\n')[0]} (set HOIST_DEBUG=1 for details)`;

@@ -24,36 +24,90 @@ program
   .command('serve')
   .summary('run the Hoist server')
   .description(
-    'Run the Hoist server: HTTP API on --host:--port. The admin token comes from HOIST_ADMIN_TOKEN or is generated into <data>/admin-token (mode 0600).',
+    'Run the Hoist server: poll package materials and serve the HTTP API on --host:--port.\n' +
+      'The admin token comes from HOIST_ADMIN_TOKEN or is generated into <data>/admin-token (mode 0600);\n' +
+      'secure values are encrypted with HOIST_SECRET_KEY or a key generated into <data>/secret-key.',
   )
-  .option('--config <file>', 'configuration file to apply at start (hoist.yaml)')
+  .option(
+    '--config <file>',
+    'configuration file (hoist.yaml) to apply at start; refused whole when invalid',
+  )
   .option('--host <host>', 'address to listen on', '127.0.0.1')
-  .option('--port <port>', 'port to listen on', '8153')
+  .option('--port <port>', 'port to listen on (0: any free port)', '8153')
   .option('--database <url>', 'database URL (default: SQLite in the data folder)')
   .action(async (options: { host: string; port: string; config?: string; database?: string }) => {
-    if (options.config || options.database) {
+    if (options.database)
       throw new UsageError(
-        '--config and --database are not supported by this version of hoist serve yet',
+        '--database is not supported yet: the store is SQLite in the data folder',
       );
-    }
     const port = Number(options.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535)
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
       throw new UsageError(`--port must be a port number, got '${options.port}'`);
+    }
     // Loaded on demand: `hoist check` should not pay for the server's start-up.
     const { createServer } = await import('../server/index.ts');
     const server = await createServer({
       dataDir: dataDir(),
       host: options.host,
       port,
-      logger: true,
+      ...(options.config ? { configFile: options.config } : {}),
     });
     process.stderr.write(`hoist: listening on ${server.url}\n`);
-    const stop = async () => {
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      process.stderr.write(`hoist: ${signal}: stopping (running checks may finish)\n`);
       await server.close();
       process.exit(0);
     };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+    process.on('SIGINT', () => void stop('SIGINT'));
+  });
+
+program
+  .command('apply')
+  .summary('apply a configuration file to a running server')
+  .description(
+    'Send a configuration file (hoist.yaml) to a running server, which applies it whole or not at all.',
+  )
+  .requiredOption('--config <file>', 'configuration file to apply')
+  .option('--server <url>', 'server URL', process.env.HOIST_SERVER ?? 'http://127.0.0.1:8153')
+  .action(async (options: { config: string; server: string }) => {
+    const token = process.env.HOIST_TOKEN;
+    if (!token) throw new UsageError('set HOIST_TOKEN to an admin token of the server');
+    const { readFile } = await import('node:fs/promises');
+    const text = await readFile(options.config, 'utf8').catch(() => {
+      throw new UsageError(`cannot read ${options.config}`);
+    });
+    let response: Response;
+    try {
+      response = await fetch(new URL('/api/config/apply', options.server), {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/yaml' },
+        body: text,
+      });
+    } catch (error) {
+      throw new UsageError(
+        `cannot reach ${options.server}: ${(error as Error).cause ?? (error as Error).message}`,
+      );
+    }
+    const body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
+    if (!response.ok) {
+      const error = (body.error ?? {}) as {
+        message?: string;
+        issues?: { key: string; message: string }[];
+      };
+      process.stderr.write(`hoist: ${error.message ?? `HTTP ${response.status}`}\n`);
+      for (const issue of error.issues ?? [])
+        process.stderr.write(`  ${issue.key || '(file)'}: ${issue.message}\n`);
+      process.exitCode =
+        response.status === 422 || response.status === 400 ? EXIT.usage : EXIT.repository;
+      return;
+    }
+    process.stdout.write(
+      `applied: ${body.added} added, ${body.changed} changed, ${body.removed} removed\n`,
+    );
   });
 
 const plugins = program

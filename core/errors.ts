@@ -15,7 +15,11 @@ export type ErrorCode =
   | 'ERR_PLUGIN_FAILED'
   | 'ERR_PLUGIN_TIMEOUT'
   | 'ERR_PLUGIN_DEFINITION'
-  | 'ERR_PLUGIN_NOT_FOUND';
+  | 'ERR_PLUGIN_NOT_FOUND'
+  | 'ERR_NOT_FOUND'
+  | 'ERR_CONFLICT'
+  | 'ERR_UNAUTHENTICATED'
+  | 'ERR_FORBIDDEN';
 
 /** One configuration problem, attached to the key it belongs to ('' for the whole configuration). */
 export interface ValidationIssue {
@@ -131,6 +135,34 @@ export class PluginNotFoundError extends HoistError {
       'ERR_PLUGIN_NOT_FOUND',
       `No plugin with id '${id}'. Known plugins: ${known.join(', ') || '(none)'}`,
     );
+  }
+}
+
+/** The object asked for does not exist. */
+export class NotFoundError extends HoistError {
+  constructor(message: string) {
+    super('ERR_NOT_FOUND', message);
+  }
+}
+
+/** The change conflicts with the current state (a duplicate, or an object still in use). */
+export class ConflictError extends HoistError {
+  constructor(message: string) {
+    super('ERR_CONFLICT', message);
+  }
+}
+
+/** No valid credentials were presented. */
+export class UnauthenticatedError extends HoistError {
+  constructor(message = 'A valid bearer token is required') {
+    super('ERR_UNAUTHENTICATED', message);
+  }
+}
+
+/** The credentials are valid but not allowed to do this. */
+export class ForbiddenError extends HoistError {
+  constructor(message: string) {
+    super('ERR_FORBIDDEN', message);
   }
 }
 

@@ -1,19 +1,42 @@
-import { timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import Fastify, { type FastifyInstance } from 'fastify';
-import { toGoCdProperties } from 'hoist';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { ConfigInvalidError, type RepositoryPlugin } from 'hoist';
 import { loadAdminToken } from './admin-token.ts';
+import { createApp } from './api/app.ts';
+import { TokenTable } from './api/auth.ts';
+import type { ServerContext } from './api/context.ts';
+import { configRoutes } from './api/routes-config.ts';
+import { materialRoutes } from './api/routes-materials.ts';
+import { Catalog } from './catalog.ts';
+import { loadConfigFile, parseConfigText } from './config/load.ts';
+import type { HoistConfig } from './config/schema.ts';
+import { createMetrics } from './metrics.ts';
 import { createPluginRuntime, type PluginRuntime } from './plugin-runtime.ts';
+import { Poller } from './poller/poller.ts';
+import { loadSecretBox } from './secrets.ts';
+import { openSqliteStore } from './store/sqlite.ts';
+import type { Store } from './store/store.ts';
 
 /** Options of `createServer`. */
 export interface ServerOptions {
-  /** Data folder (admin token, later the store); default `./hoist-data`. */
+  /** Data folder (database, keys, admin token); default `$HOIST_DATA` or `./hoist-data`. */
   dataDir?: string;
+  /** Configuration file applied at start (and by `POST /api/config/apply`). */
+  configFile?: string;
   host?: string;
-  /** 0 picks a free port. */
+  /** 0 picks a free port; default 8153. */
   port?: number;
-  /** Log requests with pino; default false. */
-  logger?: boolean;
+  /** pino logging: true, false, or pino options; default true. */
+  logger?: boolean | Record<string, unknown>;
+  /** Plugins besides the bundled ones. */
+  plugins?: readonly RepositoryPlugin[];
+  /** Checks at once; default 16. */
+  concurrency?: number;
+  /** Checks at once per repository host; default 4. */
+  perHost?: number;
+  env?: NodeJS.ProcessEnv;
 }
 
 /** A running Hoist server. */
@@ -21,59 +44,120 @@ export interface HoistServer {
   /** Base URL, e.g. `http://127.0.0.1:8153`. */
   readonly url: string;
   readonly app: FastifyInstance;
+  readonly store: Store;
+  readonly poller: Poller;
   readonly runtime: PluginRuntime;
-  /** Stops accepting requests and releases resources. */
-  close(): Promise<void>;
+  /** Stops polling (running checks may finish for `graceMs`), then the HTTP server and store. */
+  close(graceMs?: number): Promise<void>;
 }
 
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
+).version;
+
 /**
- * Creates and starts a Hoist server: `GET /api/health` (open) and `GET /api/plugins` (bearer
- * token). The store, poller, scheduler and the rest of the API build on this.
+ * Creates and starts a Hoist server: opens the store, applies the configuration file (refusing
+ * to start, with nothing changed, when it is invalid), starts the poller and serves the API.
+ * @throws ConfigInvalidError when the configuration file is invalid.
  */
 export async function createServer(options: ServerOptions = {}): Promise<HoistServer> {
-  const dataDir = options.dataDir ?? process.env.HOIST_DATA ?? './hoist-data';
-  const { token } = await loadAdminToken(dataDir);
-  const runtime = createPluginRuntime();
-  const app = Fastify({ logger: options.logger ?? false });
-  const expected = Buffer.from(token);
-
-  app.addHook('onRequest', async (request, reply) => {
-    if (!request.url.startsWith('/api/') || request.url === '/api/health') return;
-    const header = request.headers.authorization ?? '';
-    const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
-    // Constant time: compare equal-length buffers only, and always compare.
-    const same = given.length === expected.length && timingSafeEqual(given, expected);
-    if (!same) {
-      return reply.code(401).send({
-        error: { code: 'ERR_UNAUTHENTICATED', message: 'A valid bearer token is required' },
-      });
-    }
+  const env = options.env ?? process.env;
+  const dataDir = options.dataDir ?? env.HOIST_DATA ?? './hoist-data';
+  // Read and check the file before touching anything.
+  let config: HoistConfig | undefined = options.configFile
+    ? await loadConfigFile(options.configFile, env)
+    : undefined;
+  const { token: adminToken } = await loadAdminToken(dataDir, env);
+  const box = await loadSecretBox(dataDir, env);
+  const store = openSqliteStore(join(dataDir, 'hoist.db'));
+  const runtime = createPluginRuntime({
+    extraPlugins: options.plugins ?? [],
+    userAgent: `hoist/${VERSION}`,
   });
-  app.get('/api/health', async () => ({ status: 'ok' }));
-  app.get('/api/plugins', async () =>
-    runtime.host.registry.list().map((p) => ({
-      id: p.id,
-      version: p.version,
-      displayName: p.displayName,
-      description: p.description,
-      repositoryProperties: p.repositoryProperties,
-      packageProperties: p.packageProperties,
-      gocd: {
-        'repository-configuration': toGoCdProperties(p.repositoryProperties),
-        'package-configuration': toGoCdProperties(p.packageProperties),
-      },
-    })),
-  );
+  const catalog = new Catalog(store, runtime.host, box);
+  const tokens = new TokenTable();
+  const setTokens = (c: HoistConfig | undefined) =>
+    tokens.set([{ name: 'admin', role: 'admin', token: adminToken }, ...(c?.auth.tokens ?? [])]);
+  try {
+    if (config) await catalog.apply(config);
+    await catalog.ensureMaterials();
+  } catch (error) {
+    await store.close();
+    await runtime.close();
+    throw error;
+  }
+  setTokens(config);
+
+  const logger =
+    options.logger === false
+      ? false
+      : {
+          level: env.HOIST_LOG_LEVEL ?? 'info',
+          redact: ['req.headers.authorization', 'headers.authorization'],
+          ...(typeof options.logger === 'object' ? options.logger : {}),
+        };
+  const app = await createApp({ tokens, logger, version: VERSION });
+  const metrics = createMetrics();
+  const poller = new Poller({
+    store,
+    catalog,
+    host: runtime.host,
+    logger: app.log,
+    metrics,
+    ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+    ...(options.perHost ? { perHost: options.perHost } : {}),
+  });
+  const context: ServerContext = {
+    store,
+    catalog,
+    poller,
+    host: runtime.host,
+    metrics,
+    async applyConfig(text) {
+      if (text === undefined && !options.configFile) {
+        throw new ConfigInvalidError([
+          {
+            key: '',
+            message: 'the server was started without --config; send the YAML in the request body',
+          },
+        ]);
+      }
+      const next =
+        text !== undefined
+          ? parseConfigText(text, 'request body', env)
+          : await loadConfigFile(options.configFile as string, env);
+      const summary = await catalog.apply(next);
+      config = next;
+      setTokens(config);
+      return summary;
+    },
+  };
+  materialRoutes(app, context);
+  configRoutes(app, context);
   await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8153 });
+  await poller.start();
+
   const address = app.server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const hostPart = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  let closing: Promise<void> | undefined;
   return {
-    url: `http://${host}:${address.port}`,
+    url: `http://${hostPart}:${address.port}`,
     app,
+    store,
+    poller,
     runtime,
-    async close() {
-      await app.close();
-      await runtime.close();
+    close(graceMs = 10_000) {
+      closing ??= (async () => {
+        await poller.stop(graceMs);
+        await app.close();
+        await store.close();
+        await runtime.close();
+      })();
+      return closing;
     },
   };
 }
+
+export type { HoistConfig };

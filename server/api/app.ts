@@ -1,0 +1,109 @@
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import {
+  hasZodFastifySchemaValidationErrors,
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+} from 'fastify-type-provider-zod';
+import { ForbiddenError, UnauthenticatedError } from 'hoist';
+import type { Role } from '../config/schema.ts';
+import { allows, type Principal, type TokenTable } from './auth.ts';
+import { errorResponse } from './errors.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+  interface FastifyContextConfig {
+    /** Lowest role allowed; routes without one are open (health only). */
+    role?: Role;
+  }
+}
+
+/** Options of the HTTP app. */
+export interface AppOptions {
+  tokens: TokenTable;
+  logger: FastifyServerOptions['logger'];
+  version: string;
+}
+
+/**
+ * The fastify app with what every route shares: zod validation, OpenAPI at /docs, bearer
+ * tokens with roles (401 without a valid token, 403 when the role is too low), and errors as
+ * `{"error": {code, message, issues?}}` with the status of `errors.ts`.
+ */
+export async function createApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger,
+    disableRequestLogging: false,
+    bodyLimit: 4 << 20,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: {
+        title: 'Hoist API',
+        version: options.version,
+        description: 'Package-triggered continuous delivery',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+
+  app.addHook('onRequest', async (request) => {
+    const needed = request.routeOptions.config?.role;
+    if (!needed) return;
+    const principal = options.tokens.authenticate(request.headers.authorization);
+    if (!principal) throw new UnauthenticatedError();
+    if (!allows(principal.role, needed)) {
+      throw new ForbiddenError(
+        `This needs the ${needed} role; the token '${principal.name}' is ${principal.role}`,
+      );
+    }
+    request.principal = principal;
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      return reply.code(400).send({
+        error: {
+          code: 'ERR_BAD_REQUEST',
+          message: 'The request does not match the API',
+          issues: error.validation.map((v) => ({
+            key: v.instancePath.replace(/^\//, '').replace(/\//g, '.'),
+            message: v.message ?? 'invalid',
+          })),
+        },
+      });
+    }
+    // fastify's own client errors (bad JSON, body too large, wrong content type).
+    const status = (error as { statusCode?: number }).statusCode;
+    const ownCode = String((error as { code?: unknown }).code ?? '');
+    if (status && status >= 400 && status < 500 && !ownCode.startsWith('ERR_')) {
+      return reply
+        .code(status)
+        .send({ error: { code: 'ERR_BAD_REQUEST', message: (error as Error).message } });
+    }
+    const { status: code, body } = errorResponse(error);
+    if (code >= 500) request.log.error({ err: error }, 'request failed');
+    return reply.code(code).send(body);
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .code(404)
+      .send({
+        error: {
+          code: 'ERR_NOT_FOUND',
+          message: `No route ${request.method} ${request.url.split('?')[0]}`,
+        },
+      }),
+  );
+  return app;
+}

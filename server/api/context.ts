@@ -1,0 +1,16 @@
+import type { PluginHost } from 'hoist';
+import type { Catalog } from '../catalog.ts';
+import type { ServerMetrics } from '../metrics.ts';
+import type { Poller } from '../poller/poller.ts';
+import type { Store } from '../store/store.ts';
+
+/** What route handlers reach. */
+export interface ServerContext {
+  store: Store;
+  catalog: Catalog;
+  poller: Poller;
+  host: PluginHost;
+  metrics: ServerMetrics;
+  /** Re-applies the configuration file (or the given YAML text); undefined without a file. */
+  applyConfig(text?: string): Promise<{ added: number; changed: number; removed: number }>;
+}

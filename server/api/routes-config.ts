@@ -1,0 +1,175 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { NotFoundError } from 'hoist';
+import { z } from 'zod';
+import type { ServerContext } from './context.ts';
+
+const Values = z.record(
+  z.string(),
+  z.union([z.string(), z.number(), z.boolean()]).transform(String),
+);
+const RepositoryBody = z.object({
+  name: z.string(),
+  plugin: z.string(),
+  config: Values.default({}),
+});
+const RepositoryUpdate = z.object({ plugin: z.string().optional(), config: Values.default({}) });
+const PackageBody = z.object({
+  repository: z.string(),
+  name: z.string(),
+  config: Values.default({}),
+  pollInterval: z.string().optional(),
+});
+const PackageUpdate = z.object({ config: Values.default({}), pollInterval: z.string().optional() });
+const NameParam = z.object({ name: z.string() });
+const PackageParams = z.object({ repository: z.string(), name: z.string() });
+
+/** Configuration routes: repositories, packages, pipelines (admin changes, viewer reads). */
+export function configRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const read = { role: 'viewer' as const };
+  const admin = { role: 'admin' as const };
+
+  api.get('/api/repositories', { config: read, schema: { tags: ['configuration'] } }, async () =>
+    Promise.all((await ctx.store.listRepositories()).map((r) => ctx.catalog.repositoryView(r))),
+  );
+  api.get(
+    '/api/repositories/:name',
+    { config: read, schema: { tags: ['configuration'], params: NameParam } },
+    async (req) => ctx.catalog.repositoryView(await ctx.catalog.requireRepository(req.params.name)),
+  );
+  api.post(
+    '/api/repositories',
+    { config: admin, schema: { tags: ['configuration'], body: RepositoryBody } },
+    async (req, reply) => {
+      await ctx.catalog.createRepository(req.body);
+      await ctx.poller.refresh();
+      return reply
+        .code(201)
+        .send(await ctx.catalog.repositoryView(await ctx.catalog.requireRepository(req.body.name)));
+    },
+  );
+  api.put(
+    '/api/repositories/:name',
+    {
+      config: admin,
+      schema: { tags: ['configuration'], params: NameParam, body: RepositoryUpdate },
+    },
+    async (req) => {
+      await ctx.catalog.updateRepository(req.params.name, req.body);
+      await ctx.poller.refresh();
+      return ctx.catalog.repositoryView(await ctx.catalog.requireRepository(req.params.name));
+    },
+  );
+  api.delete(
+    '/api/repositories/:name',
+    { config: admin, schema: { tags: ['configuration'], params: NameParam } },
+    async (req, reply) => {
+      await ctx.catalog.deleteRepository(req.params.name);
+      await ctx.poller.refresh();
+      return reply.code(204).send();
+    },
+  );
+
+  api.get('/api/packages', { config: read, schema: { tags: ['configuration'] } }, async () =>
+    (await ctx.store.listPackages()).map((p) => ctx.catalog.packageView(p)),
+  );
+  api.get(
+    '/api/packages/:repository/:name',
+    { config: read, schema: { tags: ['configuration'], params: PackageParams } },
+    async (req) => {
+      const row = await ctx.store.getPackage(req.params.repository, req.params.name);
+      if (!row) throw new NotFoundError(`no package '${req.params.repository}/${req.params.name}'`);
+      return ctx.catalog.packageView(row);
+    },
+  );
+  api.post(
+    '/api/packages',
+    { config: admin, schema: { tags: ['configuration'], body: PackageBody } },
+    async (req, reply) => {
+      await ctx.catalog.createPackage(req.body);
+      await ctx.poller.refresh();
+      const row = await ctx.store.getPackage(req.body.repository, req.body.name);
+      return reply.code(201).send(row && ctx.catalog.packageView(row));
+    },
+  );
+  api.put(
+    '/api/packages/:repository/:name',
+    {
+      config: admin,
+      schema: { tags: ['configuration'], params: PackageParams, body: PackageUpdate },
+    },
+    async (req) => {
+      await ctx.catalog.updatePackage(req.params.repository, req.params.name, req.body);
+      await ctx.poller.refresh();
+      const row = await ctx.store.getPackage(req.params.repository, req.params.name);
+      return row && ctx.catalog.packageView(row);
+    },
+  );
+  api.delete(
+    '/api/packages/:repository/:name',
+    { config: admin, schema: { tags: ['configuration'], params: PackageParams } },
+    async (req, reply) => {
+      await ctx.catalog.deletePackage(req.params.repository, req.params.name);
+      await ctx.poller.refresh();
+      return reply.code(204).send();
+    },
+  );
+
+  api.get('/api/pipelines', { config: read, schema: { tags: ['configuration'] } }, async () =>
+    (await ctx.store.listPipelines()).map((p) => ({
+      ...(p.definition as object),
+      paused: p.paused,
+      source: p.source,
+    })),
+  );
+  api.get(
+    '/api/pipelines/:name',
+    { config: read, schema: { tags: ['configuration'], params: NameParam } },
+    async (req) => {
+      const row = await ctx.store.getPipeline(req.params.name);
+      if (!row) throw new NotFoundError(`no pipeline '${req.params.name}'`);
+      return { ...(row.definition as object), paused: row.paused, source: row.source };
+    },
+  );
+  api.post(
+    '/api/pipelines',
+    { config: admin, schema: { tags: ['configuration'], body: z.unknown() } },
+    async (req, reply) => {
+      await ctx.catalog.savePipeline(req.body, 'create');
+      return reply.code(201).send({ name: (req.body as { name: string }).name });
+    },
+  );
+  api.put(
+    '/api/pipelines/:name',
+    { config: admin, schema: { tags: ['configuration'], params: NameParam, body: z.unknown() } },
+    async (req) => {
+      await ctx.catalog.savePipeline(req.body, 'update', req.params.name);
+      return { name: req.params.name };
+    },
+  );
+  api.delete(
+    '/api/pipelines/:name',
+    { config: admin, schema: { tags: ['configuration'], params: NameParam } },
+    async (req, reply) => {
+      await ctx.catalog.deletePipeline(req.params.name);
+      return reply.code(204).send();
+    },
+  );
+
+  api.post(
+    '/api/config/apply',
+    { config: admin, schema: { tags: ['configuration'] } },
+    async (req) => {
+      const text = typeof req.body === 'string' && req.body.trim() !== '' ? req.body : undefined;
+      const summary = await ctx.applyConfig(text);
+      await ctx.poller.refresh();
+      return summary;
+    },
+  );
+  app.addContentTypeParser(
+    ['application/yaml', 'text/yaml', 'text/plain'],
+    { parseAs: 'string' },
+    (_req, body, done) => done(null, body),
+  );
+}

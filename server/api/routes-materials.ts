@@ -1,0 +1,134 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { NotFoundError, toGoCdProperties } from 'hoist';
+import { z } from 'zod';
+import { formatInterval } from '../catalog.ts';
+import type { ServerContext } from './context.ts';
+
+const CheckBody = z.union([
+  z.object({ repository: z.string().min(1) }).strict(),
+  z.object({ url: z.string().min(1) }).strict(),
+]);
+
+/** Plugins, materials and check-now; health and metrics. */
+export function materialRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+
+  api.get('/api/health', { schema: { tags: ['system'], security: [] } }, async () => ({
+    status: 'ok',
+  }));
+
+  api.get(
+    '/metrics',
+    { config: { role: 'viewer' }, schema: { tags: ['system'] } },
+    async (_req, reply) => {
+      ctx.metrics.materials.set(ctx.poller.schedule().length);
+      return reply
+        .type(ctx.metrics.registry.contentType)
+        .send(await ctx.metrics.registry.metrics());
+    },
+  );
+
+  api.get('/api/plugins', { config: { role: 'viewer' }, schema: { tags: ['plugins'] } }, async () =>
+    ctx.host.registry.list().map((p) => ({
+      id: p.id,
+      version: p.version,
+      displayName: p.displayName,
+      description: p.description ?? null,
+      repositoryProperties: p.repositoryProperties,
+      packageProperties: p.packageProperties,
+      gocd: {
+        'repository-configuration': toGoCdProperties(p.repositoryProperties),
+        'package-configuration': toGoCdProperties(p.packageProperties),
+      },
+    })),
+  );
+
+  api.get(
+    '/api/materials',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags: ['materials'],
+        querystring: z.object({ checks: z.coerce.number().int().min(0).max(100).default(10) }),
+      },
+    },
+    async (req) => {
+      const schedule = new Map(ctx.poller.schedule().map((s) => [s.fingerprint, s]));
+      const result = [];
+      for (const pkg of await ctx.store.listPackages()) {
+        const material = await ctx.store.getMaterial(pkg.fingerprint);
+        const latest = await ctx.store.latestRevision(pkg.fingerprint);
+        const checks = await ctx.store.listChecks(pkg.fingerprint, req.query.checks);
+        const due = schedule.get(pkg.fingerprint);
+        result.push({
+          fingerprint: pkg.fingerprint,
+          repository: pkg.repository,
+          package: pkg.name,
+          plugin: material?.plugin ?? null,
+          pollInterval: pkg.pollIntervalMs === null ? 'never' : formatInterval(pkg.pollIntervalMs),
+          latestRevision: latest ?? null,
+          lastCheck: checks[0] ?? null,
+          checking: due?.running ?? false,
+          nextCheckAt: due && Number.isFinite(due.dueAt) ? new Date(due.dueAt).toISOString() : null,
+          lastError: material?.lastError ?? null,
+          lastErrorCode: material?.lastErrorCode ?? null,
+          failures: material?.failures ?? 0,
+          recentChecks: checks,
+        });
+      }
+      return result;
+    },
+  );
+
+  api.get(
+    '/api/materials/:fingerprint/revisions',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags: ['materials'],
+        params: z.object({ fingerprint: z.string() }),
+        querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }),
+      },
+    },
+    async (req) => {
+      if (!(await ctx.store.getMaterial(req.params.fingerprint)))
+        throw new NotFoundError(`no material ${req.params.fingerprint}`);
+      return ctx.store.listRevisions(req.params.fingerprint, req.query.limit);
+    },
+  );
+
+  api.post(
+    '/api/materials/check',
+    { config: { role: 'operator' }, schema: { tags: ['materials'], body: CheckBody } },
+    async (req, reply) => {
+      const packages = await ctx.catalog.polledPackages();
+      const body = req.body as { repository?: string; url?: string };
+      const norm = (u: string) => u.replace(/\/+$/, '');
+      const matched = packages.filter((p) =>
+        body.repository !== undefined
+          ? p.repository === body.repository
+          : ['REPO_URL', 'MIRRORLIST', 'METALINK', 'URL'].some(
+              (k) =>
+                p.repositoryConfig[k] &&
+                norm(p.repositoryConfig[k] as string) === norm(body.url as string),
+            ),
+      );
+      if (matched.length === 0) {
+        throw new NotFoundError(
+          body.repository !== undefined
+            ? `no packages in repository '${body.repository}'`
+            : `no repository has the URL ${body.url}`,
+        );
+      }
+      const queued = ctx.poller.checkNow(matched.map((p) => p.fingerprint));
+      return reply.code(202).send({
+        queued: queued.map((p) => ({
+          repository: p.repository,
+          package: p.name,
+          fingerprint: p.fingerprint,
+        })),
+      });
+    },
+  );
+}

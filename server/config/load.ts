@@ -1,0 +1,80 @@
+import { readFile } from 'node:fs/promises';
+import { ConfigInvalidError, type ValidationIssue } from 'hoist';
+import { parseDocument } from 'yaml';
+import { HoistConfig } from './schema.ts';
+
+/**
+ * Reads and checks a configuration file: YAML, `${env:NAME}` substituted, then the schema. Every
+ * problem is reported at once, each with the path of its field.
+ * @throws ConfigInvalidError
+ */
+export async function loadConfigFile(path: string, env = process.env): Promise<HoistConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigInvalidError([
+      {
+        key: '',
+        message: `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`,
+      },
+    ]);
+  }
+  return parseConfigText(text, path, env);
+}
+
+/** Like `loadConfigFile`, from text. */
+export function parseConfigText(text: string, where: string, env = process.env): HoistConfig {
+  const doc = parseDocument(text, { prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new ConfigInvalidError(
+      doc.errors.map((e) => ({ key: '', message: `${where}: YAML: ${e.message.split('\n')[0]}` })),
+    );
+  }
+  const issues: ValidationIssue[] = [];
+  const raw = substitute(doc.toJS() ?? {}, [], env, issues);
+  const parsed = HoistConfig.safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      issues.push({ key: formatPath(issue.path), message: issue.message });
+    }
+  }
+  if (issues.length > 0)
+    throw new ConfigInvalidError(issues.map((i) => ({ key: i.key, message: i.message })));
+  return parsed.data as HoistConfig;
+}
+
+/** `repositories[0].packages[1].config.PACKAGE_SPEC` */
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((out, part) => {
+    if (typeof part === 'number') return `${out}[${part}]`;
+    return out ? `${out}.${String(part)}` : String(part);
+  }, '');
+}
+
+const ENV_REFERENCE = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+function substitute(
+  value: unknown,
+  path: PropertyKey[],
+  env: NodeJS.ProcessEnv,
+  issues: ValidationIssue[],
+): unknown {
+  if (typeof value === 'string') {
+    return value.replace(ENV_REFERENCE, (_, name: string) => {
+      const found = env[name];
+      if (found === undefined) {
+        issues.push({ key: formatPath(path), message: `environment variable ${name} is not set` });
+        return '';
+      }
+      return found;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => substitute(v, [...path, i], env, issues));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, substitute(v, [...path, k], env, issues)]),
+    );
+  }
+  return value;
+}

@@ -1,0 +1,101 @@
+import { z } from 'zod';
+
+/** Names of repositories, packages, pipelines, stages and jobs. */
+export const Name = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(255, 'must be at most 255 characters')
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'may hold letters, digits, _, - and . (not first)');
+
+/** Roles, lowest first. */
+export const Role = z.enum(['viewer', 'operator', 'admin']);
+export type Role = z.infer<typeof Role>;
+
+/** `30s`, `5m`, `1h`, `never`. */
+export const PollInterval = z
+  .string()
+  .regex(/^(\d+(ms|s|m|h)|never)$/, "must look like '30s', '5m', '1h' or 'never'")
+  .refine((v) => v === 'never' || parseDuration(v) >= 1000, 'must be at least 1s');
+
+/** Configuration values: strings, with numbers and booleans accepted and written as text. */
+const Values = z.record(
+  z.string(),
+  z.union([z.string(), z.number(), z.boolean()]).transform(String),
+);
+
+export const PackageConfig = z.strictObject({
+  name: Name,
+  config: Values.default({}),
+  pollInterval: PollInterval.default('60s'),
+});
+export type PackageConfig = z.infer<typeof PackageConfig>;
+
+export const RepositoryConfig = z.strictObject({
+  name: Name,
+  plugin: z.string().min(1),
+  config: Values.default({}),
+  packages: z.array(PackageConfig).default([]),
+});
+export type RepositoryConfig = z.infer<typeof RepositoryConfig>;
+
+export const Task = z.union([
+  z.strictObject({ run: z.string().min(1) }),
+  z.strictObject({ exec: z.array(z.string()).min(1) }),
+]);
+
+export const Job = z.strictObject({
+  name: Name,
+  tasks: z.array(Task).min(1, 'a job needs at least one task'),
+  timeout: PollInterval.optional(),
+});
+
+export const Stage = z.strictObject({
+  name: Name,
+  approval: z.enum(['auto', 'manual']).default('auto'),
+  approvers: z.array(z.string().min(1)).optional(),
+  allowOnlyOnSuccess: z.boolean().optional(),
+  jobs: z.array(Job).min(1, 'a stage needs at least one job'),
+});
+
+export const Material = z.union([
+  z.strictObject({
+    package: z.string().regex(/^[^/]+\/[^/]+$/, "must name a package as 'repository/package'"),
+    trigger: z.enum(['latest', 'every']).default('latest'),
+  }),
+  z.strictObject({ pipeline: Name, stage: Name }),
+]);
+
+export const PipelineConfig = z.strictObject({
+  name: Name,
+  materials: z.array(Material).min(1, 'a pipeline needs at least one material'),
+  stages: z.array(Stage).min(1, 'a pipeline needs at least one stage'),
+});
+export type PipelineConfig = z.infer<typeof PipelineConfig>;
+
+export const TokenConfig = z.strictObject({
+  name: Name,
+  role: Role,
+  token: z.string().min(16, 'must be at least 16 characters'),
+  groups: z.array(Name).optional(),
+});
+
+/** The whole `hoist.yaml`. */
+export const HoistConfig = z.strictObject({
+  auth: z.strictObject({ tokens: z.array(TokenConfig).default([]) }).default({ tokens: [] }),
+  repositories: z.array(RepositoryConfig).default([]),
+  pipelines: z.array(PipelineConfig).default([]),
+});
+export type HoistConfig = z.infer<typeof HoistConfig>;
+
+/** Milliseconds of `30s`, `5m`, `1h`, `250ms`; null for `never`. */
+export function parseDuration(text: string): number {
+  const match = /^(\d+)(ms|s|m|h)$/.exec(text);
+  if (!match) return Number.NaN;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
+  return Number(match[1]) * unit;
+}
+
+/** Poll interval in milliseconds, or null for never. */
+export function pollIntervalMs(text: string): number | null {
+  return text === 'never' ? null : parseDuration(text);
+}

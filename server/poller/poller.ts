@@ -1,0 +1,318 @@
+import {
+  createMemoryState,
+  HoistError,
+  type PluginHost,
+  RepositoryUnreachableError,
+  type Revision,
+} from 'hoist';
+import type { Catalog, PolledPackage } from '../catalog.ts';
+import type { CheckRow, Store, StoredRevision } from '../store/store.ts';
+import { backoffDelay, hostKey, withJitter } from './timing.ts';
+
+/** Logging the poller needs (pino's shape). */
+export interface PollerLogger {
+  info(object: object, message: string): void;
+  warn(object: object, message: string): void;
+  error(object: object, message: string): void;
+  debug(object: object, message: string): void;
+}
+
+/** Counters and timings the poller reports. */
+export interface PollerMetrics {
+  checkFinished(outcome: CheckRow['outcome'], seconds: number, newRevisions: number): void;
+}
+
+/** Options of the poller. */
+export interface PollerOptions {
+  store: Store;
+  catalog: Catalog;
+  host: PluginHost;
+  logger: PollerLogger;
+  metrics?: PollerMetrics;
+  /** Checks running at once; default 16. */
+  concurrency?: number;
+  /** Checks running at once against one host; default 4. */
+  perHost?: number;
+  /** Time limit of one check; default 5 minutes. */
+  checkTimeoutMs?: number;
+  /** Called after new revisions are stored (the scheduler listens here). */
+  onRevisions?: (pkg: PolledPackage, inserted: StoredRevision[]) => void | Promise<void>;
+}
+
+interface Entry {
+  pkg: PolledPackage;
+  dueAt: number;
+  trigger: CheckRow['trigger'];
+  running: boolean;
+  /** A check-now arrived while a check was running: run again when it ends. */
+  again: boolean;
+  failures: number;
+}
+
+/**
+ * Polls every material on its interval (with jitter), at most `concurrency` at once and
+ * `perHost` per repository host, one check at a time per fingerprint; backs off exponentially
+ * on failure, honouring `Retry-After`; records every check with the decision it took.
+ */
+export class Poller {
+  private readonly entries = new Map<string, Entry>();
+  private readonly runningByHost = new Map<string, number>();
+  private readonly inFlight = new Map<string, { promise: Promise<void>; abort: AbortController }>();
+  private running = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = true;
+  private readonly concurrency: number;
+  private readonly perHost: number;
+
+  constructor(private readonly options: PollerOptions) {
+    this.concurrency = options.concurrency ?? 16;
+    this.perHost = options.perHost ?? 4;
+  }
+
+  /** Loads the materials and checks each one now (the first check happens at start-up). */
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.refresh({ checkNewNow: true });
+    const now = Date.now();
+    for (const entry of this.entries.values()) {
+      if (entry.pkg.pollIntervalMs !== null) {
+        entry.dueAt = now;
+        entry.trigger = 'start';
+      }
+    }
+    this.wake();
+  }
+
+  /** Re-reads the packages after a configuration change. */
+  async refresh(options: { checkNewNow?: boolean } = {}): Promise<void> {
+    const packages = await this.options.catalog.polledPackages();
+    const seen = new Set<string>();
+    for (const pkg of packages) {
+      seen.add(pkg.fingerprint);
+      const entry = this.entries.get(pkg.fingerprint);
+      if (entry) {
+        entry.pkg = pkg;
+        continue;
+      }
+      const material = await this.options.store.getMaterial(pkg.fingerprint);
+      this.entries.set(pkg.fingerprint, {
+        pkg,
+        dueAt:
+          pkg.pollIntervalMs === null
+            ? Number.POSITIVE_INFINITY
+            : options.checkNewNow === false
+              ? Date.now() + pkg.pollIntervalMs
+              : Date.now(),
+        trigger: 'schedule',
+        running: false,
+        again: false,
+        failures: material?.failures ?? 0,
+      });
+    }
+    for (const fingerprint of [...this.entries.keys()]) {
+      if (!seen.has(fingerprint)) this.entries.delete(fingerprint);
+    }
+    this.wake();
+  }
+
+  /** Checks these materials as soon as a slot is free; returns those it knows. */
+  checkNow(fingerprints: readonly string[]): PolledPackage[] {
+    const queued: PolledPackage[] = [];
+    for (const fingerprint of fingerprints) {
+      const entry = this.entries.get(fingerprint);
+      if (!entry) continue;
+      queued.push(entry.pkg);
+      if (entry.running) entry.again = true;
+      entry.dueAt = Date.now();
+      entry.trigger = 'manual';
+    }
+    this.wake();
+    return queued;
+  }
+
+  /** Materials polled, with when each is next due. */
+  schedule(): { fingerprint: string; dueAt: number; running: boolean }[] {
+    return [...this.entries.values()].map((e) => ({
+      fingerprint: e.pkg.fingerprint,
+      dueAt: e.dueAt,
+      running: e.running,
+    }));
+  }
+
+  /**
+   * Stops: no new checks; running ones may finish for `graceMs`, then are aborted (their
+   * results are not recorded, so nothing half-done reaches the store).
+   */
+  async stop(graceMs = 10_000): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    const pending = [...this.inFlight.values()];
+    const all = Promise.allSettled(pending.map((p) => p.promise));
+    const timeout = new Promise((resolve) => setTimeout(resolve, graceMs).unref());
+    await Promise.race([all, timeout]);
+    for (const p of pending)
+      p.abort.abort(new HoistError('ERR_PLUGIN_TIMEOUT', 'the server is shutting down'));
+    await all;
+  }
+
+  private wake(): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    const now = Date.now();
+    let next = Number.POSITIVE_INFINITY;
+    const due = [...this.entries.values()]
+      .filter((e) => !e.running)
+      .sort((a, b) => a.dueAt - b.dueAt);
+    for (const entry of due) {
+      if (entry.dueAt > now) {
+        next = Math.min(next, entry.dueAt);
+        break;
+      }
+      if (this.running >= this.concurrency) break;
+      const host = hostKey(entry.pkg.repositoryConfig);
+      if ((this.runningByHost.get(host) ?? 0) >= this.perHost) continue;
+      this.launch(entry, host);
+    }
+    if (Number.isFinite(next)) {
+      this.timer = setTimeout(() => this.wake(), Math.max(5, Math.min(next - now, 2 ** 31 - 1)));
+      this.timer.unref();
+    }
+  }
+
+  private launch(entry: Entry, host: string): void {
+    entry.running = true;
+    this.running++;
+    this.runningByHost.set(host, (this.runningByHost.get(host) ?? 0) + 1);
+    const abort = new AbortController();
+    const promise = this.check(entry, abort.signal)
+      .catch((error) =>
+        this.options.logger.error(
+          { err: error, material: label(entry.pkg) },
+          'check failed unexpectedly',
+        ),
+      )
+      .finally(() => {
+        entry.running = false;
+        this.running--;
+        this.runningByHost.set(host, (this.runningByHost.get(host) ?? 1) - 1);
+        this.inFlight.delete(entry.pkg.fingerprint);
+        if (entry.again) {
+          entry.again = false;
+          entry.dueAt = Date.now();
+          entry.trigger = 'manual';
+        }
+        this.wake();
+      });
+    this.inFlight.set(entry.pkg.fingerprint, { promise, abort });
+  }
+
+  private async check(entry: Entry, signal: AbortSignal): Promise<void> {
+    const { store, host, logger } = this.options;
+    const { pkg } = entry;
+    const trigger = entry.trigger;
+    entry.trigger = 'schedule';
+    const started = Date.now();
+    const material = await store.getMaterial(pkg.fingerprint);
+    if (!material) await store.ensureMaterial(pkg.fingerprint, pkg.plugin, null);
+    const state = createMemoryState(material?.state ?? {});
+    const latest = await store.latestRevision(pkg.fingerprint);
+    let revisions: Revision[] = [];
+    let failure: HoistError | undefined;
+    try {
+      const call = { state, signal, timeoutMs: this.options.checkTimeoutMs ?? 300_000 };
+      if (latest) {
+        revisions = await host.latestRevisionsSince(
+          pkg.plugin,
+          pkg.repositoryConfig,
+          pkg.packageConfig,
+          latest,
+          call,
+        );
+      } else {
+        const found = await host.latestRevision(
+          pkg.plugin,
+          pkg.repositoryConfig,
+          pkg.packageConfig,
+          call,
+        );
+        revisions = found ? [found] : [];
+      }
+    } catch (error) {
+      if (this.stopped && signal.aborted) return;
+      failure =
+        error instanceof HoistError ? error : new HoistError('ERR_PLUGIN_FAILED', String(error));
+    }
+    if (this.stopped && signal.aborted) return;
+    const durationMs = Date.now() - started;
+    const interval = pkg.pollIntervalMs;
+    let nextAt: number | null;
+    let decision: string;
+    let outcome: CheckRow['outcome'];
+    if (failure) {
+      entry.failures++;
+      const retryAfter =
+        failure instanceof RepositoryUnreachableError ? failure.retryAfterMs : undefined;
+      const delay = backoffDelay(interval ?? 60_000, entry.failures, retryAfter);
+      nextAt = Date.now() + delay;
+      outcome = 'error';
+      decision = `failed (${failure.code}); ${interval === null ? 'not polled: check again on demand' : `retrying in ${formatDelay(delay)}`}${entry.failures > 1 ? ` after ${entry.failures} failures in a row` : ''}${retryAfter ? ' (as the repository asked)' : ''}`;
+      if (interval === null) nextAt = null;
+    } else {
+      entry.failures = 0;
+      nextAt = interval === null ? null : Date.now() + withJitter(interval);
+      outcome = revisions.length > 0 ? 'new' : latest ? 'unchanged' : 'nothing';
+      decision =
+        outcome === 'new'
+          ? `stored ${revisions.length} new revision${revisions.length === 1 ? '' : 's'}: ${revisions.map((r) => r.revision).join(', ')}`
+          : outcome === 'unchanged'
+            ? `nothing newer than ${latest?.revision}`
+            : 'no package matches yet';
+    }
+    const { inserted } = await store.recordCheck({
+      fingerprint: pkg.fingerprint,
+      plugin: pkg.plugin,
+      revisions,
+      state: state.snapshot(),
+      check: {
+        startedAt: new Date(started).toISOString(),
+        durationMs,
+        outcome,
+        newRevisions: [],
+        errorCode: failure?.code ?? null,
+        error: failure ? failure.message : null,
+        decision,
+        trigger,
+      },
+      nextCheckAt: nextAt === null ? null : new Date(nextAt).toISOString(),
+      failures: entry.failures,
+      lastError: failure ? failure.message : null,
+      lastErrorCode: failure?.code ?? null,
+    });
+    if (entry.again === false) entry.dueAt = nextAt ?? Number.POSITIVE_INFINITY;
+    this.options.metrics?.checkFinished(outcome, durationMs / 1000, inserted.length);
+    const log = {
+      material: label(pkg),
+      fingerprint: pkg.fingerprint,
+      durationMs,
+      outcome,
+      trigger,
+    };
+    if (failure)
+      logger.warn({ ...log, code: failure.code, error: failure.message }, 'check failed');
+    else logger.debug({ ...log, decision }, 'check finished');
+    if (inserted.length > 0) {
+      logger.info({ ...log, revisions: inserted.map((r) => r.revision) }, 'new revisions');
+      await this.options.onRevisions?.(pkg, inserted);
+    }
+  }
+}
+
+function label(pkg: PolledPackage): string {
+  return `${pkg.repository}/${pkg.name}`;
+}
+
+function formatDelay(ms: number): string {
+  if (ms >= 3_600_000) return `${Math.round(ms / 360_000) / 10}h`;
+  if (ms >= 60_000) return `${Math.round(ms / 6_000) / 10}m`;
+  return `${Math.round(ms / 100) / 10}s`;
+}

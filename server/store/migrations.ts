@@ -1,0 +1,71 @@
+/**
+ * Schema migrations, applied in order at start; `PRAGMA user_version` (SQLite) records how many
+ * have run. Never edit a released migration: add a new one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE repositories (
+    name TEXT PRIMARY KEY,
+    plugin TEXT NOT NULL,
+    config TEXT NOT NULL,
+    secrets TEXT NOT NULL,
+    source TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE TABLE packages (
+    repository TEXT NOT NULL REFERENCES repositories(name) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    config TEXT NOT NULL,
+    secrets TEXT NOT NULL,
+    poll_interval_ms INTEGER,
+    fingerprint TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (repository, name)
+  );
+  CREATE TABLE pipelines (
+    name TEXT PRIMARY KEY,
+    definition TEXT NOT NULL,
+    source TEXT NOT NULL,
+    paused INTEGER NOT NULL DEFAULT 0,
+    updated_at TEXT NOT NULL
+  );
+  CREATE TABLE materials (
+    fingerprint TEXT PRIMARY KEY,
+    plugin TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT '{}',
+    last_check_at TEXT,
+    next_check_at TEXT,
+    last_error TEXT,
+    last_error_code TEXT,
+    failures INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE TABLE revisions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    fingerprint TEXT NOT NULL REFERENCES materials(fingerprint),
+    revision TEXT NOT NULL,
+    timestamp TEXT NOT NULL,
+    user TEXT,
+    comment TEXT,
+    trackback_url TEXT,
+    data TEXT NOT NULL,
+    discovered_at TEXT NOT NULL,
+    UNIQUE (fingerprint, revision)
+  );
+  CREATE TABLE checks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    fingerprint TEXT NOT NULL REFERENCES materials(fingerprint),
+    started_at TEXT NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    new_revisions TEXT NOT NULL,
+    error_code TEXT,
+    error TEXT,
+    decision TEXT NOT NULL,
+    trigger TEXT NOT NULL
+  );
+  CREATE INDEX checks_by_material ON checks (fingerprint, id);
+  `,
+];

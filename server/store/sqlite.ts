@@ -1,0 +1,324 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { MIGRATIONS } from './migrations.ts';
+import type {
+  CheckRow,
+  ConfigurationPlan,
+  MaterialRow,
+  PackageRow,
+  PipelineRow,
+  RepositoryRow,
+  Store,
+  StoredRevision,
+} from './store.ts';
+
+/** Opens (creating and migrating as needed) the SQLite store at `file` (`:memory:` for tests). */
+export function openSqliteStore(file: string): Store {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+
+  const now = () => new Date().toISOString();
+  const json = (value: unknown) => JSON.stringify(value);
+  const parse = <T>(text: string): T => JSON.parse(text) as T;
+
+  const toRepository = (r: Record<string, unknown>): RepositoryRow => ({
+    name: String(r.name),
+    plugin: String(r.plugin),
+    config: parse(String(r.config)),
+    secrets: parse(String(r.secrets)),
+    source: r.source as RepositoryRow['source'],
+    createdAt: String(r.created_at),
+    updatedAt: String(r.updated_at),
+  });
+  const toPackage = (r: Record<string, unknown>): PackageRow => ({
+    repository: String(r.repository),
+    name: String(r.name),
+    config: parse(String(r.config)),
+    secrets: parse(String(r.secrets)),
+    pollIntervalMs: r.poll_interval_ms === null ? null : Number(r.poll_interval_ms),
+    fingerprint: String(r.fingerprint),
+    source: r.source as PackageRow['source'],
+    createdAt: String(r.created_at),
+    updatedAt: String(r.updated_at),
+  });
+  const toPipeline = (r: Record<string, unknown>): PipelineRow => ({
+    name: String(r.name),
+    definition: parse(String(r.definition)),
+    source: r.source as PipelineRow['source'],
+    paused: Boolean(r.paused),
+    updatedAt: String(r.updated_at),
+  });
+  const toMaterial = (r: Record<string, unknown>): MaterialRow => ({
+    fingerprint: String(r.fingerprint),
+    plugin: String(r.plugin),
+    state: parse(String(r.state)),
+    lastCheckAt: (r.last_check_at as string | null) ?? null,
+    nextCheckAt: (r.next_check_at as string | null) ?? null,
+    lastError: (r.last_error as string | null) ?? null,
+    lastErrorCode: (r.last_error_code as string | null) ?? null,
+    failures: Number(r.failures),
+  });
+  const toRevision = (r: Record<string, unknown>): StoredRevision => {
+    const revision: StoredRevision = {
+      id: Number(r.id),
+      fingerprint: String(r.fingerprint),
+      revision: String(r.revision),
+      timestamp: String(r.timestamp),
+      data: parse(String(r.data)),
+      discoveredAt: String(r.discovered_at),
+    };
+    if (r.user !== null) revision.user = String(r.user);
+    if (r.comment !== null) revision.comment = String(r.comment);
+    if (r.trackback_url !== null) revision.trackbackUrl = String(r.trackback_url);
+    return revision;
+  };
+  const toCheck = (r: Record<string, unknown>): CheckRow => ({
+    id: Number(r.id),
+    fingerprint: String(r.fingerprint),
+    startedAt: String(r.started_at),
+    durationMs: Number(r.duration_ms),
+    outcome: r.outcome as CheckRow['outcome'],
+    newRevisions: parse(String(r.new_revisions)),
+    errorCode: (r.error_code as string | null) ?? null,
+    error: (r.error as string | null) ?? null,
+    decision: String(r.decision),
+    trigger: r.trigger as CheckRow['trigger'],
+  });
+
+  const q = {
+    repositories: db.prepare('SELECT * FROM repositories ORDER BY name'),
+    repository: db.prepare('SELECT * FROM repositories WHERE name = ?'),
+    saveRepository:
+      db.prepare(`INSERT INTO repositories (name, plugin, config, secrets, source, created_at, updated_at)
+      VALUES (@name, @plugin, @config, @secrets, @source, @now, @now)
+      ON CONFLICT (name) DO UPDATE SET plugin = excluded.plugin, config = excluded.config,
+        secrets = excluded.secrets, source = excluded.source,
+        updated_at = CASE WHEN repositories.config = excluded.config AND repositories.secrets = excluded.secrets
+          AND repositories.plugin = excluded.plugin THEN repositories.updated_at ELSE excluded.updated_at END`),
+    deleteRepository: db.prepare('DELETE FROM repositories WHERE name = ?'),
+    packages: db.prepare('SELECT * FROM packages ORDER BY repository, name'),
+    packagesOf: db.prepare('SELECT * FROM packages WHERE repository = ? ORDER BY name'),
+    package: db.prepare('SELECT * FROM packages WHERE repository = ? AND name = ?'),
+    savePackage:
+      db.prepare(`INSERT INTO packages (repository, name, config, secrets, poll_interval_ms, fingerprint, source, created_at, updated_at)
+      VALUES (@repository, @name, @config, @secrets, @pollIntervalMs, @fingerprint, @source, @now, @now)
+      ON CONFLICT (repository, name) DO UPDATE SET config = excluded.config, secrets = excluded.secrets,
+        poll_interval_ms = excluded.poll_interval_ms, fingerprint = excluded.fingerprint, source = excluded.source,
+        updated_at = CASE WHEN packages.config = excluded.config AND packages.secrets = excluded.secrets
+          AND packages.poll_interval_ms IS excluded.poll_interval_ms THEN packages.updated_at ELSE excluded.updated_at END`),
+    deletePackage: db.prepare('DELETE FROM packages WHERE repository = ? AND name = ?'),
+    pipelines: db.prepare('SELECT * FROM pipelines ORDER BY name'),
+    pipeline: db.prepare('SELECT * FROM pipelines WHERE name = ?'),
+    savePipeline:
+      db.prepare(`INSERT INTO pipelines (name, definition, source, updated_at) VALUES (@name, @definition, @source, @now)
+      ON CONFLICT (name) DO UPDATE SET definition = excluded.definition, source = excluded.source,
+        updated_at = CASE WHEN pipelines.definition = excluded.definition THEN pipelines.updated_at ELSE excluded.updated_at END`),
+    deletePipeline: db.prepare('DELETE FROM pipelines WHERE name = ?'),
+    ensureMaterial:
+      db.prepare(`INSERT INTO materials (fingerprint, plugin, next_check_at) VALUES (?, ?, ?)
+      ON CONFLICT (fingerprint) DO NOTHING`),
+    material: db.prepare('SELECT * FROM materials WHERE fingerprint = ?'),
+    materials: db.prepare('SELECT * FROM materials ORDER BY fingerprint'),
+    schedule: db.prepare('UPDATE materials SET next_check_at = ? WHERE fingerprint = ?'),
+    updateMaterial:
+      db.prepare(`UPDATE materials SET state = @state, last_check_at = @lastCheckAt, next_check_at = @nextCheckAt,
+      last_error = @lastError, last_error_code = @lastErrorCode, failures = @failures WHERE fingerprint = @fingerprint`),
+    insertRevision:
+      db.prepare(`INSERT INTO revisions (fingerprint, revision, timestamp, user, comment, trackback_url, data, discovered_at)
+      VALUES (@fingerprint, @revision, @timestamp, @user, @comment, @trackbackUrl, @data, @discoveredAt)
+      ON CONFLICT (fingerprint, revision) DO NOTHING`),
+    revisionById: db.prepare('SELECT * FROM revisions WHERE id = ?'),
+    latestRevision: db.prepare(
+      'SELECT * FROM revisions WHERE fingerprint = ? ORDER BY id DESC LIMIT 1',
+    ),
+    revisions: db.prepare('SELECT * FROM revisions WHERE fingerprint = ? ORDER BY id DESC LIMIT ?'),
+    insertCheck:
+      db.prepare(`INSERT INTO checks (fingerprint, started_at, duration_ms, outcome, new_revisions, error_code, error, decision, trigger)
+      VALUES (@fingerprint, @startedAt, @durationMs, @outcome, @newRevisions, @errorCode, @error, @decision, @trigger)`),
+    checks: db.prepare('SELECT * FROM checks WHERE fingerprint = ? ORDER BY id DESC LIMIT ?'),
+    trimChecks: db.prepare(`DELETE FROM checks WHERE fingerprint = ? AND id <= (
+      SELECT id FROM checks WHERE fingerprint = ? ORDER BY id DESC LIMIT 1 OFFSET 500)`),
+  };
+
+  const all = (stmt: Database.Statement, ...args: unknown[]) =>
+    stmt.all(...args) as Record<string, unknown>[];
+  const one = (stmt: Database.Statement, ...args: unknown[]) =>
+    stmt.get(...args) as Record<string, unknown> | undefined;
+
+  const saveRepository = (row: Omit<RepositoryRow, 'createdAt' | 'updatedAt'>) =>
+    q.saveRepository.run({
+      ...row,
+      config: json(row.config),
+      secrets: json(row.secrets),
+      now: now(),
+    });
+  const savePackage = (row: Omit<PackageRow, 'createdAt' | 'updatedAt'>) =>
+    q.savePackage.run({ ...row, config: json(row.config), secrets: json(row.secrets), now: now() });
+  const savePipeline = (row: Omit<PipelineRow, 'updatedAt' | 'paused'>) =>
+    q.savePipeline.run({
+      name: row.name,
+      definition: json(row.definition),
+      source: row.source,
+      now: now(),
+    });
+
+  const apply = db.transaction((plan: ConfigurationPlan) => {
+    let added = 0;
+    let changed = 0;
+    let removed = 0;
+    const count = (existing: unknown, same: boolean) => {
+      if (!existing) added++;
+      else if (!same) changed++;
+    };
+    for (const r of plan.repositories) {
+      const existing = one(q.repository, r.name);
+      count(
+        existing,
+        existing?.config === json(r.config) &&
+          existing?.secrets === json(r.secrets) &&
+          existing?.plugin === r.plugin,
+      );
+      saveRepository(r);
+    }
+    for (const p of plan.packages) {
+      const existing = one(q.package, p.repository, p.name);
+      count(
+        existing,
+        existing?.config === json(p.config) &&
+          existing?.secrets === json(p.secrets) &&
+          existing?.poll_interval_ms === p.pollIntervalMs,
+      );
+      savePackage(p);
+    }
+    for (const p of plan.pipelines) {
+      const existing = one(q.pipeline, p.name);
+      count(existing, existing?.definition === json(p.definition));
+      savePipeline(p);
+    }
+    const keepPackages = new Set(plan.packages.map((p) => `${p.repository}/${p.name}`));
+    for (const row of all(q.packages).map(toPackage)) {
+      if (row.source === 'config' && !keepPackages.has(`${row.repository}/${row.name}`)) {
+        q.deletePackage.run(row.repository, row.name);
+        removed++;
+      }
+    }
+    const keepRepositories = new Set(plan.repositories.map((r) => r.name));
+    for (const row of all(q.repositories).map(toRepository)) {
+      if (row.source === 'config' && !keepRepositories.has(row.name)) {
+        q.deleteRepository.run(row.name);
+        removed++;
+      }
+    }
+    const keepPipelines = new Set(plan.pipelines.map((p) => p.name));
+    for (const row of all(q.pipelines).map(toPipeline)) {
+      if (row.source === 'config' && !keepPipelines.has(row.name)) {
+        q.deletePipeline.run(row.name);
+        removed++;
+      }
+    }
+    return { added, changed, removed };
+  });
+
+  const record = db.transaction((result: Parameters<Store['recordCheck']>[0]) => {
+    const discoveredAt = now();
+    const inserted: StoredRevision[] = [];
+    for (const r of result.revisions) {
+      const info = q.insertRevision.run({
+        fingerprint: result.fingerprint,
+        revision: r.revision,
+        timestamp: r.timestamp,
+        user: r.user ?? null,
+        comment: r.comment ?? null,
+        trackbackUrl: r.trackbackUrl ?? null,
+        data: json(r.data),
+        discoveredAt,
+      });
+      if (info.changes > 0) {
+        inserted.push(
+          toRevision(one(q.revisionById, info.lastInsertRowid) as Record<string, unknown>),
+        );
+      }
+    }
+    q.updateMaterial.run({
+      fingerprint: result.fingerprint,
+      state: json(result.state),
+      lastCheckAt: result.check.startedAt,
+      nextCheckAt: result.nextCheckAt,
+      lastError: result.lastError,
+      lastErrorCode: result.lastErrorCode,
+      failures: result.failures,
+    });
+    q.insertCheck.run({
+      fingerprint: result.fingerprint,
+      ...result.check,
+      newRevisions: json(inserted.map((r) => r.revision)),
+    });
+    q.trimChecks.run(result.fingerprint, result.fingerprint);
+    return { inserted };
+  });
+
+  return {
+    listRepositories: async () => all(q.repositories).map(toRepository),
+    getRepository: async (name) => {
+      const row = one(q.repository, name);
+      return row && toRepository(row);
+    },
+    saveRepository: async (row) => void saveRepository(row),
+    deleteRepository: async (name) => void q.deleteRepository.run(name),
+    listPackages: async (repository) =>
+      (repository === undefined ? all(q.packages) : all(q.packagesOf, repository)).map(toPackage),
+    getPackage: async (repository, name) => {
+      const row = one(q.package, repository, name);
+      return row && toPackage(row);
+    },
+    savePackage: async (row) => void savePackage(row),
+    deletePackage: async (repository, name) => void q.deletePackage.run(repository, name),
+    listPipelines: async () => all(q.pipelines).map(toPipeline),
+    getPipeline: async (name) => {
+      const row = one(q.pipeline, name);
+      return row && toPipeline(row);
+    },
+    savePipeline: async (row) => void savePipeline(row),
+    deletePipeline: async (name) => void q.deletePipeline.run(name),
+    applyConfiguration: async (plan) => apply(plan),
+    ensureMaterial: async (fingerprint, plugin, nextCheckAt) =>
+      void q.ensureMaterial.run(fingerprint, plugin, nextCheckAt),
+    getMaterial: async (fingerprint) => {
+      const row = one(q.material, fingerprint);
+      return row && toMaterial(row);
+    },
+    listMaterials: async () => all(q.materials).map(toMaterial),
+    scheduleMaterial: async (fingerprint, nextCheckAt) =>
+      void q.schedule.run(nextCheckAt, fingerprint),
+    recordCheck: async (result) => record(result),
+    latestRevision: async (fingerprint) => {
+      const row = one(q.latestRevision, fingerprint);
+      return row && toRevision(row);
+    },
+    listRevisions: async (fingerprint, limit) =>
+      all(q.revisions, fingerprint, limit).map(toRevision),
+    listChecks: async (fingerprint, limit) => all(q.checks, fingerprint, limit).map(toCheck),
+    close: async () => void db.close(),
+  };
+}
+
+function migrate(db: Database.Database): void {
+  const version = Number(db.pragma('user_version', { simple: true }));
+  if (version > MIGRATIONS.length) {
+    throw new Error(
+      `the database is at schema version ${version}, newer than this Hoist (${MIGRATIONS.length})`,
+    );
+  }
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v] as string);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}

@@ -1,0 +1,143 @@
+import type { JsonValue, Revision } from 'hoist';
+
+/** Where an object came from: the configuration file, or the API. */
+export type Source = 'config' | 'api';
+
+/** A repository as stored: plain values, and secure values sealed. */
+export interface RepositoryRow {
+  name: string;
+  plugin: string;
+  config: Record<string, string>;
+  /** Secure values, sealed by the server's secret box. */
+  secrets: Record<string, string>;
+  source: Source;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A package of a repository. */
+export interface PackageRow {
+  repository: string;
+  name: string;
+  config: Record<string, string>;
+  secrets: Record<string, string>;
+  /** Milliseconds between checks; null for never (checked only on demand). */
+  pollIntervalMs: number | null;
+  fingerprint: string;
+  source: Source;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A pipeline definition (run by the scheduler). */
+export interface PipelineRow {
+  name: string;
+  definition: JsonValue;
+  source: Source;
+  paused: boolean;
+  updatedAt: string;
+}
+
+/** One polled material: one fingerprint, one history. */
+export interface MaterialRow {
+  fingerprint: string;
+  plugin: string;
+  state: Record<string, JsonValue>;
+  lastCheckAt: string | null;
+  nextCheckAt: string | null;
+  lastError: string | null;
+  lastErrorCode: string | null;
+  failures: number;
+}
+
+/** A revision in a material's history. */
+export interface StoredRevision extends Revision {
+  id: number;
+  fingerprint: string;
+  discoveredAt: string;
+}
+
+/** Outcome of one check. */
+export type CheckOutcome = 'new' | 'unchanged' | 'nothing' | 'error';
+
+/** The record of one check: "why didn't my pipeline run?" starts here. */
+export interface CheckRow {
+  id: number;
+  fingerprint: string;
+  startedAt: string;
+  durationMs: number;
+  outcome: CheckOutcome;
+  newRevisions: string[];
+  errorCode: string | null;
+  error: string | null;
+  decision: string;
+  trigger: 'schedule' | 'start' | 'manual';
+}
+
+/** What one finished check changes, all in one transaction. */
+export interface CheckResult {
+  fingerprint: string;
+  plugin: string;
+  revisions: Revision[];
+  state: Record<string, JsonValue>;
+  check: Omit<CheckRow, 'id' | 'fingerprint'>;
+  nextCheckAt: string | null;
+  failures: number;
+  lastError: string | null;
+  lastErrorCode: string | null;
+}
+
+/** Changes of a configuration apply, made in one transaction. */
+export interface ConfigurationPlan {
+  repositories: Omit<RepositoryRow, 'createdAt' | 'updatedAt'>[];
+  packages: Omit<PackageRow, 'createdAt' | 'updatedAt'>[];
+  pipelines: Omit<PipelineRow, 'updatedAt' | 'paused'>[];
+}
+
+/**
+ * Hoist's persistent state. Every method that changes several rows is one transaction: a crash
+ * at any point leaves the store as it was before the call or after it. Asynchronous so that a
+ * networked database can implement it.
+ */
+export interface Store {
+  listRepositories(): Promise<RepositoryRow[]>;
+  getRepository(name: string): Promise<RepositoryRow | undefined>;
+  saveRepository(row: Omit<RepositoryRow, 'createdAt' | 'updatedAt'>): Promise<void>;
+  /** Deletes the repository and its packages. */
+  deleteRepository(name: string): Promise<void>;
+
+  listPackages(repository?: string): Promise<PackageRow[]>;
+  getPackage(repository: string, name: string): Promise<PackageRow | undefined>;
+  savePackage(row: Omit<PackageRow, 'createdAt' | 'updatedAt'>): Promise<void>;
+  deletePackage(repository: string, name: string): Promise<void>;
+
+  listPipelines(): Promise<PipelineRow[]>;
+  getPipeline(name: string): Promise<PipelineRow | undefined>;
+  savePipeline(row: Omit<PipelineRow, 'updatedAt' | 'paused'>): Promise<void>;
+  deletePipeline(name: string): Promise<void>;
+
+  /**
+   * Makes the config-sourced objects exactly those of the plan (adding, changing and removing
+   * them), leaving API-made ones alone.
+   */
+  applyConfiguration(
+    plan: ConfigurationPlan,
+  ): Promise<{ added: number; changed: number; removed: number }>;
+
+  /** Creates the material row if it does not exist. */
+  ensureMaterial(fingerprint: string, plugin: string, nextCheckAt: string | null): Promise<void>;
+  getMaterial(fingerprint: string): Promise<MaterialRow | undefined>;
+  listMaterials(): Promise<MaterialRow[]>;
+  /** Sets when the material is next due (e.g. check now). */
+  scheduleMaterial(fingerprint: string, nextCheckAt: string | null): Promise<void>;
+
+  /** Stores a check: its new revisions (a revision already known is ignored), state and record. */
+  recordCheck(result: CheckResult): Promise<{ inserted: StoredRevision[] }>;
+  latestRevision(fingerprint: string): Promise<StoredRevision | undefined>;
+  /** Newest first. */
+  listRevisions(fingerprint: string, limit: number): Promise<StoredRevision[]>;
+  /** Newest first. */
+  listChecks(fingerprint: string, limit: number): Promise<CheckRow[]>;
+
+  close(): Promise<void>;
+}
