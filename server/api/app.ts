@@ -96,14 +96,12 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   app.setNotFoundHandler((request, reply) =>
-    reply
-      .code(404)
-      .send({
-        error: {
-          code: 'ERR_NOT_FOUND',
-          message: `No route ${request.method} ${request.url.split('?')[0]}`,
-        },
-      }),
+    reply.code(404).send({
+      error: {
+        code: 'ERR_NOT_FOUND',
+        message: `No route ${request.method} ${request.url.split('?')[0]}`,
+      },
+    }),
   );
   return app;
 }
