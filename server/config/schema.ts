@@ -14,7 +14,10 @@ export type Role = z.infer<typeof Role>;
 /** `30s`, `5m`, `1h`, `never`. */
 export const PollInterval = z
   .string()
-  .regex(/^(\d+(ms|s|m|h)|never)$/, "must look like '30s', '5m', '1h' or 'never'")
+  .regex(/^(\d+(ms|s|m|h)|never)$/, {
+    message: "must look like '30s', '5m', '1h' or 'never'",
+    abort: true,
+  })
   .refine((v) => v === 'never' || parseDuration(v) >= 1000, 'must be at least 1s');
 
 /** Configuration values: strings, with numbers and booleans accepted and written as text. */

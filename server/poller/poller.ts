@@ -71,7 +71,7 @@ export class Poller {
 
   /** Loads the materials and checks each one now (the first check happens at start-up). */
   async start(): Promise<void> {
-    this.stopped = false;
+    // Still stopped while loading, so that nothing launches before it is marked as a start check.
     await this.refresh({ checkNewNow: true });
     const now = Date.now();
     for (const entry of this.entries.values()) {
@@ -80,6 +80,7 @@ export class Poller {
         entry.trigger = 'start';
       }
     }
+    this.stopped = false;
     this.wake();
   }
 

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfigText } from './load.ts';
+
+const valid = `
+auth:
+  tokens:
+    - { name: watcher, role: viewer, token: "\${env:VIEWER_TOKEN}" }
+repositories:
+  - name: internal
+    plugin: yum
+    config: { REPO_URL: "https://repo.example.com/el9", USERNAME: ci, PASSWORD: "\${env:REPO_PASSWORD}", TIMEOUT: 30 }
+    packages:
+      - name: app
+        config: { PACKAGE_SPEC: "app" }
+        pollInterval: 5m
+pipelines:
+  - name: build
+    materials: [{ package: internal/app }]
+    stages:
+      - name: verify
+        jobs: [{ name: record, tasks: [{ run: "echo hi" }] }]
+`;
+
+describe('server/config/load', () => {
+  it('substitutes ${env:NAME} and applies defaults', () => {
+    const config = parseConfigText(valid, 'hoist.yaml', {
+      VIEWER_TOKEN: 'v'.repeat(20),
+      REPO_PASSWORD: 's3cret',
+    });
+    expect(config.auth.tokens[0]?.token).toBe('v'.repeat(20));
+    expect(config.repositories[0]?.config).toEqual({
+      REPO_URL: 'https://repo.example.com/el9',
+      USERNAME: 'ci',
+      PASSWORD: 's3cret',
+      TIMEOUT: '30',
+    });
+    expect(config.pipelines[0]?.materials[0]).toEqual({
+      package: 'internal/app',
+      trigger: 'latest',
+    });
+    expect(config.pipelines[0]?.stages[0]?.approval).toBe('auto');
+  });
+
+  it('reports every problem at once with its field path', () => {
+    const bad = `
+repositories:
+  - name: "bad name"
+    plugin: yum
+    colour: red
+    packages:
+      - name: app
+        pollInterval: sometimes
+pipelines:
+  - name: p
+    materials: [{ package: nope }]
+    stages: []
+`;
+    let issues: { key: string; message: string }[] = [];
+    try {
+      parseConfigText(bad, 'hoist.yaml', {});
+    } catch (error) {
+      issues = (error as { issues: typeof issues }).issues;
+    }
+    expect(issues.map((i) => `${i.key}: ${i.message}`).sort()).toEqual([
+      "pipelines[0].materials[0].package: must name a package as 'repository/package'",
+      'pipelines[0].stages: a pipeline needs at least one stage',
+      'repositories[0].name: may hold letters, digits, _, - and . (not first)',
+      "repositories[0].packages[0].pollInterval: must look like '30s', '5m', '1h' or 'never'",
+      'repositories[0]: Unrecognized key: "colour"',
+    ]);
+  });
+
+  it('names a missing environment variable and where it is used', () => {
+    expect(() => parseConfigText(valid, 'hoist.yaml', { VIEWER_TOKEN: 'v'.repeat(20) })).toThrow(
+      'repositories[0].config.PASSWORD: environment variable REPO_PASSWORD is not set',
+    );
+  });
+
+  it('reports YAML syntax errors', () => {
+    expect(() => parseConfigText('repositories: [', 'hoist.yaml', {})).toThrow(
+      /hoist\.yaml: YAML: /,
+    );
+  });
+});
