@@ -7,6 +7,7 @@ import { createMemoryState, type MemoryState } from 'hoist';
 import { createPluginRuntime } from '../server/plugin-runtime.ts';
 import { hasCommand, median, repeat } from './measure.ts';
 import { startServerProcess } from './serve-root.ts';
+import { serverLoad } from './server-load.ts';
 import { type SyntheticRepo, writeSyntheticRepo } from './synthetic-repo.ts';
 
 /**
@@ -23,6 +24,7 @@ const { values: args } = parseArgs({
     materials: { type: 'string', default: '1000' },
     repositories: { type: 'string', default: '100' },
     cache: { type: 'string', default: join(tmpdir(), 'hoist-bench') },
+    'load-seconds': { type: 'string', default: '60' },
   },
 });
 const PACKAGES = Number(args.packages);
@@ -137,6 +139,28 @@ async function main(): Promise<void> {
   say('## Warm re-checks (repository unchanged), in one process');
   say();
   await warm(server.url);
+
+  const loadSeconds = Number(args['load-seconds']);
+  if (loadSeconds > 0) {
+    say();
+    say(`## The server under load: materials polled once a minute, measured over ${loadSeconds} s`);
+    say();
+    const repositories = Number(args.repositories);
+    const load = await serverLoad(
+      CACHE,
+      server.url,
+      repositories,
+      Math.ceil(Number(args.materials) / repositories),
+      loadSeconds,
+    );
+    say(
+      '| materials | repositories | checks | failed | server CPU | server RSS | check latency p50 | p95 |',
+    );
+    say('|---|---|---|---|---|---|---|---|');
+    say(
+      `| ${load.materials} | ${load.repositories} | ${load.checks} | ${load.failures} | ${load.cpuPercent} % of one core | ${load.rssMib} MiB | ≤ ${load.latencyP50Ms} ms | ≤ ${load.latencyP95Ms} ms |`,
+    );
+  }
   await server.close();
   say();
   say(

@@ -1,0 +1,160 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeSyntheticRepo } from './synthetic-repo.ts';
+
+/** What the server load run measured. */
+export interface LoadReport {
+  materials: number;
+  repositories: number;
+  seconds: number;
+  checks: number;
+  failures: number;
+  cpuPercent: number;
+  rssMib: number;
+  latencyP50Ms: number;
+  latencyP95Ms: number;
+}
+
+const HOIST = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+const TOKEN = 'bench-admin-token-0123456789';
+
+/**
+ * Runs `hoist serve` over `repositories` synthetic repositories with `perRepository` packages
+ * each, every one polled once a minute, for `seconds`; reads the server's own metrics.
+ */
+export async function serverLoad(
+  cache: string,
+  baseUrl: string,
+  repositories: number,
+  perRepository: number,
+  seconds: number,
+): Promise<LoadReport> {
+  const lines = ['repositories:'];
+  for (let i = 0; i < repositories; i++) {
+    const dir = join(cache, 'sweep', String(i));
+    if (!existsSync(join(dir, 'repodata', 'repomd.xml')))
+      writeSyntheticRepo(dir, 100, 'gz', 1000 + i);
+    lines.push(
+      `  - name: r${i}`,
+      '    plugin: yum',
+      `    config: { REPO_URL: "${baseUrl}/sweep/${i}" }`,
+      '    packages:',
+    );
+    for (let j = 0, taken = 0; taken < perRepository; j++) {
+      if (j === 7) continue;
+      taken++;
+      lines.push(
+        `      - { name: p${j}, config: { PACKAGE_SPEC: "pkg${j.toString(36)}-*" }, pollInterval: 60s }`,
+      );
+    }
+  }
+  const work = mkdtempSync(join(tmpdir(), 'hoist-load-'));
+  writeFileSync(join(work, 'hoist.yaml'), lines.join('\n'));
+  const child = spawn(
+    process.execPath,
+    [
+      HOIST,
+      '--data',
+      join(work, 'data'),
+      'serve',
+      '--port',
+      '0',
+      '--config',
+      join(work, 'hoist.yaml'),
+    ],
+    {
+      env: { ...process.env, HOIST_ADMIN_TOKEN: TOKEN, HOIST_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      child.stderr.on('data', (d) => {
+        text += d;
+        const match = /listening on (\S+)/.exec(text);
+        if (match) resolve(match[1] as string);
+      });
+      child.once('exit', (code) => reject(new Error(`hoist serve exited with ${code}: ${text}`)));
+    });
+    const metrics = async () => {
+      const response = await fetch(`${url}/metrics`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      return parseMetrics(await response.text());
+    };
+    // Measure steady polling: start once the start-up round has checked every material.
+    const materials = repositories * perRepository;
+    const deadline = Date.now() + 120_000;
+    let before = await metrics();
+    while (before.checks < materials && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      before = await metrics();
+    }
+    await new Promise((r) => setTimeout(r, seconds * 1000));
+    const after = await metrics();
+    const cpu = (after.cpu - before.cpu) / seconds;
+    const buckets = diffBuckets(before.buckets, after.buckets);
+    return {
+      materials: repositories * perRepository,
+      repositories,
+      seconds,
+      checks: after.checks - before.checks,
+      failures: after.errors - before.errors,
+      cpuPercent: Math.round(cpu * 1000) / 10,
+      rssMib: Math.round(after.rss / 1048576),
+      latencyP50Ms: quantile(buckets, 0.5) * 1000,
+      latencyP95Ms: quantile(buckets, 0.95) * 1000,
+    };
+  } finally {
+    child.kill('SIGTERM');
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+interface Metrics {
+  cpu: number;
+  rss: number;
+  checks: number;
+  errors: number;
+  buckets: Map<number, number>;
+}
+
+function parseMetrics(text: string): Metrics {
+  const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? 0);
+  const buckets = new Map<number, number>();
+  for (const match of text.matchAll(
+    /hoist_material_check_duration_seconds_bucket\{le="([^"]+)"\} (\d+)/g,
+  )) {
+    buckets.set(
+      match[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(match[1]),
+      Number(match[2]),
+    );
+  }
+  let checks = 0;
+  for (const match of text.matchAll(/hoist_material_checks_total\{outcome="[^"]+"\} (\d+)/g))
+    checks += Number(match[1]);
+  return {
+    cpu: value(/^hoist_process_cpu_seconds_total (\S+)$/m),
+    rss: value(/^hoist_process_resident_memory_bytes (\S+)$/m),
+    checks,
+    errors: value(/hoist_material_checks_total\{outcome="error"\} (\d+)/),
+    buckets,
+  };
+}
+
+function diffBuckets(a: Map<number, number>, b: Map<number, number>): [number, number][] {
+  return [...b]
+    .map(([le, count]) => [le, count - (a.get(le) ?? 0)] as [number, number])
+    .sort((x, y) => x[0] - y[0]);
+}
+
+/** Upper bound of the histogram bucket that holds quantile q. */
+function quantile(buckets: [number, number][], q: number): number {
+  const total = buckets.at(-1)?.[1] ?? 0;
+  for (const [le, count] of buckets) if (count >= q * total) return le;
+  return Number.NaN;
+}
