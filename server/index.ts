@@ -9,10 +9,12 @@ import { TokenTable } from './api/auth.ts';
 import type { ServerContext } from './api/context.ts';
 import { configRoutes } from './api/routes-config.ts';
 import { materialRoutes } from './api/routes-materials.ts';
+import { runRoutes } from './api/routes-runs.ts';
 import { Catalog } from './catalog.ts';
 import { loadConfigFile, parseConfigText } from './config/load.ts';
 import type { HoistConfig } from './config/schema.ts';
 import { createMetrics } from './metrics.ts';
+import { PipelineEngine } from './pipelines/engine.ts';
 import { createPluginRuntime, type PluginRuntime } from './plugin-runtime.ts';
 import { Poller } from './poller/poller.ts';
 import { loadSecretBox } from './secrets.ts';
@@ -46,6 +48,7 @@ export interface HoistServer {
   readonly app: FastifyInstance;
   readonly store: Store;
   readonly poller: Poller;
+  readonly engine: PipelineEngine;
   readonly runtime: PluginRuntime;
   /** Stops polling (running checks may finish for `graceMs`), then the HTTP server and store. */
   close(graceMs?: number): Promise<void>;
@@ -100,7 +103,15 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
         };
   const app = await createApp({ tokens, logger, version: VERSION });
   const metrics = createMetrics();
+  const engine = new PipelineEngine({
+    store,
+    catalog,
+    host: runtime.host,
+    logger: app.log,
+    dataDir,
+  });
   const poller = new Poller({
+    onRevisions: (pkg, inserted) => engine.onRevisions(pkg, inserted),
     store,
     catalog,
     host: runtime.host,
@@ -136,7 +147,9 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
   };
   materialRoutes(app, context);
   configRoutes(app, context);
+  runRoutes(app, context, engine);
   await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8153 });
+  await engine.resume();
   await poller.start();
 
   const address = app.server.address() as AddressInfo;
@@ -147,10 +160,12 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
     app,
     store,
     poller,
+    engine,
     runtime,
     close(graceMs = 10_000) {
       closing ??= (async () => {
         await poller.stop(graceMs);
+        await engine.stop();
         await app.close();
         await store.close();
         await runtime.close();

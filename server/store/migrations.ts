@@ -68,4 +68,44 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX checks_by_material ON checks (fingerprint, id);
   `,
+  `
+  CREATE TABLE runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    pipeline TEXT NOT NULL,
+    counter INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    cause TEXT NOT NULL,
+    revision_key TEXT NOT NULL,
+    trigger TEXT NOT NULL,
+    triggered_by TEXT,
+    created_at TEXT NOT NULL,
+    finished_at TEXT,
+    UNIQUE (pipeline, counter)
+  );
+  CREATE INDEX runs_by_key ON runs (pipeline, revision_key);
+  CREATE TABLE stages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    approval TEXT NOT NULL,
+    approved_by TEXT,
+    approved_at TEXT,
+    started_at TEXT,
+    finished_at TEXT,
+    UNIQUE (run_id, name)
+  );
+  CREATE TABLE jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    stage_id INTEGER NOT NULL REFERENCES stages(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT,
+    exit_code INTEGER,
+    error TEXT,
+    UNIQUE (stage_id, name)
+  );
+  `,
 ];

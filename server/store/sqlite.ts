@@ -5,10 +5,14 @@ import { MIGRATIONS } from './migrations.ts';
 import type {
   CheckRow,
   ConfigurationPlan,
+  JobRow,
   MaterialRow,
+  NewRun,
   PackageRow,
   PipelineRow,
   RepositoryRow,
+  RunRow,
+  StageRow,
   Store,
   StoredRevision,
 } from './store.ts';
@@ -144,6 +148,102 @@ export function openSqliteStore(file: string): Store {
     checks: db.prepare('SELECT * FROM checks WHERE fingerprint = ? ORDER BY id DESC LIMIT ?'),
     trimChecks: db.prepare(`DELETE FROM checks WHERE fingerprint = ? AND id <= (
       SELECT id FROM checks WHERE fingerprint = ? ORDER BY id DESC LIMIT 1 OFFSET 500)`),
+  };
+
+  const r = {
+    insertRun:
+      db.prepare(`INSERT INTO runs (pipeline, counter, status, cause, revision_key, trigger, triggered_by, created_at)
+      VALUES (@pipeline, @counter, @status, @cause, @revisionKey, @trigger, @triggeredBy, @now)`),
+    maxCounter: db.prepare('SELECT COALESCE(MAX(counter), 0) AS n FROM runs WHERE pipeline = ?'),
+    byKey: db.prepare('SELECT id FROM runs WHERE pipeline = ? AND revision_key = ? LIMIT 1'),
+    insertStage: db.prepare(
+      `INSERT INTO stages (run_id, position, name, status, approval) VALUES (?, ?, ?, ?, ?)`,
+    ),
+    insertJob: db.prepare(`INSERT INTO jobs (stage_id, name, status) VALUES (?, ?, 'scheduled')`),
+    run: db.prepare('SELECT * FROM runs WHERE pipeline = ? AND counter = ?'),
+    runById: db.prepare('SELECT * FROM runs WHERE id = ?'),
+    runs: db.prepare('SELECT * FROM runs WHERE pipeline = ? ORDER BY counter DESC LIMIT ?'),
+    active: db.prepare(`SELECT * FROM runs WHERE status IN ('building', 'waiting') ORDER BY id`),
+    stagesOf: db.prepare('SELECT * FROM stages WHERE run_id = ? ORDER BY position'),
+    jobsOf: db.prepare('SELECT * FROM jobs WHERE stage_id = ? ORDER BY id'),
+    paused: db.prepare('UPDATE pipelines SET paused = ? WHERE name = ?'),
+  };
+  const toJob = (row: Record<string, unknown>): JobRow => ({
+    id: Number(row.id),
+    stageId: Number(row.stage_id),
+    name: String(row.name),
+    status: row.status as JobRow['status'],
+    startedAt: (row.started_at as string | null) ?? null,
+    finishedAt: (row.finished_at as string | null) ?? null,
+    exitCode: row.exit_code === null ? null : Number(row.exit_code),
+    error: (row.error as string | null) ?? null,
+  });
+  const toStage = (row: Record<string, unknown>): StageRow => ({
+    id: Number(row.id),
+    runId: Number(row.run_id),
+    position: Number(row.position),
+    name: String(row.name),
+    status: row.status as StageRow['status'],
+    approval: row.approval as StageRow['approval'],
+    approvedBy: (row.approved_by as string | null) ?? null,
+    approvedAt: (row.approved_at as string | null) ?? null,
+    startedAt: (row.started_at as string | null) ?? null,
+    finishedAt: (row.finished_at as string | null) ?? null,
+    jobs: (r.jobsOf.all(row.id) as Record<string, unknown>[]).map(toJob),
+  });
+  const toRun = (row: Record<string, unknown>): RunRow => ({
+    id: Number(row.id),
+    pipeline: String(row.pipeline),
+    counter: Number(row.counter),
+    status: row.status as RunRow['status'],
+    cause: JSON.parse(String(row.cause)),
+    revisionKey: String(row.revision_key),
+    trigger: row.trigger as RunRow['trigger'],
+    triggeredBy: (row.triggered_by as string | null) ?? null,
+    createdAt: String(row.created_at),
+    finishedAt: (row.finished_at as string | null) ?? null,
+    stages: (r.stagesOf.all(row.id) as Record<string, unknown>[]).map(toStage),
+  });
+  const createRun = db.transaction((run: NewRun): RunRow | undefined => {
+    if (run.dedupe && r.byKey.get(run.pipeline, run.revisionKey)) return undefined;
+    const counter = Number((r.maxCounter.get(run.pipeline) as { n: number }).n) + 1;
+    // A manual first stage waits for approval, unless a person scheduled the run: that is the approval.
+    const gated = run.stages[0]?.approval === 'manual' && run.trigger !== 'manual';
+    const info = r.insertRun.run({
+      status: gated ? 'waiting' : 'building',
+      pipeline: run.pipeline,
+      counter,
+      cause: JSON.stringify(run.cause),
+      revisionKey: run.revisionKey,
+      trigger: run.trigger,
+      triggeredBy: run.triggeredBy,
+      now: now(),
+    });
+    for (const [position, stage] of run.stages.entries()) {
+      const status = position === 0 && gated ? 'awaiting_approval' : 'scheduled';
+      const stageInfo = r.insertStage.run(
+        info.lastInsertRowid,
+        position,
+        stage.name,
+        status,
+        stage.approval,
+      );
+      for (const job of stage.jobs) r.insertJob.run(stageInfo.lastInsertRowid, job);
+    }
+    const row = r.runById.get(info.lastInsertRowid) as Record<string, unknown>;
+    return toRun(row);
+  });
+  const patch = (
+    table: 'runs' | 'stages' | 'jobs',
+    id: number,
+    values: Record<string, unknown>,
+  ) => {
+    const columns = Object.keys(values);
+    if (columns.length === 0) return;
+    const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    db.prepare(
+      `UPDATE ${table} SET ${columns.map((c) => `${snake(c)} = @${c}`).join(', ')} WHERE id = @id`,
+    ).run({ ...values, id });
   };
 
   const all = (stmt: Database.Statement, ...args: unknown[]) =>
@@ -304,6 +404,18 @@ export function openSqliteStore(file: string): Store {
     listRevisions: async (fingerprint, limit) =>
       all(q.revisions, fingerprint, limit).map(toRevision),
     listChecks: async (fingerprint, limit) => all(q.checks, fingerprint, limit).map(toCheck),
+    setPipelinePaused: async (name, paused) => void r.paused.run(paused ? 1 : 0, name),
+    createRun: async (run) => createRun(run),
+    getRun: async (pipeline, counter) => {
+      const row = r.run.get(pipeline, counter) as Record<string, unknown> | undefined;
+      return row && toRun(row);
+    },
+    listRuns: async (pipeline, limit) =>
+      (r.runs.all(pipeline, limit) as Record<string, unknown>[]).map(toRun),
+    listActiveRuns: async () => (r.active.all() as Record<string, unknown>[]).map(toRun),
+    updateRun: async (id, values) => patch('runs', id, values),
+    updateStage: async (id, values) => patch('stages', id, values),
+    updateJob: async (id, values) => patch('jobs', id, values),
     close: async () => void db.close(),
   };
 }

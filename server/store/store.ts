@@ -94,6 +94,93 @@ export interface ConfigurationPlan {
   pipelines: Omit<PipelineRow, 'updatedAt' | 'paused'>[];
 }
 
+/** Run statuses: `waiting` means a manual stage awaits approval. */
+export type RunStatus = 'building' | 'passed' | 'failed' | 'cancelled' | 'waiting';
+/** Stage statuses. */
+export type StageStatus =
+  | 'scheduled'
+  | 'building'
+  | 'passed'
+  | 'failed'
+  | 'cancelled'
+  | 'awaiting_approval';
+/** Job statuses. */
+export type JobStatus = 'scheduled' | 'building' | 'passed' | 'failed' | 'cancelled';
+
+/** One material of a run's build cause, with the exact revision the run uses. */
+export interface CauseMaterial {
+  /** `repo/pkg` for a package, `pipeline/stage` for an upstream pipeline. */
+  material: string;
+  type: 'package' | 'pipeline';
+  /** The package revision, or `pipeline/counter/stage` for an upstream. */
+  revision: string;
+  /** Did this material change since the pipeline's previous run? */
+  changed: boolean;
+}
+
+/** Why a run exists and exactly what it runs with. */
+export interface BuildCause {
+  materials: CauseMaterial[];
+  /** Every package revision the run carries (its own and its upstreams'), by `repo/pkg`. */
+  packages: Record<string, Revision>;
+  /** The upstream run, for a run triggered by an upstream stage. */
+  upstream?: { pipeline: string; counter: number; stage: string };
+}
+
+/** A job of a stage. */
+export interface JobRow {
+  id: number;
+  stageId: number;
+  name: string;
+  status: JobStatus;
+  startedAt: string | null;
+  finishedAt: string | null;
+  exitCode: number | null;
+  error: string | null;
+}
+
+/** A stage of a run. */
+export interface StageRow {
+  id: number;
+  runId: number;
+  position: number;
+  name: string;
+  status: StageStatus;
+  approval: 'auto' | 'manual';
+  approvedBy: string | null;
+  approvedAt: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  jobs: JobRow[];
+}
+
+/** A pipeline run. */
+export interface RunRow {
+  id: number;
+  pipeline: string;
+  counter: number;
+  status: RunStatus;
+  cause: BuildCause;
+  revisionKey: string;
+  trigger: 'poll' | 'manual' | 'upstream';
+  triggeredBy: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+  stages: StageRow[];
+}
+
+/** A run to create. */
+export interface NewRun {
+  pipeline: string;
+  cause: BuildCause;
+  /** Identity of the run's revisions; with `dedupe`, a second run with the same key is refused. */
+  revisionKey: string;
+  dedupe: boolean;
+  trigger: RunRow['trigger'];
+  triggeredBy: string | null;
+  stages: { name: string; approval: 'auto' | 'manual'; jobs: string[] }[];
+}
+
 /**
  * Hoist's persistent state. Every method that changes several rows is one transaction: a crash
  * at any point leaves the store as it was before the call or after it. Asynchronous so that a
@@ -138,6 +225,32 @@ export interface Store {
   listRevisions(fingerprint: string, limit: number): Promise<StoredRevision[]>;
   /** Newest first. */
   listChecks(fingerprint: string, limit: number): Promise<CheckRow[]>;
+
+  /** Pauses or resumes a pipeline. */
+  setPipelinePaused(name: string, paused: boolean): Promise<void>;
+
+  /**
+   * Creates a run with its stages and jobs (first stage scheduled), numbering it after the
+   * pipeline's last run, in one transaction. Returns undefined when `dedupe` is set and a run
+   * with the same revision key exists.
+   */
+  createRun(run: NewRun): Promise<RunRow | undefined>;
+  getRun(pipeline: string, counter: number): Promise<RunRow | undefined>;
+  /** Newest first. */
+  listRuns(pipeline: string, limit: number): Promise<RunRow[]>;
+  /** Runs that are building or waiting. */
+  listActiveRuns(): Promise<RunRow[]>;
+  updateRun(id: number, patch: Partial<Pick<RunRow, 'status' | 'finishedAt'>>): Promise<void>;
+  updateStage(
+    id: number,
+    patch: Partial<
+      Pick<StageRow, 'status' | 'approvedBy' | 'approvedAt' | 'startedAt' | 'finishedAt'>
+    >,
+  ): Promise<void>;
+  updateJob(
+    id: number,
+    patch: Partial<Pick<JobRow, 'status' | 'startedAt' | 'finishedAt' | 'exitCode' | 'error'>>,
+  ): Promise<void>;
 
   close(): Promise<void>;
 }

@@ -1,0 +1,108 @@
+import { readFile } from 'node:fs/promises';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { NotFoundError } from 'hoist';
+import { z } from 'zod';
+import type { PipelineEngine } from '../pipelines/engine.ts';
+import type { ServerContext } from './context.ts';
+
+const Params = z.object({ name: z.string() });
+const RunParams = z.object({ name: z.string(), counter: z.coerce.number().int().min(1) });
+const StageParams = RunParams.extend({ stage: z.string() });
+const JobParams = StageParams.extend({ job: z.string() });
+
+/** Pipeline runs: schedule (optionally pinned), list, approve, cancel, pause, job logs. */
+export function runRoutes(app: FastifyInstance, ctx: ServerContext, engine: PipelineEngine): void {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const actor = (req: { principal?: { name: string; role: string; groups: string[] } }) => ({
+    name: req.principal?.name ?? 'unknown',
+    groups: req.principal?.groups ?? [],
+    admin: req.principal?.role === 'admin',
+  });
+
+  api.post(
+    '/api/pipelines/:name/schedule',
+    {
+      config: { role: 'operator' },
+      schema: {
+        tags: ['runs'],
+        params: Params,
+        body: z
+          .object({ revisions: z.record(z.string(), z.string()).default({}) })
+          .default({ revisions: {} }),
+      },
+    },
+    async (req, reply) => {
+      const run = await engine.schedule(req.params.name, req.body.revisions, actor(req));
+      return reply
+        .code(202)
+        .send({ pipeline: run.pipeline, counter: run.counter, cause: run.cause });
+    },
+  );
+  api.get(
+    '/api/pipelines/:name/runs',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags: ['runs'],
+        params: Params,
+        querystring: z.object({ limit: z.coerce.number().int().min(1).max(500).default(25) }),
+      },
+    },
+    async (req) => {
+      if (!(await ctx.store.getPipeline(req.params.name)))
+        throw new NotFoundError(`no pipeline '${req.params.name}'`);
+      return ctx.store.listRuns(req.params.name, req.query.limit);
+    },
+  );
+  api.get(
+    '/api/pipelines/:name/runs/:counter',
+    { config: { role: 'viewer' }, schema: { tags: ['runs'], params: RunParams } },
+    async (req) => engine.requireRun(req.params.name, req.params.counter),
+  );
+  api.post(
+    '/api/pipelines/:name/runs/:counter/stages/:stage/approve',
+    { config: { role: 'operator' }, schema: { tags: ['runs'], params: StageParams } },
+    async (req) =>
+      engine.approve(req.params.name, req.params.counter, req.params.stage, actor(req)),
+  );
+  api.post(
+    '/api/pipelines/:name/runs/:counter/cancel',
+    { config: { role: 'operator' }, schema: { tags: ['runs'], params: RunParams } },
+    async (req) => engine.cancel(req.params.name, req.params.counter),
+  );
+  for (const [action, paused] of [
+    ['pause', true],
+    ['unpause', false],
+  ] as const) {
+    api.post(
+      `/api/pipelines/:name/${action}`,
+      { config: { role: 'operator' }, schema: { tags: ['runs'], params: Params } },
+      async (req) => {
+        if (!(await ctx.store.getPipeline(req.params.name)))
+          throw new NotFoundError(`no pipeline '${req.params.name}'`);
+        await ctx.store.setPipelinePaused(req.params.name, paused);
+        return { name: req.params.name, paused };
+      },
+    );
+  }
+  api.get(
+    '/api/pipelines/:name/runs/:counter/stages/:stage/jobs/:job/log',
+    { config: { role: 'viewer' }, schema: { tags: ['runs'], params: JobParams } },
+    async (req, reply) => {
+      const run = await engine.requireRun(req.params.name, req.params.counter);
+      const job = run.stages
+        .find((s) => s.name === req.params.stage)
+        ?.jobs.find((j) => j.name === req.params.job);
+      if (!job)
+        throw new NotFoundError(
+          `no job ${req.params.stage}/${req.params.job} in ${req.params.name}/${req.params.counter}`,
+        );
+      const text = await readFile(
+        engine.logPath(req.params.name, req.params.counter, req.params.stage, req.params.job),
+        'utf8',
+      ).catch(() => '');
+      return reply.type('text/plain; charset=utf-8').send(text);
+    },
+  );
+}

@@ -1,0 +1,559 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import {
+  ConflictError,
+  ForbiddenError,
+  materialEnvironment,
+  NotFoundError,
+  type PluginHost,
+  type Revision,
+} from 'hoist';
+import type { Catalog, PolledPackage } from '../catalog.ts';
+import { type PipelineConfig, parseDuration } from '../config/schema.ts';
+import type { PollerLogger } from '../poller/poller.ts';
+import type {
+  BuildCause,
+  CauseMaterial,
+  PipelineRow,
+  RunRow,
+  StageRow,
+  Store,
+} from '../store/store.ts';
+import { runJob } from './runner.ts';
+
+/** Who asks (for approvals and manual runs). */
+export interface Actor {
+  name: string;
+  groups?: string[];
+  admin?: boolean;
+}
+
+/** Options of the engine. */
+export interface EngineOptions {
+  store: Store;
+  catalog: Catalog;
+  host: PluginHost;
+  logger: PollerLogger;
+  dataDir: string;
+  /** Jobs running at once; default 4. */
+  concurrency?: number;
+  /** Default job time limit; default 1 hour. */
+  jobTimeoutMs?: number;
+}
+
+/**
+ * Pipelines: schedules runs when materials change or upstream stages pass, runs stages in
+ * order (jobs in parallel on the local runner), stops at manual gates until approved, and
+ * carries the same package revisions downstream.
+ */
+export class PipelineEngine {
+  private readonly running = new Map<number, AbortController>();
+  private readonly advancing = new Map<number, Promise<void>>();
+  private slots: number;
+  private readonly waiters: (() => void)[] = [];
+  private stopped = false;
+
+  constructor(private readonly options: EngineOptions) {
+    this.slots = options.concurrency ?? 4;
+  }
+
+  /** After a restart: jobs that were running failed with the server; scheduled work resumes. */
+  async resume(): Promise<void> {
+    const { store } = this.options;
+    for (const run of await store.listActiveRuns()) {
+      for (const stage of run.stages) {
+        if (stage.status !== 'building') continue;
+        for (const job of stage.jobs) {
+          if (job.status === 'building' || job.status === 'scheduled') {
+            await store.updateJob(job.id, {
+              status: 'failed',
+              finishedAt: new Date().toISOString(),
+              error: 'the server stopped while this job was running; re-run the stage',
+            });
+          }
+        }
+        await store.updateStage(stage.id, {
+          status: 'failed',
+          finishedAt: new Date().toISOString(),
+        });
+      }
+      this.kick(run.id, run.pipeline, run.counter);
+    }
+  }
+
+  /** New revisions of a material: schedule the pipelines that use it. */
+  async onRevisions(pkg: PolledPackage, inserted: Revision[]): Promise<void> {
+    const material = `${pkg.repository}/${pkg.name}`;
+    for (const pipeline of await this.options.store.listPipelines()) {
+      const definition = pipeline.definition as unknown as PipelineConfig;
+      const entry = definition.materials.find((m) => 'package' in m && m.package === material) as
+        | { package: string; trigger: 'latest' | 'every' }
+        | undefined;
+      if (!entry) continue;
+      const why = await this.autoTriggerBlocked(pipeline, material);
+      if (why) {
+        this.options.logger.info({ pipeline: pipeline.name, material }, `not scheduled: ${why}`);
+        continue;
+      }
+      const chosen = entry.trigger === 'every' ? inserted : inserted.slice(-1);
+      for (const revision of chosen) {
+        await this.createRun(pipeline, { [material]: revision }, 'poll', null, true);
+      }
+    }
+  }
+
+  /** A manual run, optionally pinned to stored revisions (promotion and rollback). */
+  async schedule(name: string, pins: Record<string, string>, actor: Actor): Promise<RunRow> {
+    const pipeline = await this.options.store.getPipeline(name);
+    if (!pipeline) throw new NotFoundError(`no pipeline '${name}'`);
+    const definition = pipeline.definition as unknown as PipelineConfig;
+    const pinned: Record<string, Revision> = {};
+    for (const [material, label] of Object.entries(pins)) {
+      if (!definition.materials.some((m) => 'package' in m && m.package === material)) {
+        throw new NotFoundError(`pipeline '${name}' has no package material '${material}'`);
+      }
+      const revision = await this.findRevision(material, label);
+      if (!revision)
+        throw new NotFoundError(`no revision '${label}' in the history of '${material}'`);
+      pinned[material] = revision;
+    }
+    const run = await this.createRun(pipeline, pinned, 'manual', actor.name, false);
+    if (!run)
+      throw new ConflictError(`pipeline '${name}' cannot run yet: a material has no revision`);
+    return run;
+  }
+
+  /** Approves a manual stage awaiting approval. */
+  async approve(name: string, counter: number, stageName: string, actor: Actor): Promise<RunRow> {
+    const { store } = this.options;
+    const run = await this.requireRun(name, counter);
+    const stage = run.stages.find((s) => s.name === stageName);
+    if (!stage) throw new NotFoundError(`run ${name}/${counter} has no stage '${stageName}'`);
+    if (stage.status !== 'awaiting_approval') {
+      throw new ConflictError(
+        `stage '${stageName}' of ${name}/${counter} is ${stage.status}, not awaiting approval`,
+      );
+    }
+    const pipeline = await store.getPipeline(name);
+    const definition = pipeline?.definition as unknown as PipelineConfig | undefined;
+    const approvers = definition?.stages.find((s) => s.name === stageName)?.approvers;
+    if (approvers && approvers.length > 0 && !actor.admin) {
+      const ok =
+        approvers.includes(actor.name) || (actor.groups ?? []).some((g) => approvers.includes(g));
+      if (!ok)
+        throw new ForbiddenError(`only ${approvers.join(', ')} may approve stage '${stageName}'`);
+    }
+    await store.updateStage(stage.id, {
+      status: 'scheduled',
+      approvedBy: actor.name,
+      approvedAt: new Date().toISOString(),
+    });
+    await store.updateRun(run.id, { status: 'building' });
+    this.kick(run.id, name, counter);
+    return this.requireRun(name, counter);
+  }
+
+  /** Cancels a run: running jobs are killed, pending stages cancelled. */
+  async cancel(name: string, counter: number): Promise<RunRow> {
+    const { store } = this.options;
+    const run = await this.requireRun(name, counter);
+    if (run.status !== 'building' && run.status !== 'waiting') {
+      throw new ConflictError(`run ${name}/${counter} is ${run.status}`);
+    }
+    this.running.get(run.id)?.abort();
+    await this.advancing.get(run.id);
+    const fresh = await this.requireRun(name, counter);
+    const now = new Date().toISOString();
+    for (const stage of fresh.stages) {
+      if (stage.status === 'passed' || stage.status === 'failed') continue;
+      for (const job of stage.jobs) {
+        if (job.status === 'scheduled' || job.status === 'building')
+          await store.updateJob(job.id, { status: 'cancelled', finishedAt: now });
+      }
+      await store.updateStage(stage.id, { status: 'cancelled', finishedAt: now });
+    }
+    await store.updateRun(run.id, { status: 'cancelled', finishedAt: now });
+    return this.requireRun(name, counter);
+  }
+
+  async requireRun(name: string, counter: number): Promise<RunRow> {
+    const run = await this.options.store.getRun(name, counter);
+    if (!run) throw new NotFoundError(`no run ${name}/${counter}`);
+    return run;
+  }
+
+  /** Path of a job's log. */
+  logPath(name: string, counter: number, stage: string, job: string): string {
+    return join(this.options.dataDir, 'logs', name, String(counter), stage, `${job}.log`);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const controller of this.running.values()) controller.abort();
+    await Promise.allSettled([...this.advancing.values()]);
+  }
+
+  // --- scheduling -------------------------------------------------------------------------
+
+  private async autoTriggerBlocked(
+    pipeline: PipelineRow,
+    material: string,
+  ): Promise<string | undefined> {
+    if (pipeline.paused) return 'the pipeline is paused';
+    const definition = pipeline.definition as unknown as PipelineConfig;
+    if (definition.stages[0]?.approval === 'manual')
+      return 'its first stage is manual: run it by hand';
+    // Fan-in: when an upstream pipeline carries this package, run with the revision it tested.
+    for (const m of definition.materials) {
+      if ('pipeline' in m && (await this.upstreamCarries(m.pipeline, material, new Set()))) {
+        return `upstream pipeline '${m.pipeline}' carries ${material}: this pipeline runs when it passes`;
+      }
+    }
+    return undefined;
+  }
+
+  private async upstreamCarries(
+    name: string,
+    material: string,
+    seen: Set<string>,
+  ): Promise<boolean> {
+    if (seen.has(name)) return false;
+    seen.add(name);
+    const pipeline = await this.options.store.getPipeline(name);
+    const definition = pipeline?.definition as unknown as PipelineConfig | undefined;
+    for (const m of definition?.materials ?? []) {
+      if ('package' in m && m.package === material) return true;
+      if ('pipeline' in m && (await this.upstreamCarries(m.pipeline, material, seen))) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Creates a run: `chosen` revisions for some package materials (changed), the latest stored
+   * for the others; with `upstream`, the upstream run's packages are carried and win.
+   */
+  private async createRun(
+    pipeline: PipelineRow,
+    chosen: Record<string, Revision>,
+    trigger: RunRow['trigger'],
+    triggeredBy: string | null,
+    dedupe: boolean,
+    upstream?: RunRow & { stageName: string },
+  ): Promise<RunRow | undefined> {
+    const { store, logger } = this.options;
+    const definition = pipeline.definition as unknown as PipelineConfig;
+    const packages: Record<string, Revision> = { ...(upstream?.cause.packages ?? {}) };
+    const materials: CauseMaterial[] = [];
+    for (const m of definition.materials) {
+      if ('package' in m) {
+        const revision =
+          packages[m.package] ?? chosen[m.package] ?? (await this.latestOf(m.package));
+        if (!revision) {
+          logger.info(
+            { pipeline: pipeline.name, material: m.package },
+            'not scheduled: the material has no revision yet',
+          );
+          return undefined;
+        }
+        packages[m.package] = strip(revision);
+        materials.push({
+          material: m.package,
+          type: 'package',
+          revision: revision.revision,
+          changed: m.package in chosen,
+        });
+      } else {
+        const up =
+          upstream && upstream.pipeline === m.pipeline
+            ? upstream
+            : await this.lastPassed(m.pipeline, m.stage);
+        if (!up) {
+          logger.info(
+            { pipeline: pipeline.name, upstream: m.pipeline },
+            'not scheduled: the upstream stage has not passed yet',
+          );
+          return undefined;
+        }
+        if (up !== upstream) Object.assign(packages, up.cause.packages, packages);
+        materials.push({
+          material: `${m.pipeline}/${m.stage}`,
+          type: 'pipeline',
+          revision: `${up.pipeline}/${up.counter}/${m.stage}`,
+          changed: up === upstream,
+        });
+      }
+    }
+    const cause: BuildCause = {
+      materials,
+      packages,
+      ...(upstream
+        ? {
+            upstream: {
+              pipeline: upstream.pipeline,
+              counter: upstream.counter,
+              stage: upstream.stageName,
+            },
+          }
+        : {}),
+    };
+    const revisionKey = createHash('sha256')
+      .update(JSON.stringify(materials.map((m) => [m.material, m.revision]).sort()))
+      .digest('hex');
+    const run = await store.createRun({
+      pipeline: pipeline.name,
+      cause,
+      revisionKey,
+      dedupe,
+      trigger,
+      triggeredBy,
+      stages: definition.stages.map((s) => ({
+        name: s.name,
+        approval: s.approval,
+        jobs: s.jobs.map((j) => j.name),
+      })),
+    });
+    if (!run) {
+      logger.info(
+        { pipeline: pipeline.name },
+        'not scheduled: it already ran with these revisions',
+      );
+      return undefined;
+    }
+    logger.info(
+      { pipeline: run.pipeline, counter: run.counter, trigger, materials },
+      'run scheduled',
+    );
+    this.kick(run.id, run.pipeline, run.counter);
+    return run;
+  }
+
+  private async latestOf(material: string): Promise<Revision | undefined> {
+    const [repository, name] = material.split('/') as [string, string];
+    const pkg = await this.options.store.getPackage(repository, name);
+    return pkg ? this.options.store.latestRevision(pkg.fingerprint) : undefined;
+  }
+
+  private async findRevision(material: string, label: string): Promise<Revision | undefined> {
+    const [repository, name] = material.split('/') as [string, string];
+    const pkg = await this.options.store.getPackage(repository, name);
+    if (!pkg) return undefined;
+    return (await this.options.store.listRevisions(pkg.fingerprint, 10_000)).find(
+      (r) => r.revision === label,
+    );
+  }
+
+  private async lastPassed(name: string, stage: string): Promise<RunRow | undefined> {
+    for (const run of await this.options.store.listRuns(name, 50)) {
+      if (run.stages.some((s) => s.name === stage && s.status === 'passed')) return run;
+    }
+    return undefined;
+  }
+
+  // --- running ----------------------------------------------------------------------------
+
+  /** Advances a run, one advance at a time per run. */
+  private kick(runId: number, name: string, counter: number): void {
+    if (this.stopped) return;
+    const previous = this.advancing.get(runId) ?? Promise.resolve();
+    const next = previous
+      .then(() => this.advance(name, counter))
+      .catch((error) =>
+        this.options.logger.error(
+          { err: error, pipeline: name, counter },
+          'run failed unexpectedly',
+        ),
+      )
+      .finally(() => {
+        if (this.advancing.get(runId) === next) this.advancing.delete(runId);
+      });
+    this.advancing.set(runId, next);
+  }
+
+  private async advance(name: string, counter: number): Promise<void> {
+    const { store } = this.options;
+    for (;;) {
+      const run = await this.requireRun(name, counter);
+      if (run.status === 'cancelled' || run.status === 'passed' || run.status === 'failed') return;
+      const stage = run.stages.find((s) => s.status !== 'passed');
+      const now = new Date().toISOString();
+      if (!stage) {
+        await store.updateRun(run.id, { status: 'passed', finishedAt: now });
+        return;
+      }
+      if (stage.status === 'awaiting_approval') {
+        await store.updateRun(run.id, { status: 'waiting' });
+        return;
+      }
+      if (stage.status === 'failed' || stage.status === 'cancelled') {
+        await store.updateRun(run.id, { status: stage.status, finishedAt: now });
+        return;
+      }
+      if (stage.status === 'scheduled') {
+        const passed = await this.runStage(run, stage);
+        if (this.stopped) return;
+        const after = await this.requireRun(name, counter);
+        if (after.status === 'cancelled') return;
+        if (!passed) continue;
+        await this.onStagePassed(after, stage.name);
+        const next = after.stages.find((s) => s.position === stage.position + 1);
+        if (next?.approval === 'manual')
+          await store.updateStage(next.id, { status: 'awaiting_approval' });
+        continue;
+      }
+      return;
+    }
+  }
+
+  private async runStage(run: RunRow, stage: StageRow): Promise<boolean> {
+    const { store } = this.options;
+    const definition = (await store.getPipeline(run.pipeline))?.definition as unknown as
+      | PipelineConfig
+      | undefined;
+    const stageDefinition = definition?.stages.find((s) => s.name === stage.name);
+    await store.updateStage(stage.id, { status: 'building', startedAt: new Date().toISOString() });
+    const controller = new AbortController();
+    this.running.set(run.id, controller);
+    try {
+      const { env, secrets } = await this.environment(run, stage);
+      const results = await Promise.all(
+        stage.jobs.map(async (job) => {
+          const spec = stageDefinition?.jobs.find((j) => j.name === job.name);
+          await this.acquire();
+          try {
+            if (controller.signal.aborted) return false;
+            await store.updateJob(job.id, {
+              status: 'building',
+              startedAt: new Date().toISOString(),
+            });
+            const outcome = spec
+              ? await runJob(
+                  {
+                    tasks: spec.tasks,
+                    cwd: join(
+                      this.options.dataDir,
+                      'work',
+                      run.pipeline,
+                      String(run.counter),
+                      stage.name,
+                      job.name,
+                    ),
+                    env: { ...env, HOIST_JOB_NAME: job.name },
+                    secrets,
+                    logFile: this.logPath(run.pipeline, run.counter, stage.name, job.name),
+                    timeoutMs:
+                      spec.timeout && spec.timeout !== 'never'
+                        ? parseDuration(spec.timeout)
+                        : (this.options.jobTimeoutMs ?? 3_600_000),
+                  },
+                  controller.signal,
+                )
+              : {
+                  passed: false,
+                  exitCode: null,
+                  error: 'the job is no longer in the pipeline definition',
+                };
+            if (this.stopped) return false;
+            await store.updateJob(job.id, {
+              status: controller.signal.aborted
+                ? 'cancelled'
+                : outcome.passed
+                  ? 'passed'
+                  : 'failed',
+              finishedAt: new Date().toISOString(),
+              exitCode: outcome.exitCode,
+              error: outcome.error,
+            });
+            return outcome.passed;
+          } finally {
+            this.release();
+          }
+        }),
+      );
+      if (this.stopped) return false;
+      const passed = results.every(Boolean) && !controller.signal.aborted;
+      if (!controller.signal.aborted) {
+        await store.updateStage(stage.id, {
+          status: passed ? 'passed' : 'failed',
+          finishedAt: new Date().toISOString(),
+        });
+      }
+      return passed;
+    } finally {
+      this.running.delete(run.id);
+    }
+  }
+
+  private async onStagePassed(run: RunRow, stageName: string): Promise<void> {
+    for (const pipeline of await this.options.store.listPipelines()) {
+      const definition = pipeline.definition as unknown as PipelineConfig;
+      const listens = definition.materials.some(
+        (m) => 'pipeline' in m && m.pipeline === run.pipeline && m.stage === stageName,
+      );
+      if (!listens || pipeline.paused) continue;
+      await this.createRun(pipeline, {}, 'upstream', null, true, { ...run, stageName });
+    }
+  }
+
+  /** The job environment of a run's stage, and the values to mask. */
+  private async environment(run: RunRow, stage: StageRow) {
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: process.env.HOME ?? '/',
+      LANG: process.env.LANG ?? 'C.UTF-8',
+      HOIST_PIPELINE_NAME: run.pipeline,
+      HOIST_PIPELINE_COUNTER: String(run.counter),
+      HOIST_STAGE_NAME: stage.name,
+    };
+    const secrets: string[] = [];
+    const polled = new Map(
+      (await this.options.catalog.polledPackages()).map((p) => [`${p.repository}/${p.name}`, p]),
+    );
+    for (const [material, revision] of Object.entries(run.cause.packages)) {
+      const pkg = polled.get(material);
+      const [repository, name] = material.split('/') as [string, string];
+      const plugin =
+        pkg && this.options.host.registry.has(pkg.plugin)
+          ? this.options.host.registry.get(pkg.plugin)
+          : undefined;
+      for (const entry of materialEnvironment({
+        repository,
+        package: name,
+        repositoryProperties: plugin?.repositoryProperties ?? [],
+        packageProperties: plugin?.packageProperties ?? [],
+        repositoryConfig: pkg?.repositoryConfig ?? {},
+        packageConfig: pkg?.packageConfig ?? {},
+        revision,
+      })) {
+        env[entry.name] = entry.value;
+        if (entry.secure) secrets.push(entry.value);
+      }
+    }
+    return { env, secrets };
+  }
+
+  private acquire(): Promise<void> {
+    if (this.slots > 0) {
+      this.slots--;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private release(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.slots++;
+  }
+}
+
+function strip(revision: Revision): Revision {
+  const { revision: label, timestamp, user, comment, trackbackUrl, data } = revision;
+  return {
+    revision: label,
+    timestamp,
+    data,
+    ...(user ? { user } : {}),
+    ...(comment ? { comment } : {}),
+    ...(trackbackUrl ? { trackbackUrl } : {}),
+  };
+}
