@@ -67,6 +67,12 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext, engine: Pipe
       engine.approve(req.params.name, req.params.counter, req.params.stage, actor(req)),
   );
   api.post(
+    '/api/pipelines/:name/runs/:counter/stages/:stage/run',
+    { config: { role: 'operator' }, schema: { tags: ['runs'], params: StageParams } },
+    async (req) =>
+      engine.rerunStage(req.params.name, req.params.counter, req.params.stage, actor(req)),
+  );
+  api.post(
     '/api/pipelines/:name/runs/:counter/cancel',
     { config: { role: 'operator' }, schema: { tags: ['runs'], params: RunParams } },
     async (req) => engine.cancel(req.params.name, req.params.counter),

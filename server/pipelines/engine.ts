@@ -153,6 +153,50 @@ export class PipelineEngine {
     return this.requireRun(name, counter);
   }
 
+  /**
+   * Runs a failed or cancelled stage again (and then the stages after it), with the run's
+   * same revisions.
+   */
+  async rerunStage(
+    name: string,
+    counter: number,
+    stageName: string,
+    actor: Actor,
+  ): Promise<RunRow> {
+    const { store } = this.options;
+    const run = await this.requireRun(name, counter);
+    const stage = run.stages.find((s) => s.name === stageName);
+    if (!stage) throw new NotFoundError(`run ${name}/${counter} has no stage '${stageName}'`);
+    if (stage.status !== 'failed' && stage.status !== 'cancelled') {
+      throw new ConflictError(
+        `stage '${stageName}' of ${name}/${counter} is ${stage.status}; only a failed or cancelled stage can run again`,
+      );
+    }
+    if (run.stages.some((s) => s.position < stage.position && s.status !== 'passed')) {
+      throw new ConflictError(`an earlier stage of ${name}/${counter} has not passed`);
+    }
+    for (const later of run.stages.filter((s) => s.position >= stage.position)) {
+      for (const job of later.jobs) {
+        await store.updateJob(job.id, {
+          status: 'scheduled',
+          startedAt: null,
+          finishedAt: null,
+          exitCode: null,
+          error: null,
+        });
+      }
+      // Later manual stages ask for approval again when their turn comes.
+      await store.updateStage(later.id, { status: 'scheduled', startedAt: null, finishedAt: null });
+    }
+    await store.updateStage(stage.id, {
+      approvedBy: actor.name,
+      approvedAt: new Date().toISOString(),
+    });
+    await store.updateRun(run.id, { status: 'building', finishedAt: null });
+    this.kick(run.id, name, counter);
+    return this.requireRun(name, counter);
+  }
+
   /** Cancels a run: running jobs are killed, pending stages cancelled. */
   async cancel(name: string, counter: number): Promise<RunRow> {
     const { store } = this.options;
