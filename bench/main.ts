@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { createMemoryState, type MemoryState } from 'hoist';
 import { createPluginRuntime } from '../server/plugin-runtime.ts';
 import { hasCommand, median, repeat } from './measure.ts';
+import { pipelineLatency } from './pipeline-latency.ts';
 import { startServerProcess } from './serve-root.ts';
 import { serverLoad } from './server-load.ts';
 import { type SyntheticRepo, writeSyntheticRepo } from './synthetic-repo.ts';

@@ -168,14 +168,24 @@ async function requestFile(req: HttpRequest): Promise<HttpResponse> {
   }
   if (!info.isFile()) return empty(404);
   const lastModified = new Date(Math.floor(info.mtimeMs / 1000) * 1000);
+  // A precise validator: Last-Modified has one-second resolution, and repositories are often
+  // rewritten within a second. As in HTTP, If-None-Match wins over If-Modified-Since.
+  const etag = `"${info.ino.toString(16)}-${info.size.toString(16)}-${Math.round(info.mtimeMs * 1000).toString(16)}"`;
+  const headers = fileHeaders(info.size, lastModified, etag);
+  const ifNoneMatch = req.headers?.['if-none-match'];
   const since = req.headers?.['if-modified-since'];
-  if (since && lastModified.getTime() <= Date.parse(since)) return empty(304);
-  if (req.method === 'HEAD')
-    return { ...empty(200), headers: fileHeaders(info.size, lastModified) };
+  if (
+    ifNoneMatch !== undefined
+      ? ifNoneMatch === etag
+      : since !== undefined && lastModified.getTime() <= Date.parse(since)
+  ) {
+    return { ...empty(304), headers };
+  }
+  if (req.method === 'HEAD') return { ...empty(200), headers };
   const stream = createReadStream(path, { highWaterMark: 1 << 20, signal: req.signal });
   return {
     status: 200,
-    headers: fileHeaders(info.size, lastModified),
+    headers,
     url: req.url,
     body: stream,
     cancel: async () => void stream.destroy(),
@@ -188,8 +198,8 @@ function discard(body: Dispatcher.ResponseData['body']): void {
   body.destroy();
 }
 
-function fileHeaders(size: number, lastModified: Date) {
-  return { 'content-length': String(size), 'last-modified': lastModified.toUTCString() };
+function fileHeaders(size: number, lastModified: Date, etag: string) {
+  return { 'content-length': String(size), 'last-modified': lastModified.toUTCString(), etag };
 }
 
 function flattenHeaders(headers: Record<string, string | string[] | undefined>) {
