@@ -1,4 +1,4 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRpms, createrepo, tempRepoDir } from './helpers/rpm-repo.ts';
@@ -277,7 +277,61 @@ describe('hoist serve (as a process) against a real yum repository', () => {
     }
     await server.stop();
     expect(server.output()).not.toContain(password);
+    // Nothing in the data folder holds the password in clear: database, WAL, keys, logs.
+    const files: string[] = [];
+    const walk = (d: string) => {
+      for (const name of readdirSync(d)) {
+        const path = join(d, name);
+        if (statSync(path).isDirectory()) walk(path);
+        else files.push(path);
+      }
+    };
+    walk(server.dataDir);
+    expect(files.some((f) => f.endsWith('hoist.db'))).toBe(true);
+    for (const file of files) {
+      const bytes = readFileSync(file);
+      expect(bytes.includes(password), file).toBe(false);
+      expect(bytes.includes(encodeURIComponent(password)), file).toBe(false);
+    }
+    expect((statSync(join(server.dataDir, 'secret-key')).mode & 0o777).toString(8)).toBe('600');
   }, 30_000);
+
+  it('answers 401 without a token and 403 below the role, on every route group, and audits changes', async () => {
+    const server = await start(config(repo.url));
+    const routes: [string, string, 'viewer' | 'operator' | 'admin', unknown?][] = [
+      ['GET', '/api/plugins', 'viewer'],
+      ['GET', '/api/repositories', 'viewer'],
+      ['GET', '/api/packages', 'viewer'],
+      ['GET', '/api/pipelines', 'viewer'],
+      ['GET', '/api/materials', 'viewer'],
+      ['GET', '/api/audit', 'viewer'],
+      ['GET', '/metrics', 'viewer'],
+      ['POST', '/api/materials/check', 'operator', { repository: 'internal' }],
+      ['POST', '/api/pipelines/none/schedule', 'operator', {}],
+      ['POST', '/api/pipelines/none/pause', 'operator'],
+      ['POST', '/api/repositories', 'admin', { name: 'x', plugin: 'yum', config: {} }],
+      ['DELETE', '/api/packages/internal/none', 'admin'],
+      ['POST', '/api/config/apply', 'admin'],
+    ];
+    const tokens = { viewer: VIEWER, operator: OPERATOR, admin: 'admin-token-for-tests-0123456789' } as const;
+    const rank = { viewer: 0, operator: 1, admin: 2 };
+    for (const [method, path, needed, body] of routes) {
+      const anonymous = await fetch(server.url + path, { method });
+      expect(anonymous.status, `${method} ${path} without a token`).toBe(401);
+      for (const role of ['viewer', 'operator', 'admin'] as const) {
+        const { status } = await server.api(method, path, body, tokens[role]);
+        if (rank[role] < rank[needed]) expect(status, `${method} ${path} as ${role}`).toBe(403);
+        else expect([401, 403], `${method} ${path} as ${role}`).not.toContain(status);
+      }
+    }
+    const audit = await server.api<{ actor: string; action: string; target: string; outcome: number }[]>('GET', '/api/audit');
+    expect(audit.body).toContainEqual(expect.objectContaining({ actor: 'releaser', action: 'POST /api/materials/check', outcome: 202 }));
+    expect(audit.body).toContainEqual(
+      expect.objectContaining({ actor: 'watcher', action: 'POST /api/repositories', outcome: 403 }),
+    );
+    expect(JSON.stringify(audit.body)).not.toContain(password);
+    await server.stop();
+  }, 60_000);
 
   it('validates configuration changes over the API: 422 with every problem, 409 on conflicts', async () => {
     const server = await start(config(repo.url));

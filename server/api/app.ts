@@ -61,6 +61,8 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     if (!needed) return;
     const principal = options.tokens.authenticate(request.headers.authorization);
     if (!principal) throw new UnauthenticatedError();
+    // Known before the role check, so that refused attempts reach the audit log too.
+    request.principal = principal;
     if (!allows(principal.role, needed)) {
       throw new ForbiddenError(
         `This needs the ${needed} role; the token '${principal.name}' is ${principal.role}`,

@@ -108,4 +108,14 @@ export const MIGRATIONS: readonly string[] = [
     UNIQUE (stage_id, name)
   );
   `,
+  `
+  CREATE TABLE audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    outcome INTEGER NOT NULL
+  );
+  `,
 ];

@@ -167,6 +167,8 @@ export function openSqliteStore(file: string): Store {
     stagesOf: db.prepare('SELECT * FROM stages WHERE run_id = ? ORDER BY position'),
     jobsOf: db.prepare('SELECT * FROM jobs WHERE stage_id = ? ORDER BY id'),
     paused: db.prepare('UPDATE pipelines SET paused = ? WHERE name = ?'),
+    addAudit: db.prepare('INSERT INTO audit (at, actor, action, target, outcome) VALUES (@at, @actor, @action, @target, @outcome)'),
+    audit: db.prepare('SELECT * FROM audit ORDER BY id DESC LIMIT ?'),
   };
   const toJob = (row: Record<string, unknown>): JobRow => ({
     id: Number(row.id),
@@ -416,6 +418,16 @@ export function openSqliteStore(file: string): Store {
     updateRun: async (id, values) => patch('runs', id, values),
     updateStage: async (id, values) => patch('stages', id, values),
     updateJob: async (id, values) => patch('jobs', id, values),
+    addAudit: async (entry) => void r.addAudit.run(entry),
+    listAudit: async (limit) =>
+      (r.audit.all(limit) as Record<string, unknown>[]).map((row) => ({
+        id: Number(row.id),
+        at: String(row.at),
+        actor: String(row.actor),
+        action: String(row.action),
+        target: String(row.target),
+        outcome: Number(row.outcome),
+      })),
     close: async () => void db.close(),
   };
 }

@@ -181,6 +181,19 @@ export interface NewRun {
   stages: { name: string; approval: 'auto' | 'manual'; jobs: string[] }[];
 }
 
+/** One entry of the audit log: who did what, when. */
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actor: string;
+  /** e.g. `POST /api/pipelines/:name/runs/:counter/stages/:stage/approve` */
+  action: string;
+  /** The route's parameters, e.g. `deploy/2/production`. */
+  target: string;
+  /** HTTP status of the answer. */
+  outcome: number;
+}
+
 /**
  * Hoist's persistent state. Every method that changes several rows is one transaction: a crash
  * at any point leaves the store as it was before the call or after it. Asynchronous so that a
@@ -251,6 +264,10 @@ export interface Store {
     id: number,
     patch: Partial<Pick<JobRow, 'status' | 'startedAt' | 'finishedAt' | 'exitCode' | 'error'>>,
   ): Promise<void>;
+
+  addAudit(entry: Omit<AuditEntry, 'id'>): Promise<void>;
+  /** Newest first. */
+  listAudit(limit: number): Promise<AuditEntry[]>;
 
   close(): Promise<void>;
 }

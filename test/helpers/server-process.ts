@@ -98,7 +98,13 @@ export function startServer(
               : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
           });
           const text = await response.text();
-          return { status: response.status, body: (text ? JSON.parse(text) : undefined) as never };
+          let parsed: unknown = text;
+          try {
+            parsed = text ? JSON.parse(text) : undefined;
+          } catch {
+            // Not JSON (metrics, logs): the text itself.
+          }
+          return { status: response.status, body: parsed as never };
         },
         async stop() {
           child.kill('SIGTERM');
