@@ -313,7 +313,11 @@ describe('hoist serve (as a process) against a real yum repository', () => {
       ['DELETE', '/api/packages/internal/none', 'admin'],
       ['POST', '/api/config/apply', 'admin'],
     ];
-    const tokens = { viewer: VIEWER, operator: OPERATOR, admin: 'admin-token-for-tests-0123456789' } as const;
+    const tokens = {
+      viewer: VIEWER,
+      operator: OPERATOR,
+      admin: 'admin-token-for-tests-0123456789',
+    } as const;
     const rank = { viewer: 0, operator: 1, admin: 2 };
     for (const [method, path, needed, body] of routes) {
       const anonymous = await fetch(server.url + path, { method });
@@ -324,8 +328,16 @@ describe('hoist serve (as a process) against a real yum repository', () => {
         else expect([401, 403], `${method} ${path} as ${role}`).not.toContain(status);
       }
     }
-    const audit = await server.api<{ actor: string; action: string; target: string; outcome: number }[]>('GET', '/api/audit');
-    expect(audit.body).toContainEqual(expect.objectContaining({ actor: 'releaser', action: 'POST /api/materials/check', outcome: 202 }));
+    const audit = await server.api<
+      { actor: string; action: string; target: string; outcome: number }[]
+    >('GET', '/api/audit');
+    expect(audit.body).toContainEqual(
+      expect.objectContaining({
+        actor: 'releaser',
+        action: 'POST /api/materials/check',
+        outcome: 202,
+      }),
+    );
     expect(audit.body).toContainEqual(
       expect.objectContaining({ actor: 'watcher', action: 'POST /api/repositories', outcome: 403 }),
     );

@@ -29,7 +29,13 @@ export function materialRoutes(app: FastifyInstance, ctx: ServerContext): void {
   });
   api.get(
     '/api/audit',
-    { config: { role: 'viewer' }, schema: { tags: ['system'], querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }) } },
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags: ['system'],
+        querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }),
+      },
+    },
     async (req) => ctx.store.listAudit(req.query.limit),
   );
 

@@ -167,7 +167,9 @@ export function openSqliteStore(file: string): Store {
     stagesOf: db.prepare('SELECT * FROM stages WHERE run_id = ? ORDER BY position'),
     jobsOf: db.prepare('SELECT * FROM jobs WHERE stage_id = ? ORDER BY id'),
     paused: db.prepare('UPDATE pipelines SET paused = ? WHERE name = ?'),
-    addAudit: db.prepare('INSERT INTO audit (at, actor, action, target, outcome) VALUES (@at, @actor, @action, @target, @outcome)'),
+    addAudit: db.prepare(
+      'INSERT INTO audit (at, actor, action, target, outcome) VALUES (@at, @actor, @action, @target, @outcome)',
+    ),
     audit: db.prepare('SELECT * FROM audit ORDER BY id DESC LIMIT ?'),
   };
   const toJob = (row: Record<string, unknown>): JobRow => ({
