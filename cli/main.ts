@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { bundledPlugins } from '../plugins/index.ts';
 import { registerCheck } from './check.ts';
+import { ClientError } from './client.ts';
 import { EXIT, errorLine, exitCodeFor, UsageError } from './exit-codes.ts';
+import { registerOperatorCommands } from './operator.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -19,6 +21,7 @@ const program = new Command('hoist')
   .exitOverride();
 
 registerCheck(program);
+registerOperatorCommands(program);
 
 program
   .command('serve')
@@ -156,7 +159,10 @@ function dataDir(): string {
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  if (error instanceof CommanderError) {
+  if (error instanceof ClientError) {
+    process.stderr.write(`hoist: ${error.message}\n`);
+    process.exitCode = error.exitCode;
+  } else if (error instanceof CommanderError) {
     // Commander has printed help or the usage error already.
     process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
   } else {

@@ -40,6 +40,22 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext, engine: Pipe
     },
   );
   api.get(
+    '/api/promotions',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags: ['runs'],
+        querystring: z.object({ material: z.string().regex(/^[^/]+\/[^/]+$/) }),
+      },
+    },
+    async (req) => {
+      const [repository, name] = req.query.material.split('/') as [string, string];
+      if (!(await ctx.store.getPackage(repository, name)))
+        throw new NotFoundError(`no package '${req.query.material}'`);
+      return engine.promotions(req.query.material);
+    },
+  );
+  api.get(
     '/api/pipelines/:name/runs',
     {
       config: { role: 'viewer' },
@@ -62,9 +78,22 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext, engine: Pipe
   );
   api.post(
     '/api/pipelines/:name/runs/:counter/stages/:stage/approve',
-    { config: { role: 'operator' }, schema: { tags: ['runs'], params: StageParams } },
+    {
+      config: { role: 'operator' },
+      schema: {
+        tags: ['runs'],
+        params: StageParams,
+        body: z.object({ comment: z.string().max(2000).optional() }).default({}),
+      },
+    },
     async (req) =>
-      engine.approve(req.params.name, req.params.counter, req.params.stage, actor(req)),
+      engine.approve(
+        req.params.name,
+        req.params.counter,
+        req.params.stage,
+        actor(req),
+        req.body.comment,
+      ),
   );
   api.post(
     '/api/pipelines/:name/runs/:counter/stages/:stage/run',

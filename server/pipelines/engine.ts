@@ -123,34 +123,101 @@ export class PipelineEngine {
     return run;
   }
 
-  /** Approves a manual stage awaiting approval. */
-  async approve(name: string, counter: number, stageName: string, actor: Actor): Promise<RunRow> {
+  /**
+   * Approves a manual stage: one awaiting approval, or (unless the stage sets
+   * `allowOnlyOnSuccess`) one whose previous stage failed, to promote anyway. Only the stage's
+   * approvers (token names or groups) and admins may, when it names approvers.
+   */
+  async approve(
+    name: string,
+    counter: number,
+    stageName: string,
+    actor: Actor,
+    comment?: string,
+  ): Promise<RunRow> {
     const { store } = this.options;
     const run = await this.requireRun(name, counter);
     const stage = run.stages.find((s) => s.name === stageName);
     if (!stage) throw new NotFoundError(`run ${name}/${counter} has no stage '${stageName}'`);
-    if (stage.status !== 'awaiting_approval') {
-      throw new ConflictError(
-        `stage '${stageName}' of ${name}/${counter} is ${stage.status}, not awaiting approval`,
-      );
-    }
     const pipeline = await store.getPipeline(name);
-    const definition = pipeline?.definition as unknown as PipelineConfig | undefined;
-    const approvers = definition?.stages.find((s) => s.name === stageName)?.approvers;
+    const definition = (pipeline?.definition as unknown as PipelineConfig | undefined)?.stages.find(
+      (s) => s.name === stageName,
+    );
+    const approvers = definition?.approvers;
     if (approvers && approvers.length > 0 && !actor.admin) {
       const ok =
         approvers.includes(actor.name) || (actor.groups ?? []).some((g) => approvers.includes(g));
       if (!ok)
-        throw new ForbiddenError(`only ${approvers.join(', ')} may approve stage '${stageName}'`);
+        throw new ForbiddenError(
+          `only ${approvers.join(', ')} may approve stage '${stageName}' of ${name}`,
+        );
+    }
+    const previous = run.stages.find((s) => s.position === stage.position - 1);
+    const afterFailure =
+      stage.approval === 'manual' &&
+      stage.status === 'scheduled' &&
+      run.status === 'failed' &&
+      previous?.status === 'failed' &&
+      run.stages.every(
+        (s) => s.position >= stage.position || s.status === 'passed' || s === previous,
+      );
+    if (afterFailure && definition?.allowOnlyOnSuccess) {
+      throw new ConflictError(
+        `stage '${stageName}' may be approved only when '${previous?.name}' passed; it failed`,
+      );
+    }
+    if (stage.status !== 'awaiting_approval' && !afterFailure) {
+      throw new ConflictError(
+        `stage '${stageName}' of ${name}/${counter} is ${stage.status}, not awaiting approval`,
+      );
+    }
+    if (afterFailure && previous) {
+      // Promoting past a failed stage: record it as such, and go on from the approved stage.
+      await store.updateStage(previous.id, { status: 'passed' });
     }
     await store.updateStage(stage.id, {
       status: 'scheduled',
       approvedBy: actor.name,
       approvedAt: new Date().toISOString(),
+      approvalComment: comment ?? null,
     });
-    await store.updateRun(run.id, { status: 'building' });
+    await store.updateRun(run.id, { status: 'building', finishedAt: null });
     this.kick(run.id, name, counter);
     return this.requireRun(name, counter);
+  }
+
+  /** Which stages each revision of a package reached, in which runs, approved by whom. */
+  async promotions(material: string) {
+    const { store } = this.options;
+    const byRevision = new Map<string, { revision: string; runs: unknown[] }>();
+    for (const pipeline of await store.listPipelines()) {
+      for (const run of await store.listRuns(pipeline.name, 1000)) {
+        const revision = run.cause.packages[material];
+        if (!revision) continue;
+        const entry = byRevision.get(revision.revision) ?? {
+          revision: revision.revision,
+          runs: [],
+        };
+        entry.runs.push({
+          pipeline: run.pipeline,
+          counter: run.counter,
+          status: run.status,
+          trigger: run.trigger,
+          triggeredBy: run.triggeredBy,
+          createdAt: run.createdAt,
+          stages: run.stages.map((s) => ({
+            name: s.name,
+            status: s.status,
+            approvedBy: s.approvedBy,
+            approvedAt: s.approvedAt,
+            comment: s.approvalComment,
+            finishedAt: s.finishedAt,
+          })),
+        });
+        byRevision.set(revision.revision, entry);
+      }
+    }
+    return [...byRevision.values()];
   }
 
   /**

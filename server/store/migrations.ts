@@ -118,4 +118,7 @@ export const MIGRATIONS: readonly string[] = [
     outcome INTEGER NOT NULL
   );
   `,
+  `
+  ALTER TABLE stages ADD COLUMN approval_comment TEXT;
+  `,
 ];

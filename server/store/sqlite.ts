@@ -191,6 +191,7 @@ export function openSqliteStore(file: string): Store {
     approval: row.approval as StageRow['approval'],
     approvedBy: (row.approved_by as string | null) ?? null,
     approvedAt: (row.approved_at as string | null) ?? null,
+    approvalComment: (row.approval_comment as string | null) ?? null,
     startedAt: (row.started_at as string | null) ?? null,
     finishedAt: (row.finished_at as string | null) ?? null,
     jobs: (r.jobsOf.all(row.id) as Record<string, unknown>[]).map(toJob),

@@ -149,6 +149,7 @@ export interface StageRow {
   approval: 'auto' | 'manual';
   approvedBy: string | null;
   approvedAt: string | null;
+  approvalComment: string | null;
   startedAt: string | null;
   finishedAt: string | null;
   jobs: JobRow[];
@@ -257,7 +258,10 @@ export interface Store {
   updateStage(
     id: number,
     patch: Partial<
-      Pick<StageRow, 'status' | 'approvedBy' | 'approvedAt' | 'startedAt' | 'finishedAt'>
+      Pick<
+        StageRow,
+        'status' | 'approvedBy' | 'approvedAt' | 'approvalComment' | 'startedAt' | 'finishedAt'
+      >
     >,
   ): Promise<void>;
   updateJob(

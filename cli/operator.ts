@@ -1,0 +1,293 @@
+import type { Command } from 'commander';
+import { CLIENT_EXIT, ClientError, call, resolveClient, saveLogin, table } from './client.ts';
+
+interface Stage {
+  name: string;
+  status: string;
+  approvedBy: string | null;
+  jobs: { name: string; status: string }[];
+}
+interface Run {
+  pipeline: string;
+  counter: number;
+  status: string;
+  trigger: string;
+  triggeredBy: string | null;
+  createdAt: string;
+  cause: { packages: Record<string, { revision: string }> };
+  stages: Stage[];
+}
+interface Material {
+  repository: string;
+  package: string;
+  latestRevision: { revision: string } | null;
+  lastCheck: { startedAt: string; outcome: string; decision: string } | null;
+  nextCheckAt: string | null;
+  lastError: string | null;
+}
+
+const out = (text: string): void => {
+  process.stdout.write(`${text}\n`);
+};
+const json = (value: unknown): void => out(JSON.stringify(value, null, 2));
+const stages = (run: Run) => run.stages.map((s) => `${s.name}:${s.status}`).join(' ');
+const packages = (run: Run) =>
+  Object.values(run.cause.packages)
+    .map((r) => r.revision)
+    .join(', ');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Registers the commands that operate a running server. */
+export function registerOperatorCommands(program: Command): void {
+  const withServer = (command: Command) =>
+    command.option(
+      '--server <url>',
+      'server URL (default: $HOIST_SERVER, the login file, or http://127.0.0.1:8153)',
+    );
+
+  withServer(program.command('login'))
+    .summary('remember a server and token')
+    .description(
+      'Read a token from standard input and keep it, with the server URL, in ~/.config/hoist/login.json (mode 0600).',
+    )
+    .action(async (options: { server?: string }) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      const token = Buffer.concat(chunks).toString('utf8').trim();
+      if (!token) throw new ClientError('no token on standard input', CLIENT_EXIT.usage);
+      const server = options.server ?? process.env.HOIST_SERVER ?? 'http://127.0.0.1:8153';
+      await call({ server, token }, 'GET', '/api/plugins');
+      out(`logged in to ${server} (saved in ${await saveLogin(server, token)})`);
+    });
+
+  withServer(program.command('pipelines'))
+    .summary('list pipelines with their latest run')
+    .option('--json', 'print JSON')
+    .action(async (options: { server?: string; json?: boolean }) => {
+      const client = await resolveClient(options);
+      const list = await call<{ name: string; paused: boolean }[]>(client, 'GET', '/api/pipelines');
+      const rows = await Promise.all(
+        list.map(async (p) => ({
+          ...p,
+          latest:
+            (
+              await call<Run[]>(
+                client,
+                'GET',
+                `/api/pipelines/${encodeURIComponent(p.name)}/runs?limit=1`,
+              )
+            )[0] ?? null,
+        })),
+      );
+      if (options.json)
+        return json(rows.map((r) => ({ name: r.name, paused: r.paused, latest: r.latest })));
+      out(
+        table(
+          ['PIPELINE', 'PAUSED', 'RUN', 'STATUS', 'PACKAGES', 'STAGES'],
+          rows.map((r) => [
+            r.name,
+            r.paused ? 'yes' : 'no',
+            r.latest ? String(r.latest.counter) : '-',
+            r.latest?.status ?? '-',
+            r.latest ? packages(r.latest) : '',
+            r.latest ? stages(r.latest) : '',
+          ]),
+        ),
+      );
+    });
+
+  withServer(program.command('runs'))
+    .summary("list a pipeline's runs")
+    .argument('<pipeline>')
+    .option('--limit <n>', 'how many', '20')
+    .option('--json', 'print JSON')
+    .action(
+      async (pipeline: string, options: { server?: string; json?: boolean; limit: string }) => {
+        const client = await resolveClient(options);
+        const runs = await call<Run[]>(
+          client,
+          'GET',
+          `/api/pipelines/${encodeURIComponent(pipeline)}/runs?limit=${Number(options.limit) || 20}`,
+        );
+        if (options.json) return json(runs);
+        out(
+          table(
+            ['RUN', 'STATUS', 'TRIGGER', 'CREATED', 'PACKAGES', 'STAGES'],
+            runs.map((r) => [
+              String(r.counter),
+              r.status,
+              r.triggeredBy ? `${r.trigger} by ${r.triggeredBy}` : r.trigger,
+              r.createdAt,
+              packages(r),
+              stages(r),
+            ]),
+          ),
+        );
+      },
+    );
+
+  withServer(program.command('approve'))
+    .summary('approve a manual stage')
+    .argument('<pipeline>')
+    .argument('<counter>')
+    .argument('<stage>')
+    .option('--comment <text>', 'why (kept in the promotion history)')
+    .option('--json', 'print JSON')
+    .action(
+      async (
+        pipeline: string,
+        counter: string,
+        stage: string,
+        options: { server?: string; json?: boolean; comment?: string },
+      ) => {
+        const client = await resolveClient(options);
+        const run = await call<Run>(
+          client,
+          'POST',
+          `/api/pipelines/${encodeURIComponent(pipeline)}/runs/${encodeURIComponent(counter)}/stages/${encodeURIComponent(stage)}/approve`,
+          options.comment ? { comment: options.comment } : {},
+        );
+        if (options.json) return json(run);
+        out(`approved ${pipeline}/${run.counter} ${stage}; run is ${run.status}`);
+      },
+    );
+
+  withServer(program.command('trigger'))
+    .summary('run a pipeline now, optionally with pinned revisions')
+    .argument('<pipeline>')
+    .option(
+      '--revision <repo/pkg=REV>',
+      'pin a package material to a stored revision (repeatable)',
+      (v: string, p: string[]) => [...p, v],
+      [],
+    )
+    .option('--follow', 'show progress until the run passes, fails or waits for approval')
+    .option('--json', 'print JSON')
+    .action(
+      async (
+        pipeline: string,
+        options: { server?: string; json?: boolean; follow?: boolean; revision: string[] },
+      ) => {
+        const client = await resolveClient(options);
+        const revisions: Record<string, string> = {};
+        for (const pin of options.revision) {
+          const eq = pin.indexOf('=');
+          if (eq <= 0)
+            throw new ClientError(
+              `--revision takes repo/pkg=REVISION, got '${pin}'`,
+              CLIENT_EXIT.usage,
+            );
+          revisions[pin.slice(0, eq)] = pin.slice(eq + 1);
+        }
+        const scheduled = await call<{ counter: number }>(
+          client,
+          'POST',
+          `/api/pipelines/${encodeURIComponent(pipeline)}/schedule`,
+          { revisions },
+        );
+        if (!options.follow) {
+          if (options.json) return json(scheduled);
+          return out(`scheduled ${pipeline}/${scheduled.counter}`);
+        }
+        let last = '';
+        for (;;) {
+          const run = await call<Run>(
+            client,
+            'GET',
+            `/api/pipelines/${encodeURIComponent(pipeline)}/runs/${scheduled.counter}`,
+          );
+          const line = `${pipeline}/${run.counter} ${run.status}  ${stages(run)}`;
+          if (line !== last && !options.json) process.stderr.write(`${line}\n`);
+          last = line;
+          if (run.status !== 'building') {
+            if (options.json) json(run);
+            else out(`${pipeline}/${run.counter} ${run.status}`);
+            process.exitCode =
+              run.status === 'passed' || run.status === 'waiting'
+                ? CLIENT_EXIT.ok
+                : CLIENT_EXIT.server;
+            return;
+          }
+          await sleep(500);
+        }
+      },
+    );
+
+  withServer(program.command('materials'))
+    .summary('list materials with their last check and error')
+    .option('--json', 'print JSON')
+    .action(async (options: { server?: string; json?: boolean }) => {
+      const client = await resolveClient(options);
+      const materials = await call<Material[]>(client, 'GET', '/api/materials?checks=1');
+      if (options.json) return json(materials);
+      out(
+        table(
+          ['MATERIAL', 'LATEST', 'LAST CHECK', 'NEXT CHECK', 'ERROR'],
+          materials.map((m) => [
+            `${m.repository}/${m.package}`,
+            m.latestRevision?.revision ?? '-',
+            m.lastCheck ? `${m.lastCheck.startedAt} ${m.lastCheck.outcome}` : '-',
+            m.nextCheckAt ?? 'on demand',
+            m.lastError ?? '',
+          ]),
+        ),
+      );
+    });
+
+  withServer(program.command('check-now'))
+    .summary("check a repository's materials now")
+    .argument('<repository>')
+    .option('--json', 'print JSON')
+    .action(async (repository: string, options: { server?: string; json?: boolean }) => {
+      const client = await resolveClient(options);
+      const result = await call<{ queued: { repository: string; package: string }[] }>(
+        client,
+        'POST',
+        '/api/materials/check',
+        { repository },
+      );
+      if (options.json) return json(result);
+      out(`checking ${result.queued.map((q) => `${q.repository}/${q.package}`).join(', ')}`);
+    });
+
+  withServer(program.command('logs'))
+    .summary("print a job's log")
+    .argument('<pipeline>')
+    .argument('<counter>')
+    .argument('<stage>')
+    .argument('<job>')
+    .option('--follow', 'keep printing until the job ends')
+    .action(
+      async (
+        pipeline: string,
+        counter: string,
+        stage: string,
+        job: string,
+        options: { server?: string; follow?: boolean },
+      ) => {
+        const client = await resolveClient(options);
+        const path = `/api/pipelines/${encodeURIComponent(pipeline)}/runs/${encodeURIComponent(counter)}/stages/${encodeURIComponent(stage)}/jobs/${encodeURIComponent(job)}/log`;
+        let printed = 0;
+        for (;;) {
+          const text = await call<string>(client, 'GET', path);
+          process.stdout.write(text.slice(printed));
+          printed = text.length;
+          if (!options.follow) return;
+          const run = await call<Run>(
+            client,
+            'GET',
+            `/api/pipelines/${encodeURIComponent(pipeline)}/runs/${encodeURIComponent(counter)}`,
+          );
+          const status = run.stages
+            .find((s) => s.name === stage)
+            ?.jobs.find((j) => j.name === job)?.status;
+          if (status !== 'building' && status !== 'scheduled') {
+            const rest = await call<string>(client, 'GET', path);
+            process.stdout.write(rest.slice(printed));
+            return;
+          }
+          await sleep(500);
+        }
+      },
+    );
+}
