@@ -15,6 +15,7 @@ interface CheckOptions {
   arch?: string;
   timeout?: string;
   verbose?: boolean;
+  dataDir: string;
 }
 
 /** Registers `hoist check`. */
@@ -81,9 +82,15 @@ async function runCheck(
     );
   }
 
+  // Installed plugins load only when asked for: yum needs no process spawned.
+  const extraPlugins =
+    pluginId === 'yum'
+      ? []
+      : await (await import('../server/plugins/packages.ts')).loadInstalledPlugins(options.dataDir);
   const runtime = createPluginRuntime({
     ...(options.verbose ? { logger: stderrLogger(true) } : {}),
     timeoutMs: timeoutSeconds * 1000,
+    extraPlugins,
   });
   try {
     const { host } = runtime;

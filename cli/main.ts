@@ -121,15 +121,25 @@ const plugins = program
   );
 plugins
   .command('list')
-  .description('list the available plugins with their versions')
+  .description('list the bundled and installed plugins with their versions')
   .option('--json', 'print JSON')
-  .action((options: { json?: boolean }) => {
-    const rows = bundledPlugins.map((p) => ({
-      id: p.id,
-      version: p.version,
-      name: p.displayName,
-      source: 'bundled',
-    }));
+  .action(async (options: { json?: boolean }) => {
+    const { listInstalled } = await import('../server/plugins/packages.ts');
+    const installed = await listInstalled(dataDir());
+    const rows = [
+      ...bundledPlugins.map((p) => ({
+        id: p.id,
+        version: p.version,
+        name: p.displayName,
+        source: 'bundled',
+      })),
+      ...installed.map((p) => ({
+        id: p.id,
+        version: p.version,
+        name: p.name ?? p.id,
+        source: p.exec ? 'exec' : 'javascript',
+      })),
+    ];
     if (options.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
     else
       for (const r of rows)
@@ -139,17 +149,34 @@ plugins
   });
 plugins
   .command('install')
-  .description('install a plugin from a .tgz or a folder into <data>/plugins')
+  .description(
+    'install a plugin from a .tgz (as npm pack makes it) or a folder into <data>/plugins; it holds\n' +
+      'hoist-plugin.json ({"id", "version", "exec": "./path"} or {"id", "version", "main": "./index.js"})',
+  )
   .argument('<source>', 'plugin tarball (.tgz) or folder')
-  .action(() => {
-    throw new UsageError('installing external plugins is not supported by this version of hoist');
+  .action(async (source: string) => {
+    const { installPlugin } = await import('../server/plugins/packages.ts');
+    const installed = await installPlugin(
+      source,
+      dataDir(),
+      bundledPlugins.map((p) => p.id),
+    );
+    process.stdout.write(
+      `installed ${installed.id} ${installed.version} (${installed.exec ? 'exec' : 'javascript'}) into ${installed.dir}\n`,
+    );
   });
 plugins
   .command('remove')
   .description('remove an installed plugin')
   .argument('<id>', 'plugin id')
-  .action(() => {
-    throw new UsageError('removing external plugins is not supported by this version of hoist');
+  .action(async (id: string) => {
+    const { removePlugin } = await import('../server/plugins/packages.ts');
+    await removePlugin(
+      id,
+      dataDir(),
+      bundledPlugins.map((p) => p.id),
+    );
+    process.stdout.write(`removed ${id}\n`);
   });
 
 function dataDir(): string {

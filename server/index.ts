@@ -16,6 +16,7 @@ import type { HoistConfig } from './config/schema.ts';
 import { createMetrics } from './metrics.ts';
 import { PipelineEngine } from './pipelines/engine.ts';
 import { createPluginRuntime, type PluginRuntime } from './plugin-runtime.ts';
+import { loadInstalledPlugins } from './plugins/packages.ts';
 import { Poller } from './poller/poller.ts';
 import { loadSecretBox } from './secrets.ts';
 import { openSqliteStore } from './store/sqlite.ts';

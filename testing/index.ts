@@ -3,6 +3,8 @@
  * configurations; it checks the contract and reports every violation at once.
  * @module hoist/testing
  */
+
+export { loadExecPlugin } from '../server/plugins/exec-plugin.ts';
 export {
   assertPluginConformance,
   type ConformanceCase,

@@ -1,0 +1,271 @@
+import { createReadStream } from 'node:fs';
+import {
+  cp,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  writeFile,
+} from 'node:fs/promises';
+import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createGunzip } from 'node:zlib';
+import { ConfigInvalidError, PLUGIN_API_VERSION, PLUGIN_ID, type RepositoryPlugin } from 'hoist';
+import tar from 'tar-stream';
+import { z } from 'zod';
+import { loadExecPlugin } from './exec-plugin.ts';
+
+/** `hoist-plugin.json`, or the `hoist` field of a package.json. */
+export const PluginManifest = z
+  .strictObject({
+    id: z.string().regex(PLUGIN_ID, 'must be kebab-case, e.g. my-repo'),
+    version: z.string().min(1),
+    name: z.string().optional(),
+    apiVersion: z.number().int().optional(),
+    exec: z.string().min(1).optional(),
+    main: z.string().min(1).optional(),
+  })
+  .refine((m) => Boolean(m.exec) !== Boolean(m.main), 'needs exactly one of "exec" or "main"');
+export type PluginManifest = z.infer<typeof PluginManifest>;
+
+/** An installed plugin as `hoist plugins list` shows it. */
+export interface InstalledPlugin extends PluginManifest {
+  dir: string;
+}
+
+/** A plugin package was refused: nothing was installed. */
+export class PluginPackageError extends ConfigInvalidError {
+  constructor(message: string) {
+    super([{ key: '', message }]);
+  }
+}
+
+const pluginsDir = (dataDir: string) => join(dataDir, 'plugins');
+
+/** Reads and checks the manifest of an unpacked plugin. */
+export async function readManifest(dir: string): Promise<PluginManifest> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(join(dir, 'hoist-plugin.json'), 'utf8'));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new PluginPackageError(`hoist-plugin.json is not valid JSON`);
+    try {
+      raw = (JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as { hoist?: unknown })
+        .hoist;
+    } catch {
+      raw = undefined;
+    }
+    if (raw === undefined)
+      throw new PluginPackageError('no hoist-plugin.json, and no "hoist" field in package.json');
+  }
+  const parsed = PluginManifest.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new PluginPackageError(
+      `invalid plugin manifest: ${issue?.path.join('.') || '(manifest)'}: ${issue?.message}`,
+    );
+  }
+  if (parsed.data.apiVersion !== undefined && parsed.data.apiVersion !== PLUGIN_API_VERSION) {
+    throw new PluginPackageError(
+      `the plugin needs plugin API ${parsed.data.apiVersion}; this Hoist speaks ${PLUGIN_API_VERSION}`,
+    );
+  }
+  const entry = parsed.data.exec ?? parsed.data.main ?? '';
+  const target = resolve(dir, entry);
+  if (!target.startsWith(resolve(dir) + sep))
+    throw new PluginPackageError(`"${entry}" points outside the plugin`);
+  return parsed.data;
+}
+
+/**
+ * Installs a plugin from a `.tgz` (as `npm pack` makes it) or a folder into
+ * `<data>/plugins/<id>`, replacing an older version. Refused whole, leaving the plugins folder as
+ * it was, on absolute paths, `..`, links or devices, a missing or invalid manifest, an id of a
+ * bundled plugin, or an unsupported plugin API version.
+ */
+export async function installPlugin(
+  source: string,
+  dataDir: string,
+  bundledIds: readonly string[],
+): Promise<InstalledPlugin> {
+  const root = pluginsDir(dataDir);
+  await mkdir(root, { recursive: true });
+  const staging = await mkdtemp(join(root, '.install-'));
+  try {
+    const info = await lstat(source).catch(() => {
+      throw new PluginPackageError(`cannot read ${source}`);
+    });
+    if (info.isDirectory()) await copyFolder(source, staging);
+    else await extractTarball(source, staging);
+    const manifest = await readManifest(staging);
+    if (bundledIds.includes(manifest.id)) {
+      throw new PluginPackageError(`'${manifest.id}' is the id of a bundled plugin`);
+    }
+    const target = join(root, manifest.id);
+    const old = `${target}.old-${process.pid}`;
+    await rm(old, { recursive: true, force: true });
+    await rename(target, old).catch(() => {});
+    await rename(staging, target);
+    await rm(old, { recursive: true, force: true });
+    await writeIndex(dataDir, [...new Set([...(await readIndex(dataDir)), manifest.id])]);
+    return { ...manifest, dir: target };
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+/** Removes an installed plugin. */
+export async function removePlugin(
+  id: string,
+  dataDir: string,
+  bundledIds: readonly string[],
+): Promise<void> {
+  if (bundledIds.includes(id))
+    throw new PluginPackageError(`'${id}' is bundled with Hoist and cannot be removed`);
+  const ids = await readIndex(dataDir);
+  if (!ids.includes(id)) throw new PluginPackageError(`no installed plugin '${id}'`);
+  await writeIndex(
+    dataDir,
+    ids.filter((i) => i !== id),
+  );
+  await rm(join(pluginsDir(dataDir), id), { recursive: true, force: true });
+}
+
+/** The installed plugins, from the explicit list in `<data>/plugins/installed.json`. */
+export async function listInstalled(dataDir: string): Promise<InstalledPlugin[]> {
+  const result: InstalledPlugin[] = [];
+  for (const id of await readIndex(dataDir)) {
+    const dir = join(pluginsDir(dataDir), id);
+    result.push({ ...(await readManifest(dir)), dir });
+  }
+  return result;
+}
+
+/** Loads the installed plugins (executables and JavaScript modules) for the registry. */
+export async function loadInstalledPlugins(dataDir: string): Promise<RepositoryPlugin[]> {
+  const plugins: RepositoryPlugin[] = [];
+  for (const installed of await listInstalled(dataDir)) {
+    if (installed.exec) {
+      plugins.push(
+        await loadExecPlugin({
+          id: installed.id,
+          version: installed.version,
+          ...(installed.name ? { name: installed.name } : {}),
+          executable: resolve(installed.dir, installed.exec),
+          cwd: installed.dir,
+        }),
+      );
+    } else if (installed.main) {
+      const module = (await import(
+        pathToFileURL(resolve(installed.dir, installed.main)).href
+      )) as Record<string, unknown>;
+      const candidates = [module.default, ...Object.values(module)].filter(
+        (v): v is RepositoryPlugin =>
+          typeof v === 'object' &&
+          v !== null &&
+          (v as RepositoryPlugin).apiVersion === PLUGIN_API_VERSION,
+      );
+      const plugin = candidates.find((p) => p.id === installed.id);
+      if (!plugin) {
+        throw new PluginPackageError(
+          `${installed.main} of plugin '${installed.id}' exports no plugin with that id made with defineRepositoryPlugin`,
+        );
+      }
+      plugins.push(plugin);
+    }
+  }
+  return plugins;
+}
+
+async function readIndex(dataDir: string): Promise<string[]> {
+  try {
+    return JSON.parse(
+      await readFile(join(pluginsDir(dataDir), 'installed.json'), 'utf8'),
+    ) as string[];
+  } catch {
+    return [];
+  }
+}
+
+async function writeIndex(dataDir: string, ids: string[]): Promise<void> {
+  const file = join(pluginsDir(dataDir), 'installed.json');
+  await writeFile(`${file}.tmp`, `${JSON.stringify(ids.sort(), null, 2)}\n`);
+  await rename(`${file}.tmp`, file);
+}
+
+async function copyFolder(source: string, target: string): Promise<void> {
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isSymbolicLink())
+        throw new PluginPackageError(
+          `${path} is a link; plugin folders may hold only files and folders`,
+        );
+      if (entry.isDirectory()) {
+        if (entry.name === 'node_modules' || entry.name === '.git') continue;
+        await walk(path);
+      } else if (!entry.isFile()) throw new PluginPackageError(`${path} is not a regular file`);
+    }
+  };
+  await walk(source);
+  await cp(source, target, {
+    recursive: true,
+    filter: (src) => !src.includes(`${sep}node_modules`) && !src.includes(`${sep}.git`),
+  });
+}
+
+/** Extracts a (gzipped) tarball, refusing anything that could escape or is not a plain file. */
+async function extractTarball(file: string, target: string): Promise<void> {
+  const extract = tar.extract();
+  const input = createReadStream(file);
+  const head = await new Promise<Buffer>((resolveHead, reject) => {
+    const probe = createReadStream(file, { start: 0, end: 1 });
+    probe.once('data', (d) => resolveHead(d as Buffer));
+    probe.once('error', reject);
+    probe.once('end', () => resolveHead(Buffer.alloc(0)));
+  });
+  const gzipped = head[0] === 0x1f && head[1] === 0x8b;
+  const stream = gzipped ? input.pipe(createGunzip()) : input;
+  stream.on('error', (error: Error) =>
+    extract.destroy(new PluginPackageError(`not a readable tarball: ${error.message}`)),
+  );
+  stream.pipe(extract);
+  let files = 0;
+  try {
+    for await (const entry of extract) {
+      const { name, type } = entry.header;
+      if (isAbsolute(name) || name.split(/[\\/]/).includes('..')) {
+        throw new PluginPackageError(`tarball entry '${name}' would be written outside the plugin`);
+      }
+      if (type !== 'file' && type !== 'directory') {
+        throw new PluginPackageError(
+          `tarball entry '${name}' is a ${type}; only files and folders are allowed`,
+        );
+      }
+      // npm pack puts everything under package/.
+      const relative = normalize(name.replace(/^package\//, ''));
+      const path = join(target, relative);
+      if (!path.startsWith(target + sep) && path !== target) {
+        throw new PluginPackageError(`tarball entry '${name}' would be written outside the plugin`);
+      }
+      if (type === 'directory') {
+        await mkdir(path, { recursive: true });
+        entry.resume();
+        continue;
+      }
+      await mkdir(dirname(path), { recursive: true });
+      const chunks: Buffer[] = [];
+      for await (const chunk of entry) chunks.push(chunk as Buffer);
+      await writeFile(path, Buffer.concat(chunks), { mode: (entry.header.mode ?? 0o644) & 0o755 });
+      files++;
+    }
+  } catch (error) {
+    if (error instanceof PluginPackageError) throw error;
+    throw new PluginPackageError(`not a readable tarball: ${(error as Error).message}`);
+  }
+  if (files === 0) throw new PluginPackageError('the tarball holds no files');
+}
