@@ -44,7 +44,9 @@ export function registerCheck(program: Command): void {
     .option('-v, --verbose', 'log what the plugin does on stderr')
     .action(
       async (repoUrl: string | undefined, spec: string | undefined, options: CheckOptions) => {
-        process.exitCode = await runCheck(repoUrl, spec, options);
+        const data =
+          program.opts<{ data?: string }>().data ?? process.env.HOIST_DATA ?? './hoist-data';
+        process.exitCode = await runCheck(repoUrl, spec, { ...options, dataDir: data });
       },
     );
 }

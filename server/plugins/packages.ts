@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import {
   cp,
   lstat,
@@ -6,12 +6,14 @@ import {
   mkdtemp,
   readdir,
   readFile,
+  readlink,
   rename,
   rm,
+  symlink,
   writeFile,
 } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createGunzip } from 'node:zlib';
 import { ConfigInvalidError, PLUGIN_API_VERSION, PLUGIN_ID, type RepositoryPlugin } from 'hoist';
 import tar from 'tar-stream';
@@ -145,38 +147,68 @@ export async function listInstalled(dataDir: string): Promise<InstalledPlugin[]>
   return result;
 }
 
+/** The root of the running Hoist package (the folder holding its package.json). */
+const HOIST_ROOT = findPackageRoot(fileURLToPath(new URL('.', import.meta.url)));
+
+function findPackageRoot(from: string): string {
+  for (let dir = from; dir !== dirname(dir); dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string };
+      if (pkg.name === 'hoist') return dir;
+    } catch {
+      // No package.json here: go up.
+    }
+  }
+  return from;
+}
+
+/**
+ * JavaScript plugins import `hoist` as a peer: `<data>/plugins/node_modules/hoist` links to the
+ * Hoist that runs them, so a plugin never carries a second copy of the contract.
+ */
+async function linkHoist(dataDir: string): Promise<void> {
+  const link = join(pluginsDir(dataDir), 'node_modules', 'hoist');
+  const current = await readlink(link).catch(() => undefined);
+  if (current === HOIST_ROOT) return;
+  await mkdir(dirname(link), { recursive: true });
+  await rm(link, { force: true, recursive: true });
+  await symlink(HOIST_ROOT, link, 'dir');
+}
+
 /** Loads the installed plugins (executables and JavaScript modules) for the registry. */
 export async function loadInstalledPlugins(dataDir: string): Promise<RepositoryPlugin[]> {
   const plugins: RepositoryPlugin[] = [];
-  for (const installed of await listInstalled(dataDir)) {
-    if (installed.exec) {
+  const installed = await listInstalled(dataDir);
+  if (installed.some((p) => p.main)) await linkHoist(dataDir);
+  for (const plugin of installed) {
+    if (plugin.exec) {
       plugins.push(
         await loadExecPlugin({
-          id: installed.id,
-          version: installed.version,
-          ...(installed.name ? { name: installed.name } : {}),
-          executable: resolve(installed.dir, installed.exec),
-          cwd: installed.dir,
+          id: plugin.id,
+          version: plugin.version,
+          ...(plugin.name ? { name: plugin.name } : {}),
+          executable: resolve(plugin.dir, plugin.exec),
+          cwd: plugin.dir,
         }),
       );
-    } else if (installed.main) {
-      const module = (await import(
-        pathToFileURL(resolve(installed.dir, installed.main)).href
-      )) as Record<string, unknown>;
-      const candidates = [module.default, ...Object.values(module)].filter(
-        (v): v is RepositoryPlugin =>
-          typeof v === 'object' &&
-          v !== null &&
-          (v as RepositoryPlugin).apiVersion === PLUGIN_API_VERSION,
-      );
-      const plugin = candidates.find((p) => p.id === installed.id);
-      if (!plugin) {
-        throw new PluginPackageError(
-          `${installed.main} of plugin '${installed.id}' exports no plugin with that id made with defineRepositoryPlugin`,
-        );
-      }
-      plugins.push(plugin);
+      continue;
     }
+    const module = (await import(
+      pathToFileURL(resolve(plugin.dir, plugin.main as string)).href
+    )) as Record<string, unknown>;
+    const found = [module.default, ...Object.values(module)].find(
+      (v): v is RepositoryPlugin =>
+        typeof v === 'object' &&
+        v !== null &&
+        (v as RepositoryPlugin).apiVersion === PLUGIN_API_VERSION &&
+        (v as RepositoryPlugin).id === plugin.id,
+    );
+    if (!found) {
+      throw new PluginPackageError(
+        `${plugin.main} of plugin '${plugin.id}' exports no plugin with that id made with defineRepositoryPlugin`,
+      );
+    }
+    plugins.push(found);
   }
   return plugins;
 }

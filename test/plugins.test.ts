@@ -1,0 +1,299 @@
+import {
+  chmodSync,
+  cpSync,
+  createWriteStream,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createGzip } from 'node:zlib';
+import { createPluginHost, createPluginRegistry } from 'hoist';
+import tar from 'tar-stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createHttpClient } from '../server/http/http-client.ts';
+import { loadExecPlugin } from '../server/plugins/exec-plugin.ts';
+import { runHoist } from './helpers/cli.ts';
+
+const EXAMPLE = fileURLToPath(new URL('../examples/python-exec-plugin', import.meta.url));
+const work = mkdtempSync(join(tmpdir(), 'hoist-plugins-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** Writes a .tgz with the given entries (files under package/ as npm pack does). */
+async function tarball(
+  name: string,
+  entries: {
+    name: string;
+    body?: string;
+    type?: tar.Header['type'];
+    linkname?: string;
+    mode?: number;
+  }[],
+) {
+  const file = join(work, name);
+  const pack = tar.pack();
+  const done = new Promise<void>((resolve, reject) => {
+    const out = createWriteStream(file);
+    out.on('finish', resolve);
+    out.on('error', reject);
+    pack.pipe(createGzip()).pipe(out);
+  });
+  for (const e of entries) {
+    pack.entry(
+      {
+        name: e.name,
+        type: e.type ?? 'file',
+        ...(e.linkname ? { linkname: e.linkname } : {}),
+        mode: e.mode ?? 0o644,
+      },
+      e.body ?? '',
+    );
+  }
+  pack.finalize();
+  await done;
+  return file;
+}
+
+const exampleEntries = () => [
+  {
+    name: 'package/hoist-plugin.json',
+    body: readFileSync(join(EXAMPLE, 'hoist-plugin.json'), 'utf8'),
+  },
+  {
+    name: 'package/plugin.py',
+    body: readFileSync(join(EXAMPLE, 'plugin.py'), 'utf8'),
+    mode: 0o755,
+  },
+];
+
+const listing = (data: string) => {
+  try {
+    return readdirSync(join(data, 'plugins'))
+      .filter((n) => n !== 'node_modules')
+      .sort();
+  } catch {
+    return [];
+  }
+};
+
+describe('plugin packages (hoist plugins install | list | remove)', () => {
+  const index = join(work, 'index.json');
+  writeFileSync(
+    index,
+    JSON.stringify({
+      packages: {
+        app: [{ version: '2.0', location: 'https://x/app-2.0', built: '2026-03-01T00:00:00.000Z' }],
+      },
+    }),
+  );
+
+  it('installs an exec plugin from a tarball and checks a package with it', async () => {
+    const data = join(work, 'data-tgz');
+    const file = await tarball('static-index.tgz', exampleEntries());
+    const installed = await runHoist(['--data', data, 'plugins', 'install', file]);
+    expect(installed.stderr).toBe('');
+    expect(installed.stdout).toMatch(/^installed static-index 1\.0\.0 \(exec\)/);
+    const list = JSON.parse((await runHoist(['--data', data, 'plugins', 'list', '--json'])).stdout);
+    expect(list).toContainEqual({
+      id: 'static-index',
+      version: '1.0.0',
+      name: 'Static JSON index',
+      source: 'exec',
+    });
+    const check = await runHoist([
+      '--data',
+      data,
+      'check',
+      '--plugin',
+      'static-index',
+      '--repo',
+      `INDEX_FILE=${index}`,
+      '--package',
+      'NAME=app',
+      '--json',
+    ]);
+    expect(check.code).toBe(0);
+    expect(JSON.parse(check.stdout)).toMatchObject({
+      revision: 'app-2.0',
+      data: { VERSION: '2.0' },
+    });
+    const invalid = await runHoist([
+      '--data',
+      data,
+      'check',
+      '--plugin',
+      'static-index',
+      '--repo',
+      'INDEX_FILE=relative',
+      '--package',
+      'NAME=app',
+    ]);
+    expect(invalid).toMatchObject({
+      code: 2,
+      stderr: 'hoist: INDEX_FILE: Index file must be an absolute path\n',
+    });
+    const removed = await runHoist(['--data', data, 'plugins', 'remove', 'static-index']);
+    expect(removed.code).toBe(0);
+    expect(listing(data)).toEqual(['installed.json']);
+  });
+
+  it('installs a JavaScript plugin from a folder; it imports hoist as a peer', async () => {
+    const data = join(work, 'data-js');
+    const dir = join(work, 'js-plugin');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      join(dir, 'hoist-plugin.json'),
+      JSON.stringify({ id: 'fixed', version: '0.1.0', main: './index.mjs' }),
+    );
+    writeFileSync(
+      join(dir, 'index.mjs'),
+      `import { defineRepositoryPlugin } from 'hoist';
+const revision = { revision: 'fixed-1', timestamp: '2026-01-01T00:00:00.000Z', data: { VERSION: '1' } };
+export default defineRepositoryPlugin({
+  id: 'fixed', version: '0.1.0', displayName: 'Fixed',
+  repositoryProperties: [{ key: 'URL' }], packageProperties: [{ key: 'NAME' }],
+  async checkRepositoryConnection() { return { ok: true, messages: ['ok'] }; },
+  async checkPackageConnection() { return { ok: true, messages: ['ok'] }; },
+  async latestRevision() { return revision; },
+  async latestRevisionsSince() { return []; },
+});
+`,
+    );
+    expect((await runHoist(['--data', data, 'plugins', 'install', dir])).code).toBe(0);
+    const check = await runHoist([
+      '--data',
+      data,
+      'check',
+      '--plugin',
+      'fixed',
+      '--repo',
+      'URL=x',
+      '--package',
+      'NAME=y',
+      '--json',
+    ]);
+    expect(check.stderr).toBe('');
+    expect(JSON.parse(check.stdout).revision).toBe('fixed-1');
+  });
+
+  it.each([
+    ['an absolute path', [{ name: '/etc/evil', body: 'x' }], /would be written outside the plugin/],
+    [
+      'a .. entry',
+      [...exampleEntries(), { name: 'package/../../evil', body: 'x' }],
+      /would be written outside the plugin/,
+    ],
+    [
+      'a symbolic link',
+      [
+        ...exampleEntries(),
+        { name: 'package/link', type: 'symlink' as const, linkname: '/etc/passwd' },
+      ],
+      /is a symlink; only files and folders/,
+    ],
+    [
+      'a device',
+      [...exampleEntries(), { name: 'package/dev', type: 'character-device' as const }],
+      /is a character-device/,
+    ],
+    ['no manifest', [{ name: 'package/plugin.py', body: 'x' }], /no hoist-plugin\.json/],
+    [
+      'an invalid manifest',
+      [{ name: 'package/hoist-plugin.json', body: '{"id": "Bad Id", "version": "1"}' }],
+      /invalid plugin manifest: id: must be kebab-case/,
+    ],
+    [
+      'a bundled id',
+      [{ name: 'package/hoist-plugin.json', body: '{"id": "yum", "version": "1", "exec": "./x"}' }],
+      /'yum' is the id of a bundled plugin/,
+    ],
+    [
+      'another plugin API',
+      [
+        {
+          name: 'package/hoist-plugin.json',
+          body: '{"id": "later", "version": "1", "apiVersion": 2, "exec": "./x"}',
+        },
+      ],
+      /needs plugin API 2; this Hoist speaks 1/,
+    ],
+  ])(
+    'refuses a tarball with %s, leaving the plugins folder as it was',
+    async (what, entries, message) => {
+      const data = join(work, 'data-refusals');
+      const before = listing(data);
+      const file = await tarball(`${what.replace(/\W+/g, '-')}.tgz`, entries);
+      const result = await runHoist(['--data', data, 'plugins', 'install', file]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(message);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(listing(data)).toEqual(before);
+    },
+  );
+});
+
+describe('exec plugins that misbehave', () => {
+  const host = (plugin: Awaited<ReturnType<typeof loadExecPlugin>>) =>
+    createPluginHost({
+      registry: createPluginRegistry([plugin]),
+      http: createHttpClient(),
+      timeoutMs: 2000,
+    });
+
+  async function broken(name: string, script: string) {
+    const dir = join(work, name);
+    cpSync(EXAMPLE, dir, { recursive: true });
+    const original = readFileSync(join(dir, 'plugin.py'), 'utf8');
+    writeFileSync(
+      join(dir, 'plugin.py'),
+      original.replace(
+        'if __name__ == "__main__":',
+        `if __name__ == "__main__":\n    if sys.argv[1] == "latest-revision":\n${script}`,
+      ),
+    );
+    chmodSync(join(dir, 'plugin.py'), 0o755);
+    return loadExecPlugin({
+      id: 'static-index',
+      version: '1.0.0',
+      executable: join(dir, 'plugin.py'),
+      cwd: dir,
+      timeoutMs: 1000,
+    });
+  }
+  const repo = { INDEX_FILE: '/tmp/none.json' };
+  const pkg = { NAME: 'app' };
+
+  it.each([
+    ['hangs', '        import time; time.sleep(60)', /did not answer latest-revision within 1 s/],
+    [
+      'crashes',
+      '        raise RuntimeError("index exploded")',
+      /exited with code 1 on latest-revision \(stderr: .*RuntimeError: index exploded\)/,
+    ],
+    [
+      'prints garbage',
+      '        print("this is not json"); sys.exit(0)',
+      /answered latest-revision with invalid JSON: this is not json/,
+    ],
+    [
+      'exits non-zero',
+      '        print("bad config", file=sys.stderr); sys.exit(7)',
+      /exited with code 7 on latest-revision \(stderr: bad config\)/,
+    ],
+  ])('gives a clear error when the plugin %s', async (_what, script, message) => {
+    const plugin = await broken(_what.replace(/\W+/g, '-'), script);
+    const started = Date.now();
+    const error = await host(plugin)
+      .latestRevision('static-index', repo, pkg)
+      .catch((e) => e);
+    expect(error.code).toBe('ERR_PLUGIN_FAILED');
+    expect(error.pluginId).toBe('static-index');
+    expect(error.message).toMatch(message);
+    expect(Date.now() - started).toBeLessThan(4000);
+  });
+});
