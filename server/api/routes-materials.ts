@@ -39,6 +39,12 @@ export function materialRoutes(app: FastifyInstance, ctx: ServerContext): void {
     async (req) => ctx.store.listAudit(req.query.limit),
   );
 
+  api.get(
+    '/api/whoami',
+    { config: { role: 'viewer' }, schema: { tags: ['system'] } },
+    async (req) => req.principal,
+  );
+
   api.get('/api/health', { schema: { tags: ['system'], security: [] } }, async () => ({
     status: 'ok',
   }));

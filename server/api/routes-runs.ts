@@ -27,13 +27,11 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext, engine: Pipe
       schema: {
         tags: ['runs'],
         params: Params,
-        body: z
-          .object({ revisions: z.record(z.string(), z.string()).default({}) })
-          .default({ revisions: {} }),
+        body: z.object({ revisions: z.record(z.string(), z.string()).default({}) }).nullish(),
       },
     },
     async (req, reply) => {
-      const run = await engine.schedule(req.params.name, req.body.revisions, actor(req));
+      const run = await engine.schedule(req.params.name, req.body?.revisions ?? {}, actor(req));
       return reply
         .code(202)
         .send({ pipeline: run.pipeline, counter: run.counter, cause: run.cause });
@@ -83,7 +81,7 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext, engine: Pipe
       schema: {
         tags: ['runs'],
         params: StageParams,
-        body: z.object({ comment: z.string().max(2000).optional() }).default({}),
+        body: z.object({ comment: z.string().max(2000).optional() }).nullish(),
       },
     },
     async (req) =>
@@ -92,7 +90,7 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext, engine: Pipe
         req.params.counter,
         req.params.stage,
         actor(req),
-        req.body.comment,
+        req.body?.comment,
       ),
   );
   api.post(
