@@ -21,6 +21,7 @@ import { Poller } from './poller/poller.ts';
 import { loadSecretBox } from './secrets.ts';
 import { openSqliteStore } from './store/sqlite.ts';
 import type { Store } from './store/store.ts';
+import { webRoutes } from './web/routes.ts';
 
 /** Options of `createServer`. */
 export interface ServerOptions {
@@ -149,6 +150,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
   materialRoutes(app, context);
   configRoutes(app, context);
   runRoutes(app, context, engine);
+  await webRoutes(app);
   await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8153 });
   await engine.resume();
   await poller.start();

@@ -1,0 +1,248 @@
+// Hoist dashboard: plain ES module, no build step. The token stays in this browser session only.
+const main = document.getElementById('main');
+const who = document.getElementById('who');
+const RANK = { viewer: 0, operator: 1, admin: 2 };
+let me = null;
+let timer = null;
+
+const esc = (v) =>
+  String(v ?? '').replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c],
+  );
+const enc = encodeURIComponent;
+const can = (role) => me && RANK[me.role] >= RANK[role];
+
+async function api(method, path, body) {
+  const token = sessionStorage.getItem('hoist-token');
+  const response = await fetch(path, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  if (response.status === 401) {
+    sessionStorage.removeItem('hoist-token');
+    me = null;
+    throw new Error('unauthenticated');
+  }
+  const type = response.headers.get('content-type') ?? '';
+  const data = type.includes('json') ? await response.json() : await response.text();
+  if (!response.ok) throw new Error(data?.error?.message ?? `HTTP ${response.status}`);
+  return data;
+}
+
+function login(message = '') {
+  clearInterval(timer);
+  who.textContent = '';
+  main.innerHTML = `<section class="card"><h2>Sign in</h2>
+    <form class="login"><label for="token">API token</label>
+    <input id="token" name="token" type="password" autocomplete="off" required>
+    <button class="primary" type="submit">Sign in</button>
+    <p class="error" role="alert">${esc(message)}</p></form></section>`;
+  main.querySelector('form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    sessionStorage.setItem('hoist-token', main.querySelector('#token').value.trim());
+    await start(true);
+  });
+}
+
+async function start(attempted = false) {
+  if (!sessionStorage.getItem('hoist-token')) return login();
+  try {
+    me = await api('GET', '/api/whoami');
+  } catch {
+    return login(attempted ? 'That token was refused.' : '');
+  }
+  who.innerHTML = `${esc(me.name)} (${esc(me.role)}) <button type="button" id="signout" aria-label="Sign out">Sign out</button>`;
+  who.querySelector('#signout').addEventListener('click', () => {
+    sessionStorage.removeItem('hoist-token');
+    login();
+  });
+  route();
+}
+
+function route() {
+  clearInterval(timer);
+  const [, view, ...args] = (location.hash || '#/pipelines').split('/');
+  const render = { pipelines, materials, run: runView, log: logView }[view] ?? pipelines;
+  const refresh = () =>
+    render(...args.map(decodeURIComponent)).catch((error) =>
+      error.message === 'unauthenticated' ? login() : show(error),
+    );
+  refresh();
+  timer = setInterval(refresh, 2000);
+}
+
+function show(error) {
+  main.innerHTML = `<p class="error" role="alert">${esc(error.message)}</p>`;
+}
+
+function stageChips(run) {
+  return run.stages
+    .map((s) => {
+      const approve =
+        s.status === 'awaiting_approval' && can('operator')
+          ? ` <button type="button" data-act="approve" data-p="${esc(run.pipeline)}" data-c="${run.counter}" data-s="${esc(s.name)}" aria-label="Approve ${esc(s.name)} of ${esc(run.pipeline)} ${run.counter}">Approve</button>`
+          : '';
+      const rerun =
+        (s.status === 'failed' || s.status === 'cancelled') && can('operator')
+          ? ` <button type="button" data-act="rerun" data-p="${esc(run.pipeline)}" data-c="${run.counter}" data-s="${esc(s.name)}" aria-label="Run ${esc(s.name)} of ${esc(run.pipeline)} ${run.counter} again">Re-run</button>`
+          : '';
+      const approved = s.approvedBy ? ` <span class="muted">by ${esc(s.approvedBy)}</span>` : '';
+      const jobs = s.jobs
+        .map(
+          (j) =>
+            `<a href="#/log/${enc(run.pipeline)}/${run.counter}/${enc(s.name)}/${enc(j.name)}" aria-label="Log of ${esc(j.name)}">${esc(j.name)}</a>`,
+        )
+        .join(' ');
+      return `<span><span class="stage ${esc(s.status)}" title="${esc(s.status)}">${esc(s.name)}: ${esc(s.status.replace('_', ' '))}</span>${approved}${approve}${rerun} <span class="muted">${jobs}</span></span>`;
+    })
+    .join('');
+}
+
+const revisionsOf = (run) =>
+  Object.entries(run.cause.packages)
+    .map(([m, r]) => `${esc(m)} <strong>${esc(r.revision)}</strong>`)
+    .join(', ');
+
+async function pipelines() {
+  const list = await api('GET', '/api/pipelines');
+  const runs = await Promise.all(
+    list.map((p) => api('GET', `/api/pipelines/${enc(p.name)}/runs?limit=5`)),
+  );
+  main.innerHTML =
+    list
+      .map((p, i) => {
+        const actions = can('operator')
+          ? `<button type="button" data-act="schedule" data-p="${esc(p.name)}" aria-label="Run ${esc(p.name)} now">Run now</button>
+           <button type="button" data-act="pick" data-p="${esc(p.name)}" aria-label="Run ${esc(p.name)} with a chosen revision">Run with revision…</button>
+           <button type="button" data-act="${p.paused ? 'unpause' : 'pause'}" data-p="${esc(p.name)}" aria-label="${p.paused ? 'Unpause' : 'Pause'} ${esc(p.name)}">${p.paused ? 'Unpause' : 'Pause'}</button>`
+          : '';
+        const rows = runs[i]
+          .map((r) => {
+            const cancel =
+              (r.status === 'building' || r.status === 'waiting') && can('operator')
+                ? `<button type="button" data-act="cancel" data-p="${esc(r.pipeline)}" data-c="${r.counter}" aria-label="Cancel ${esc(r.pipeline)} ${r.counter}">Cancel</button>`
+                : '';
+            return `<div class="run" data-run="${esc(r.pipeline)}/${r.counter}">
+            <div class="meta"><a href="#/run/${enc(r.pipeline)}/${r.counter}">#${r.counter}</a>
+              <span class="badge ${esc(r.status)}">${esc(r.status)}</span> <span class="muted">${esc(r.trigger)}${r.triggeredBy ? ` by ${esc(r.triggeredBy)}` : ''}</span>
+              <div class="muted">${revisionsOf(r)}</div></div>
+            <div class="stages">${stageChips(r)}</div> ${cancel}</div>`;
+          })
+          .join('');
+        return `<section class="card" aria-label="Pipeline ${esc(p.name)}"><h2>${esc(p.name)} ${p.paused ? '<span class="badge cancelled">paused</span>' : ''} ${actions}</h2>
+        <div class="picker" data-for="${esc(p.name)}"></div>${rows || '<p class="muted">No runs yet.</p>'}</section>`;
+      })
+      .join('') || '<p>No pipelines configured.</p>';
+}
+
+async function openPicker(name) {
+  clearInterval(timer);
+  const pipeline = await api('GET', `/api/pipelines/${enc(name)}`);
+  const material = pipeline.materials.find((m) => m.package)?.package;
+  const box = main.querySelector(`.picker[data-for="${CSS.escape(name)}"]`);
+  if (!material) {
+    box.innerHTML = '<p class="muted">This pipeline has no package material to pin.</p>';
+    return;
+  }
+  const materials = await api('GET', '/api/materials?checks=0');
+  const m = materials.find((x) => `${x.repository}/${x.package}` === material);
+  const revisions = await api('GET', `/api/materials/${m.fingerprint}/revisions?limit=50`);
+  box.innerHTML = `<form class="pin"><label for="pin-${esc(name)}">Revision of ${esc(material)}</label>
+    <select id="pin-${esc(name)}">${revisions.map((r) => `<option>${esc(r.revision)}</option>`).join('')}</select>
+    <button class="primary" type="submit" aria-label="Run ${esc(name)} with the chosen revision">Run</button>
+    <button type="button" data-act="close">Close</button></form>`;
+  box.querySelector('form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    await api('POST', `/api/pipelines/${enc(name)}/schedule`, {
+      revisions: { [material]: box.querySelector('select').value },
+    });
+    route();
+  });
+}
+
+async function materials() {
+  const list = await api('GET', '/api/materials?checks=5');
+  const repos = [...new Set(list.map((m) => m.repository))];
+  main.innerHTML = `<section class="card"><h2>Materials ${can('operator') ? repos.map((r) => `<button type="button" data-act="check" data-r="${esc(r)}" aria-label="Check ${esc(r)} now">Check ${esc(r)} now</button>`).join(' ') : ''}</h2>
+    <table><thead><tr><th>Material</th><th>Latest revision</th><th>Last check</th><th>Next check</th><th>Last error</th></tr></thead><tbody>
+    ${list
+      .map(
+        (
+          m,
+        ) => `<tr><td>${esc(m.repository)}/${esc(m.package)}</td><td>${esc(m.latestRevision?.revision ?? '—')}</td>
+      <td>${m.lastCheck ? `${esc(new Date(m.lastCheck.startedAt).toLocaleString())}<div class="muted">${esc(m.lastCheck.decision)}</div>` : '—'}
+        <details><summary>Recent checks</summary><ul>${m.recentChecks.map((c) => `<li>${esc(c.startedAt)} ${esc(c.outcome)}: ${esc(c.decision)}</li>`).join('')}</ul></details></td>
+      <td>${esc(m.nextCheckAt ? new Date(m.nextCheckAt).toLocaleString() : 'on demand')}</td><td class="error">${esc(m.lastError ?? '')}</td></tr>`,
+      )
+      .join('')}
+    </tbody></table></section>`;
+}
+
+async function runView(pipeline, counter) {
+  const run = await api('GET', `/api/pipelines/${enc(pipeline)}/runs/${counter}`);
+  const material = Object.keys(run.cause.packages)[0];
+  const revision = run.cause.packages[material];
+  const history = material ? await api('GET', `/api/promotions?material=${enc(material)}`) : [];
+  const carried = (history.find((h) => h.revision === revision?.revision)?.runs ?? []).filter(
+    (r) => !(r.pipeline === run.pipeline && r.counter === run.counter),
+  );
+  const node = (
+    r,
+    current = false,
+  ) => `<div class="node${current ? ' current' : ''}"><a href="#/run/${enc(r.pipeline)}/${r.counter}">${esc(r.pipeline)} #${r.counter}</a>
+    <div><span class="badge ${esc(r.status)}">${esc(r.status)}</span></div>
+    <div class="stages">${r.stages.map((s) => `<span class="stage ${esc(s.status)}">${esc(s.name)}</span>${s.approvedBy ? `<span class="muted">by ${esc(s.approvedBy)}</span>` : ''}`).join('')}</div></div>`;
+  main.innerHTML = `<section class="card" aria-label="Value stream"><h2>Value stream of ${esc(pipeline)} #${esc(counter)}</h2>
+    <div class="stream">
+      <div class="node"><strong>${esc(material ?? 'no package')}</strong>
+        ${
+          revision
+            ? `<div>${esc(revision.revision)}</div><div class="muted">built ${esc(revision.data?.BUILD_TIME ?? revision.timestamp)}</div>
+        <div class="muted">by ${esc(revision.user ?? 'unknown')}</div>${revision.trackbackUrl ? `<a href="${esc(revision.trackbackUrl)}" rel="noopener">trackback</a>` : ''}`
+            : ''
+        }</div>
+      ${[run, ...carried]
+        .sort((a, b) => String(a.createdAt).localeCompare(String(b.createdAt)))
+        .map((r) => `<span class="arrow" aria-hidden="true">→</span>${node(r, r === run)}`)
+        .join('')}
+    </div><div class="run">${stageChips(run)}</div></section>`;
+}
+
+async function logView(pipeline, counter, stage, job) {
+  const text = await api(
+    'GET',
+    `/api/pipelines/${enc(pipeline)}/runs/${counter}/stages/${enc(stage)}/jobs/${enc(job)}/log`,
+  );
+  main.innerHTML = `<section class="card"><h2>${esc(pipeline)} #${esc(counter)} ${esc(stage)} / ${esc(job)}</h2><pre class="log" aria-label="Job log">${esc(text)}</pre></section>`;
+}
+
+main.addEventListener('click', async (event) => {
+  const button = event.target.closest('button[data-act]');
+  if (!button) return;
+  const { act, p, c, s, r } = button.dataset;
+  try {
+    if (act === 'approve')
+      await api('POST', `/api/pipelines/${enc(p)}/runs/${c}/stages/${enc(s)}/approve`, {});
+    else if (act === 'rerun')
+      await api('POST', `/api/pipelines/${enc(p)}/runs/${c}/stages/${enc(s)}/run`);
+    else if (act === 'cancel') await api('POST', `/api/pipelines/${enc(p)}/runs/${c}/cancel`);
+    else if (act === 'schedule')
+      await api('POST', `/api/pipelines/${enc(p)}/schedule`, { revisions: {} });
+    else if (act === 'pause' || act === 'unpause')
+      await api('POST', `/api/pipelines/${enc(p)}/${act}`);
+    else if (act === 'check') await api('POST', '/api/materials/check', { repository: r });
+    else if (act === 'pick') return void (await openPicker(p));
+    else if (act === 'close') return route();
+    route();
+  } catch (error) {
+    show(error);
+  }
+});
+
+window.addEventListener('hashchange', () => me && route());
+start();

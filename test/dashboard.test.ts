@@ -1,0 +1,170 @@
+import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { handmadeRepo } from './helpers/handmade-repo.ts';
+import {
+  ADMIN_TOKEN,
+  eventually,
+  type ServerProcess,
+  startServer,
+  writeConfig,
+} from './helpers/server-process.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = fileURLToPath(new URL('../docs/screenshots/', import.meta.url));
+const VIEWER = 'viewer-token-for-the-dashboard';
+
+interface Run {
+  counter: number;
+  status: string;
+  cause: { packages: Record<string, { revision: string }> };
+}
+
+describe('dashboard in a real browser (Debian Chromium)', () => {
+  let repo: string;
+  let server: ServerProcess;
+  let browser: Browser;
+
+  const runs = async (p: string) =>
+    (await server.api<Run[]>('GET', `/api/pipelines/${p}/runs`)).body;
+  async function signIn(token: string, width = 1200): Promise<Page> {
+    const page = await browser.newPage({ viewport: { width, height: 900 } });
+    await page.goto(server.url);
+    await page.getByLabel('API token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('(', { exact: false }).first().waitFor();
+    return page;
+  }
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM))
+      throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
+    mkdirSync(SHOTS, { recursive: true });
+    repo = handmadeRepo([{ name: 'app', version: '1.0' }]);
+    server = await startServer({
+      config: writeConfig(`
+auth:
+  tokens:
+    - { name: watcher, role: viewer, token: "${VIEWER}" }
+repositories:
+  - name: internal
+    plugin: yum
+    config: { REPO_URL: "${pathToFileURL(repo).href}" }
+    packages: [{ name: app, config: { PACKAGE_SPEC: app }, pollInterval: 1h }]
+pipelines:
+  - name: build
+    materials: [{ package: internal/app }]
+    stages:
+      - { name: verify, jobs: [{ name: test, tasks: [{ run: "echo tested $HOIST_PACKAGE_INTERNAL_APP_LABEL" }] }] }
+  - name: deploy
+    materials: [{ pipeline: build, stage: verify }]
+    stages:
+      - { name: production, approval: manual, jobs: [{ name: install, tasks: [{ run: "echo installing $HOIST_PACKAGE_INTERNAL_APP_LABEL" }] }] }
+`),
+    });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    });
+    await eventually(
+      async () => ((await runs('deploy'))[0]?.status === 'waiting' ? true : undefined),
+      20_000,
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    rmSync(repo, { recursive: true, force: true });
+  });
+
+  it('lists the runs, with their stages, revisions and actions', async () => {
+    const page = await signIn(ADMIN_TOKEN);
+    const build = page.getByRole('region', { name: 'Pipeline build' });
+    await build.getByText('app-1.0-1.noarch').first().waitFor();
+    await expect(build.getByText('verify: passed').count()).resolves.toBe(1);
+    await page.getByRole('button', { name: 'Approve production of deploy 1' }).waitFor();
+    await page.screenshot({ path: `${SHOTS}pipelines.png`, fullPage: true });
+    await page.close();
+  });
+
+  it('approves a manual stage with a click, and the run goes on', async () => {
+    const page = await signIn(ADMIN_TOKEN);
+    await page.getByRole('button', { name: 'Approve production of deploy 1' }).click();
+    await page
+      .getByRole('region', { name: 'Pipeline deploy' })
+      .getByText('production: passed')
+      .waitFor({ timeout: 15_000 });
+    expect((await runs('deploy'))[0]?.status).toBe('passed');
+    await page.close();
+  });
+
+  it('starts a pinned run from the history picker', async () => {
+    cpSync(
+      handmadeRepo([
+        { name: 'app', version: '1.0' },
+        { name: 'app', version: '1.1' },
+      ]),
+      repo,
+      { recursive: true, force: true },
+    );
+    await server.api('POST', '/api/materials/check', { repository: 'internal' });
+    await eventually(
+      async () =>
+        (await runs('build'))[0]?.cause.packages['internal/app']?.revision === 'app-1.1-1.noarch'
+          ? true
+          : undefined,
+      20_000,
+    );
+    const page = await signIn(ADMIN_TOKEN);
+    await page.getByRole('button', { name: 'Run build with a chosen revision' }).click();
+    await page.getByLabel('Revision of internal/app').selectOption('app-1.0-1.noarch');
+    await page.getByRole('button', { name: 'Run build with the chosen revision' }).click();
+    const pinned = await eventually(async () => {
+      const latest = (await runs('build'))[0];
+      return latest &&
+        latest.counter >= 3 &&
+        latest.cause.packages['internal/app']?.revision === 'app-1.0-1.noarch'
+        ? latest
+        : undefined;
+    }, 20_000);
+    expect(pinned.counter).toBe(3);
+
+    await page.goto(`${server.url}/#/run/deploy/1`);
+    await page.getByRole('region', { name: 'Value stream' }).getByText('build #1').waitFor();
+    await page.screenshot({ path: `${SHOTS}value-stream.png`, fullPage: true });
+    await page.goto(`${server.url}/#/materials`);
+    await page.getByText('Recent checks').first().waitFor();
+    await page.screenshot({ path: `${SHOTS}materials.png`, fullPage: true });
+    await page.goto(`${server.url}/#/log/build/1/verify/test`);
+    await page.getByText('tested app-1.0-1.noarch').waitFor();
+    await page.close();
+  });
+
+  it('shows a viewer no action buttons, and reads well at phone width', async () => {
+    const page = await signIn(VIEWER, 390);
+    await page.getByRole('region', { name: 'Pipeline build' }).waitFor();
+    await page.waitForTimeout(300);
+    expect(await page.locator('button[data-act]').count()).toBe(0);
+    await page.screenshot({ path: `${SHOTS}phone-viewer.png`, fullPage: true });
+    await page.close();
+  });
+
+  it('refuses a wrong token at sign-in', async () => {
+    const page = await browser.newPage();
+    await page.goto(server.url);
+    await page.getByLabel('API token').fill('not-a-real-token-123456');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').getByText('That token was refused.').waitFor();
+    await page.close();
+  });
+});
