@@ -1,14 +1,10 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { BENCH_TOKEN, startHoist } from './hoist-process.ts';
 import { median } from './measure.ts';
-
-const HOIST = fileURLToPath(new URL('../cli/main.js', import.meta.url));
-const TOKEN = 'bench-admin-token-0123456789';
 
 /** Writes a one-package repository holding `app-<version>` (rewriting repodata). */
 function writeRepo(dir: string, version: number): void {
@@ -61,38 +57,14 @@ export async function pipelineLatency(pipelines = 100, rounds = 7): Promise<Sche
     ),
   ].join('\n');
   writeFileSync(join(work, 'hoist.yaml'), yaml);
-  const child = spawn(
-    process.execPath,
-    [
-      HOIST,
-      '--data',
-      join(work, 'data'),
-      'serve',
-      '--port',
-      '0',
-      '--config',
-      join(work, 'hoist.yaml'),
-    ],
-    {
-      env: { ...process.env, HOIST_ADMIN_TOKEN: TOKEN, HOIST_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
+  const server = await startHoist(work);
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      let text = '';
-      child.stderr.on('data', (d) => {
-        text += d;
-        const match = /listening on (\S+)/.exec(text);
-        if (match) resolve(match[1] as string);
-      });
-      child.once('exit', (code) => reject(new Error(`hoist serve exited with ${code}: ${text}`)));
-    });
+    const { url } = server;
     const api = async (method: string, path: string, body?: unknown) => {
       const response = await fetch(url + path, {
         method,
         headers: {
-          authorization: `Bearer ${TOKEN}`,
+          authorization: `Bearer ${BENCH_TOKEN}`,
           ...(body ? { 'content-type': 'application/json' } : {}),
         },
         ...(body ? { body: JSON.stringify(body) } : {}),
@@ -122,7 +94,7 @@ export async function pipelineLatency(pipelines = 100, rounds = 7): Promise<Sche
       pipelines,
     };
   } finally {
-    child.kill('SIGTERM');
+    server.stop();
     rmSync(work, { recursive: true, force: true });
   }
 }

@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { BENCH_TOKEN, startHoist } from './hoist-process.ts';
 import { writeSyntheticRepo } from './synthetic-repo.ts';
 
 /** What the server load run measured. */
@@ -17,9 +16,6 @@ export interface LoadReport {
   latencyP50Ms: number;
   latencyP95Ms: number;
 }
-
-const HOIST = fileURLToPath(new URL('../cli/main.js', import.meta.url));
-const TOKEN = 'bench-admin-token-0123456789';
 
 /**
  * Runs `hoist serve` over `repositories` synthetic repositories with `perRepository` packages
@@ -53,36 +49,12 @@ export async function serverLoad(
   }
   const work = mkdtempSync(join(tmpdir(), 'hoist-load-'));
   writeFileSync(join(work, 'hoist.yaml'), lines.join('\n'));
-  const child = spawn(
-    process.execPath,
-    [
-      HOIST,
-      '--data',
-      join(work, 'data'),
-      'serve',
-      '--port',
-      '0',
-      '--config',
-      join(work, 'hoist.yaml'),
-    ],
-    {
-      env: { ...process.env, HOIST_ADMIN_TOKEN: TOKEN, HOIST_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
+  const server = await startHoist(work);
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      let text = '';
-      child.stderr.on('data', (d) => {
-        text += d;
-        const match = /listening on (\S+)/.exec(text);
-        if (match) resolve(match[1] as string);
-      });
-      child.once('exit', (code) => reject(new Error(`hoist serve exited with ${code}: ${text}`)));
-    });
+    const { url } = server;
     const metrics = async () => {
       const response = await fetch(`${url}/metrics`, {
-        headers: { authorization: `Bearer ${TOKEN}` },
+        headers: { authorization: `Bearer ${BENCH_TOKEN}` },
       });
       return parseMetrics(await response.text());
     };
@@ -110,7 +82,7 @@ export async function serverLoad(
       latencyP95Ms: quantile(buckets, 0.95) * 1000,
     };
   } finally {
-    child.kill('SIGTERM');
+    server.stop();
     rmSync(work, { recursive: true, force: true });
   }
 }

@@ -117,12 +117,7 @@ export class XmlTokenizer {
    */
   openLiteral(qname: string, literals: readonly Buffer[]): boolean | null {
     const { buf } = this;
-    let p = this.pos;
-    while (
-      p < buf.length &&
-      (buf[p] === 0x20 || buf[p] === 0x0a || buf[p] === 0x09 || buf[p] === 0x0d)
-    )
-      p++;
+    const p = skipSpace(buf, this.pos);
     for (const literal of literals) {
       if (buf.length - p < literal.length) return this.ended ? false : null;
       if (!bytesAt(buf, p, literal)) continue;
@@ -177,12 +172,7 @@ export class XmlTokenizer {
    */
   readSimpleElement(qname: string): string | null | undefined {
     const { buf } = this;
-    let p = this.pos;
-    while (
-      p < buf.length &&
-      (buf[p] === 0x20 || buf[p] === 0x0a || buf[p] === 0x09 || buf[p] === 0x0d)
-    )
-      p++;
+    const p = skipSpace(buf, this.pos);
     const { open, close } = tagBytes(qname);
     if (buf.length - p < open.length) return this.ended ? undefined : null;
     if (!bytesAt(buf, p, open)) return undefined;
@@ -509,6 +499,13 @@ function parseTag(body: string, offset: number): { qname: string; attrs: Record<
     i = close + 1;
   }
   return { qname, attrs };
+}
+
+/** The first position at or after `from` that is not XML white space. */
+function skipSpace(buf: Buffer, from: number): number {
+  let p = from;
+  while (p < buf.length && isSpace(buf[p] as number)) p++;
+  return p;
 }
 
 function isSpace(c: number): boolean {

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { killProcessGroup } from '../process-group.ts';
 
 /** A task: a shell script, or a command and its arguments. */
 export type Task = { run: string } | { exec: string[] };
@@ -100,11 +101,7 @@ function runProcess(
     let reason: string | null = null;
     const killGroup = (why: string) => {
       reason ??= why;
-      try {
-        if (child.pid) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
+      killProcessGroup(child);
     };
     const timer = setTimeout(
       () => killGroup(`timed out after ${Math.round(spec.timeoutMs / 1000)} s`),

@@ -11,6 +11,7 @@ import {
   toGoCdConfigMap,
   toGoCdPreviousRevision,
 } from 'hoist';
+import { killProcessGroup } from '../process-group.ts';
 
 /** Limits of one plugin process. */
 const MAX_OUTPUT = 16 << 20;
@@ -35,11 +36,7 @@ export function sendMessage(
     let failure: string | undefined;
     const kill = (why: string) => {
       failure ??= why;
-      try {
-        if (child.pid) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
+      killProcessGroup(child);
     };
     const timer = setTimeout(
       () =>

@@ -1,0 +1,44 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HOIST = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+
+/** The admin token of servers the benchmark starts. */
+export const BENCH_TOKEN = 'bench-admin-token-0123456789';
+
+/** A `hoist serve` the benchmark started. */
+export interface HoistProcess {
+  url: string;
+  stop(): void;
+}
+
+/** Starts `hoist serve --port 0` over `<work>/hoist.yaml` and waits until it listens. */
+export function startHoist(work: string): Promise<HoistProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      HOIST,
+      '--data',
+      join(work, 'data'),
+      'serve',
+      '--port',
+      '0',
+      '--config',
+      join(work, 'hoist.yaml'),
+    ],
+    {
+      env: { ...process.env, HOIST_ADMIN_TOKEN: BENCH_TOKEN, HOIST_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  return new Promise((resolve, reject) => {
+    let text = '';
+    child.stderr.on('data', (d) => {
+      text += d;
+      const match = /listening on (\S+)/.exec(text);
+      if (match) resolve({ url: match[1] as string, stop: () => child.kill('SIGTERM') });
+    });
+    child.once('exit', (code) => reject(new Error(`hoist serve exited with ${code}: ${text}`)));
+  });
+}
