@@ -77,8 +77,10 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
   const { token: adminToken } = await loadAdminToken(dataDir, env);
   const box = await loadSecretBox(dataDir, env);
   const store = openSqliteStore(join(dataDir, 'hoist.db'));
+  // Installed plugins load explicitly from the list in the data folder, before anything polls.
+  const installed = await loadInstalledPlugins(dataDir);
   const runtime = createPluginRuntime({
-    extraPlugins: options.plugins ?? [],
+    extraPlugins: [...installed, ...(options.plugins ?? [])],
     userAgent: `hoist/${VERSION}`,
   });
   const catalog = new Catalog(store, runtime.host, box);

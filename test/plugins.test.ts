@@ -19,6 +19,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createHttpClient } from '../server/http/http-client.ts';
 import { loadExecPlugin } from '../server/plugins/exec-plugin.ts';
 import { runHoist } from './helpers/cli.ts';
+import { eventually, startServer, writeConfig } from './helpers/server-process.ts';
 
 const EXAMPLE = fileURLToPath(new URL('../examples/python-exec-plugin', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'hoist-plugins-'));
@@ -181,6 +182,64 @@ export default defineRepositoryPlugin({
     expect(JSON.parse(check.stdout).revision).toBe('fixed-1');
   });
 
+  it('installs an exec plugin from a folder and a JavaScript plugin from a tarball; lists and removes both', async () => {
+    const data = join(work, 'data-mixed');
+    expect((await runHoist(['--data', data, 'plugins', 'install', EXAMPLE])).stdout).toMatch(
+      /^installed static-index 1\.0\.0 \(exec\)/,
+    );
+    const js = await tarball('fixed-js.tgz', [
+      {
+        name: 'package/package.json',
+        body: JSON.stringify({
+          name: 'hoist-plugin-fixed',
+          version: '0.2.0',
+          hoist: { id: 'fixed-js', version: '0.2.0', main: './index.mjs' },
+        }),
+      },
+      {
+        name: 'package/index.mjs',
+        body: `import { defineRepositoryPlugin } from 'hoist';
+export const plugin = defineRepositoryPlugin({ id: 'fixed-js', version: '0.2.0', displayName: 'Fixed JS',
+  repositoryProperties: [{ key: 'URL' }], packageProperties: [{ key: 'NAME' }],
+  async checkRepositoryConnection() { return { ok: true, messages: [] }; },
+  async checkPackageConnection() { return { ok: true, messages: [] }; },
+  async latestRevision() { return { revision: 'js-1', timestamp: '2026-01-01T00:00:00.000Z', data: {} }; },
+  async latestRevisionsSince() { return []; } });
+`,
+      },
+    ]);
+    expect((await runHoist(['--data', data, 'plugins', 'install', js])).stdout).toMatch(
+      /^installed fixed-js 0\.2\.0 \(javascript\)/,
+    );
+    const list = JSON.parse(
+      (await runHoist(['--data', data, 'plugins', 'list', '--json'])).stdout,
+    ) as { id: string; source: string }[];
+    expect(list.map((p) => `${p.id}:${p.source}`)).toEqual([
+      'yum:bundled',
+      'fixed-js:javascript',
+      'static-index:exec',
+    ]);
+    const check = await runHoist([
+      '--data',
+      data,
+      'check',
+      '--plugin',
+      'fixed-js',
+      '--repo',
+      'URL=u',
+      '--package',
+      'NAME=n',
+      '--json',
+    ]);
+    expect(JSON.parse(check.stdout).revision).toBe('js-1');
+    for (const id of ['fixed-js', 'static-index'])
+      expect((await runHoist(['--data', data, 'plugins', 'remove', id])).code).toBe(0);
+    expect((await runHoist(['--data', data, 'plugins', 'remove', 'yum'])).stderr).toBe(
+      "hoist: 'yum' is bundled with Hoist and cannot be removed\n",
+    );
+    expect(listing(data)).toEqual(['installed.json']);
+  });
+
   it.each([
     ['an absolute path', [{ name: '/etc/evil', body: 'x' }], /would be written outside the plugin/],
     [
@@ -296,4 +355,45 @@ describe('exec plugins that misbehave', () => {
     expect(error.message).toMatch(message);
     expect(Date.now() - started).toBeLessThan(4000);
   });
+});
+
+describe('an installed exec plugin that crashes, inside a running server', () => {
+  it('fails its material with the reason, and the server carries on', async () => {
+    const data = join(work, 'data-server');
+    const dir = join(work, 'crashing-plugin');
+    cpSync(EXAMPLE, dir, { recursive: true });
+    const source = readFileSync(join(dir, 'plugin.py'), 'utf8');
+    writeFileSync(
+      join(dir, 'plugin.py'),
+      source.replace(
+        'if __name__ == "__main__":',
+        'if __name__ == "__main__":\n    if sys.argv[1] == "latest-revision":\n        raise SystemExit("index server on fire")',
+      ),
+    );
+    chmodSync(join(dir, 'plugin.py'), 0o755);
+    expect((await runHoist(['--data', data, 'plugins', 'install', dir])).code).toBe(0);
+    const server = await startServer({
+      dataDir: data,
+      config: writeConfig(`
+repositories:
+  - name: idx
+    plugin: static-index
+    config: { INDEX_FILE: "${join(work, 'index.json')}" }
+    packages: [{ name: app, config: { NAME: app }, pollInterval: 1h }]
+`),
+    });
+    try {
+      const material = await eventually(async () => {
+        const list = (await server.api<{ lastError: string | null }[]>('GET', '/api/materials'))
+          .body;
+        return list[0]?.lastError ? list[0] : undefined;
+      });
+      expect(material.lastError).toMatch(
+        /^Plugin 'static-index' exited with code 1 on latest-revision \(stderr: index server on fire\)/,
+      );
+      expect((await server.api('GET', '/api/health')).status).toBe(200);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  }, 30_000);
 });
