@@ -163,9 +163,20 @@ async function main(): Promise<void> {
     );
   }
   await server.close();
+
+  say();
+  say('## Scheduling: from check-now to the scheduled run');
+  say();
+  const scheduling = await pipelineLatency(100);
+  say(
+    `- check-now → run scheduled (a newly published revision, median of 7): ${scheduling.checkNowToRunMs} ms`,
+  );
+  say(
+    `- all ${scheduling.pipelines} pipelines sharing that material scheduled within ${scheduling.hundredPipelinesMs} ms of check-now (worst of 7)`,
+  );
   say();
   say(
-    'Made by `npm run bench` (`node dist/bench/main.js`); options: --packages, --runs, --dnf-runs, --sizes, --materials, --repositories.',
+    'Made by `npm run bench` (`node dist/bench/main.js`); options: --packages, --runs, --dnf-runs, --sizes, --materials, --repositories, --load-seconds.',
   );
 }
 

@@ -86,6 +86,11 @@ export async function pipelineLatency(pipelines = 100, rounds = 7): Promise<Sche
       const last = `p${pipelines - 1}`;
       while ((await runCount(last)) <= round) await new Promise((r) => setTimeout(r, 5));
       hundred = Math.max(hundred, performance.now() - started);
+      // Let this round's 100 runs finish: the next measurement must not compete with their jobs.
+      const latest = async () =>
+        ((await api('GET', `/api/pipelines/${last}/runs?limit=1`)) as { status: string }[])[0]
+          ?.status;
+      while ((await latest()) === 'building') await new Promise((r) => setTimeout(r, 50));
       await new Promise((r) => setTimeout(r, 300));
     }
     return {
