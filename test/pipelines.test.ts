@@ -95,6 +95,12 @@ pipelines:
     stages:
       - name: note
         jobs: [{ name: n, tasks: [{ run: "true" }] }]
+  - name: slow
+    materials: [{ package: internal/app }]
+    stages:
+      - name: wait
+        approval: manual
+        jobs: [{ name: sleeper, tasks: [{ run: "echo started; sleep 60" }] }]
   - name: fails
     materials: [{ package: internal/app }]
     stages:
@@ -192,6 +198,45 @@ pipelines:
     expect(failed.stages.map((s) => s.status)).toEqual(['failed', 'scheduled']);
     expect(await log('fails/runs/1/stages/one/jobs/bad')).toContain(
       'hoist: task failed: exited with code 3',
+    );
+  });
+
+  it('cancels a running run, killing its job', async () => {
+    const scheduled = await server.api<{ counter: number }>('POST', '/api/pipelines/slow/schedule');
+    const counter = scheduled.body.counter;
+    await eventually(
+      async () =>
+        (await run('slow', counter)).stages[0]?.jobs[0]?.status === 'building' ? true : undefined,
+      20_000,
+    );
+    const started = Date.now();
+    const cancelled = await server.api<Run>('POST', `/api/pipelines/slow/runs/${counter}/cancel`);
+    expect(cancelled.status).toBe(200);
+    const done = await settled('slow', counter, 'cancelled');
+    expect(done.stages[0]?.status).toBe('cancelled');
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect((await server.api('POST', `/api/pipelines/slow/runs/${counter}/cancel`)).status).toBe(
+      409,
+    );
+  });
+
+  it('does not schedule a paused pipeline, and does again once unpaused', async () => {
+    expect((await server.api('POST', '/api/pipelines/every/pause')).status).toBe(200);
+    const before = (await runs('every')).length;
+    const buildBefore = (await runs('build')).length;
+    await publish('1.4');
+    await eventually(
+      async () => ((await runs('build')).length > buildBefore ? true : undefined),
+      20_000,
+    );
+    expect((await runs('every')).length).toBe(before);
+    const listed = await server.api<{ name: string; paused: boolean }[]>('GET', '/api/pipelines');
+    expect(listed.body.find((p) => p.name === 'every')?.paused).toBe(true);
+    expect((await server.api('POST', '/api/pipelines/every/unpause')).status).toBe(200);
+    await publish('1.5');
+    await eventually(
+      async () => ((await runs('every')).length > before ? true : undefined),
+      20_000,
     );
   });
 });
