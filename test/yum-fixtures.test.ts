@@ -91,13 +91,14 @@ describe('yum plugin on the shared repodata fixtures', () => {
     expect(await latest(url, { PACKAGE_SPEC: 'postgresql.x86_64' })).toBe(
       'postgresql-0:13.18-1.el9.x86_64',
     );
-    expect(
-      await latest(url, { PACKAGE_SPEC: 'postgresql.x86_64', INCLUDE_MODULAR: 'true' }),
-    ).toMatch(/^postgresql-0:16\.\d+-\d+\.module_el9\+\d+\+\w+\.x86_64$/);
-    const [withModules] = await dnfLatest(url, 'postgresql.x86_64', [
-      '--setopt=cs9.module_hotfixes=1',
-    ]);
-    expect(withModules).toBeDefined();
+    // dnf with module filtering off (module_hotfixes) is the oracle for INCLUDE_MODULAR.
+    for (const name of ['postgresql.x86_64', 'nodejs.x86_64', 'mariadb.x86_64']) {
+      const [unfiltered] = await dnfLatest(url, name, ['--setopt=*.module_hotfixes=1']);
+      expect(unfiltered, name).toMatch(/\.module_el9\+/);
+      expect(await latest(url, { PACKAGE_SPEC: name, INCLUDE_MODULAR: 'true' }), name).toBe(
+        unfiltered,
+      );
+    }
   }, 60_000);
 
   it('applies default module streams the way dnf does (libdnf modules fixture)', async () => {
