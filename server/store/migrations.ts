@@ -121,4 +121,28 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE stages ADD COLUMN approval_comment TEXT;
   `,
+  `
+  ALTER TABLE materials ADD COLUMN lease_owner TEXT;
+  ALTER TABLE materials ADD COLUMN lease_until INTEGER;
+  ALTER TABLE materials ADD COLUMN due_trigger TEXT;
+  CREATE INDEX materials_due ON materials (next_check_at);
+  ALTER TABLE checks ADD COLUMN instance TEXT;
+  ALTER TABLE runs ADD COLUMN lease_owner TEXT;
+  ALTER TABLE runs ADD COLUMN lease_until INTEGER;
+  CREATE INDEX runs_by_status ON runs (status);
+  ALTER TABLE jobs ADD COLUMN instance TEXT;
+  CREATE TABLE instances (
+    id TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    url TEXT NOT NULL,
+    version TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    heartbeat_at INTEGER NOT NULL
+  );
+  CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  `,
 ];

@@ -2,17 +2,30 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from './migrations.ts';
+import {
+  column,
+  PATCHABLE,
+  samePackage,
+  sameRepository,
+  toAudit,
+  toCheck,
+  toInstance,
+  toJob,
+  toMaterial,
+  toPackage,
+  toPipeline,
+  toRepository,
+  toRevision,
+  toRun,
+  toStage,
+} from './rows.ts';
 import type {
-  CheckRow,
   ConfigurationPlan,
-  JobRow,
-  MaterialRow,
   NewRun,
   PackageRow,
   PipelineRow,
   RepositoryRow,
   RunRow,
-  StageRow,
   Store,
   StoredRevision,
 } from './store.ts';
@@ -29,72 +42,6 @@ export function openSqliteStore(file: string): Store {
 
   const now = () => new Date().toISOString();
   const json = (value: unknown) => JSON.stringify(value);
-  const parse = <T>(text: string): T => JSON.parse(text) as T;
-
-  const toRepository = (r: Record<string, unknown>): RepositoryRow => ({
-    name: String(r.name),
-    plugin: String(r.plugin),
-    config: parse(String(r.config)),
-    secrets: parse(String(r.secrets)),
-    source: r.source as RepositoryRow['source'],
-    createdAt: String(r.created_at),
-    updatedAt: String(r.updated_at),
-  });
-  const toPackage = (r: Record<string, unknown>): PackageRow => ({
-    repository: String(r.repository),
-    name: String(r.name),
-    config: parse(String(r.config)),
-    secrets: parse(String(r.secrets)),
-    pollIntervalMs: r.poll_interval_ms === null ? null : Number(r.poll_interval_ms),
-    fingerprint: String(r.fingerprint),
-    source: r.source as PackageRow['source'],
-    createdAt: String(r.created_at),
-    updatedAt: String(r.updated_at),
-  });
-  const toPipeline = (r: Record<string, unknown>): PipelineRow => ({
-    name: String(r.name),
-    definition: parse(String(r.definition)),
-    source: r.source as PipelineRow['source'],
-    paused: Boolean(r.paused),
-    updatedAt: String(r.updated_at),
-  });
-  const toMaterial = (r: Record<string, unknown>): MaterialRow => ({
-    fingerprint: String(r.fingerprint),
-    plugin: String(r.plugin),
-    state: parse(String(r.state)),
-    lastCheckAt: (r.last_check_at as string | null) ?? null,
-    nextCheckAt: (r.next_check_at as string | null) ?? null,
-    lastError: (r.last_error as string | null) ?? null,
-    lastErrorCode: (r.last_error_code as string | null) ?? null,
-    failures: Number(r.failures),
-  });
-  const toRevision = (r: Record<string, unknown>): StoredRevision => {
-    const revision: StoredRevision = {
-      id: Number(r.id),
-      fingerprint: String(r.fingerprint),
-      revision: String(r.revision),
-      timestamp: String(r.timestamp),
-      data: parse(String(r.data)),
-      discoveredAt: String(r.discovered_at),
-    };
-    if (r.user !== null) revision.user = String(r.user);
-    if (r.comment !== null) revision.comment = String(r.comment);
-    if (r.trackback_url !== null) revision.trackbackUrl = String(r.trackback_url);
-    return revision;
-  };
-  const toCheck = (r: Record<string, unknown>): CheckRow => ({
-    id: Number(r.id),
-    fingerprint: String(r.fingerprint),
-    startedAt: String(r.started_at),
-    durationMs: Number(r.duration_ms),
-    outcome: r.outcome as CheckRow['outcome'],
-    newRevisions: parse(String(r.new_revisions)),
-    errorCode: (r.error_code as string | null) ?? null,
-    error: (r.error as string | null) ?? null,
-    decision: String(r.decision),
-    trigger: r.trigger as CheckRow['trigger'],
-  });
-
   const q = {
     repositories: db.prepare('SELECT * FROM repositories ORDER BY name'),
     repository: db.prepare('SELECT * FROM repositories WHERE name = ?'),
@@ -129,10 +76,15 @@ export function openSqliteStore(file: string): Store {
       ON CONFLICT (fingerprint) DO NOTHING`),
     material: db.prepare('SELECT * FROM materials WHERE fingerprint = ?'),
     materials: db.prepare('SELECT * FROM materials ORDER BY fingerprint'),
-    schedule: db.prepare('UPDATE materials SET next_check_at = ? WHERE fingerprint = ?'),
-    updateMaterial:
-      db.prepare(`UPDATE materials SET state = @state, last_check_at = @lastCheckAt, next_check_at = @nextCheckAt,
-      last_error = @lastError, last_error_code = @lastErrorCode, failures = @failures WHERE fingerprint = @fingerprint`),
+    schedule: db.prepare(
+      'UPDATE materials SET next_check_at = ?, due_trigger = ? WHERE fingerprint = ?',
+    ),
+    updateMaterial: db.prepare(`UPDATE materials SET state = @state, last_check_at = @lastCheckAt,
+      next_check_at = CASE WHEN due_trigger = 'manual' THEN next_check_at ELSE @nextCheckAt END,
+      last_error = @lastError, last_error_code = @lastErrorCode, failures = @failures,
+      lease_owner = CASE WHEN lease_owner = @owner THEN NULL ELSE lease_owner END,
+      lease_until = CASE WHEN lease_owner = @owner THEN NULL ELSE lease_until END
+      WHERE fingerprint = @fingerprint`),
     insertRevision:
       db.prepare(`INSERT INTO revisions (fingerprint, revision, timestamp, user, comment, trackback_url, data, discovered_at)
       VALUES (@fingerprint, @revision, @timestamp, @user, @comment, @trackbackUrl, @data, @discoveredAt)
@@ -143,8 +95,8 @@ export function openSqliteStore(file: string): Store {
     ),
     revisions: db.prepare('SELECT * FROM revisions WHERE fingerprint = ? ORDER BY id DESC LIMIT ?'),
     insertCheck:
-      db.prepare(`INSERT INTO checks (fingerprint, started_at, duration_ms, outcome, new_revisions, error_code, error, decision, trigger)
-      VALUES (@fingerprint, @startedAt, @durationMs, @outcome, @newRevisions, @errorCode, @error, @decision, @trigger)`),
+      db.prepare(`INSERT INTO checks (fingerprint, started_at, duration_ms, outcome, new_revisions, error_code, error, decision, trigger, instance)
+      VALUES (@fingerprint, @startedAt, @durationMs, @outcome, @newRevisions, @errorCode, @error, @decision, @trigger, @instance)`),
     checks: db.prepare('SELECT * FROM checks WHERE fingerprint = ? ORDER BY id DESC LIMIT ?'),
     trimChecks: db.prepare(`DELETE FROM checks WHERE fingerprint = ? AND id <= (
       SELECT id FROM checks WHERE fingerprint = ? ORDER BY id DESC LIMIT 1 OFFSET 500)`),
@@ -152,8 +104,8 @@ export function openSqliteStore(file: string): Store {
 
   const r = {
     insertRun:
-      db.prepare(`INSERT INTO runs (pipeline, counter, status, cause, revision_key, trigger, triggered_by, created_at)
-      VALUES (@pipeline, @counter, @status, @cause, @revisionKey, @trigger, @triggeredBy, @now)`),
+      db.prepare(`INSERT INTO runs (pipeline, counter, status, cause, revision_key, trigger, triggered_by, created_at, lease_owner, lease_until)
+      VALUES (@pipeline, @counter, @status, @cause, @revisionKey, @trigger, @triggeredBy, @now, @leaseOwner, @leaseUntil)`),
     maxCounter: db.prepare('SELECT COALESCE(MAX(counter), 0) AS n FROM runs WHERE pipeline = ?'),
     byKey: db.prepare('SELECT id FROM runs WHERE pipeline = ? AND revision_key = ? LIMIT 1'),
     insertStage: db.prepare(
@@ -172,49 +124,19 @@ export function openSqliteStore(file: string): Store {
     ),
     audit: db.prepare('SELECT * FROM audit ORDER BY id DESC LIMIT ?'),
   };
-  const toJob = (row: Record<string, unknown>): JobRow => ({
-    id: Number(row.id),
-    stageId: Number(row.stage_id),
-    name: String(row.name),
-    status: row.status as JobRow['status'],
-    startedAt: (row.started_at as string | null) ?? null,
-    finishedAt: (row.finished_at as string | null) ?? null,
-    exitCode: row.exit_code === null ? null : Number(row.exit_code),
-    error: (row.error as string | null) ?? null,
-  });
-  const toStage = (row: Record<string, unknown>): StageRow => ({
-    id: Number(row.id),
-    runId: Number(row.run_id),
-    position: Number(row.position),
-    name: String(row.name),
-    status: row.status as StageRow['status'],
-    approval: row.approval as StageRow['approval'],
-    approvedBy: (row.approved_by as string | null) ?? null,
-    approvedAt: (row.approved_at as string | null) ?? null,
-    approvalComment: (row.approval_comment as string | null) ?? null,
-    startedAt: (row.started_at as string | null) ?? null,
-    finishedAt: (row.finished_at as string | null) ?? null,
-    jobs: (r.jobsOf.all(row.id) as Record<string, unknown>[]).map(toJob),
-  });
-  const toRun = (row: Record<string, unknown>): RunRow => ({
-    id: Number(row.id),
-    pipeline: String(row.pipeline),
-    counter: Number(row.counter),
-    status: row.status as RunRow['status'],
-    cause: JSON.parse(String(row.cause)),
-    revisionKey: String(row.revision_key),
-    trigger: row.trigger as RunRow['trigger'],
-    triggeredBy: (row.triggered_by as string | null) ?? null,
-    createdAt: String(row.created_at),
-    finishedAt: (row.finished_at as string | null) ?? null,
-    stages: (r.stagesOf.all(row.id) as Record<string, unknown>[]).map(toStage),
-  });
+  const jobsOf = (stageId: unknown) =>
+    (r.jobsOf.all(stageId) as Record<string, unknown>[]).map(toJob);
+  const stagesOf = (runId: unknown) =>
+    (r.stagesOf.all(runId) as Record<string, unknown>[]).map((row) => toStage(row, jobsOf(row.id)));
+  const runOf = (row: Record<string, unknown>): RunRow => toRun(row, stagesOf(row.id));
   const createRun = db.transaction((run: NewRun): RunRow | undefined => {
     if (run.dedupe && r.byKey.get(run.pipeline, run.revisionKey)) return undefined;
     const counter = Number((r.maxCounter.get(run.pipeline) as { n: number }).n) + 1;
     // A manual first stage waits for approval, unless a person scheduled the run: that is the approval.
     const gated = run.stages[0]?.approval === 'manual' && run.trigger !== 'manual';
     const info = r.insertRun.run({
+      leaseOwner: run.lease?.owner ?? null,
+      leaseUntil: run.lease?.until ?? null,
       status: gated ? 'waiting' : 'building',
       pipeline: run.pipeline,
       counter,
@@ -236,19 +158,18 @@ export function openSqliteStore(file: string): Store {
       for (const job of stage.jobs) r.insertJob.run(stageInfo.lastInsertRowid, job);
     }
     const row = r.runById.get(info.lastInsertRowid) as Record<string, unknown>;
-    return toRun(row);
+    return runOf(row);
   });
   const patch = (
     table: 'runs' | 'stages' | 'jobs',
     id: number,
     values: Record<string, unknown>,
   ) => {
-    const columns = Object.keys(values);
+    const columns = Object.keys(values).filter((c) => PATCHABLE[table].has(c));
     if (columns.length === 0) return;
-    const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
     db.prepare(
-      `UPDATE ${table} SET ${columns.map((c) => `${snake(c)} = @${c}`).join(', ')} WHERE id = @id`,
-    ).run({ ...values, id });
+      `UPDATE ${table} SET ${columns.map((c) => `${column(c)} = @${c}`).join(', ')} WHERE id = @id`,
+    ).run({ ...Object.fromEntries(columns.map((c) => [c, values[c]])), id });
   };
 
   const all = (stmt: Database.Statement, ...args: unknown[]) =>
@@ -283,22 +204,12 @@ export function openSqliteStore(file: string): Store {
     };
     for (const r of plan.repositories) {
       const existing = one(q.repository, r.name);
-      count(
-        existing,
-        existing?.config === json(r.config) &&
-          existing?.secrets === json(r.secrets) &&
-          existing?.plugin === r.plugin,
-      );
+      count(existing, sameRepository(existing, r));
       saveRepository(r);
     }
     for (const p of plan.packages) {
       const existing = one(q.package, p.repository, p.name);
-      count(
-        existing,
-        existing?.config === json(p.config) &&
-          existing?.secrets === json(p.secrets) &&
-          existing?.poll_interval_ms === p.pollIntervalMs,
-      );
+      count(existing, samePackage(existing, p));
       savePackage(p);
     }
     for (const p of plan.pipelines) {
@@ -358,6 +269,7 @@ export function openSqliteStore(file: string): Store {
       lastError: result.lastError,
       lastErrorCode: result.lastErrorCode,
       failures: result.failures,
+      owner: result.owner,
     });
     q.insertCheck.run({
       fingerprint: result.fingerprint,
@@ -368,7 +280,96 @@ export function openSqliteStore(file: string): Store {
     return { inserted };
   });
 
+  // Work sharing: with SQLite there is one instance, but the same leases keep its bookkeeping
+  // identical to PostgreSQL's (and a restarted instance takes its own leases back at once).
+  const w = {
+    setJobInstance: db.prepare('UPDATE jobs SET instance = ? WHERE id = ?'),
+    jobInstance: db.prepare('SELECT instance FROM jobs WHERE id = ?'),
+    registerInstance:
+      db.prepare(`INSERT INTO instances (id, host, pid, url, version, started_at, heartbeat_at)
+      VALUES (@id, @host, @pid, @url, @version, @now, @now)
+      ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, url = excluded.url,
+        version = excluded.version, started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at`),
+    beat: db.prepare('UPDATE instances SET heartbeat_at = ? WHERE id = ?'),
+    renewMaterials: db.prepare('UPDATE materials SET lease_until = ? WHERE lease_owner = ?'),
+    renewRuns: db.prepare('UPDATE runs SET lease_until = ? WHERE lease_owner = ?'),
+    releaseMaterials: db.prepare(
+      'UPDATE materials SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?',
+    ),
+    releaseRuns: db.prepare(
+      'UPDATE runs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?',
+    ),
+    deleteInstance: db.prepare('DELETE FROM instances WHERE id = ?'),
+    instances: db.prepare(
+      'SELECT * FROM instances WHERE heartbeat_at >= ? ORDER BY started_at, id',
+    ),
+    materialLeases: db.prepare(
+      'SELECT fingerprint FROM materials WHERE lease_owner = ? ORDER BY fingerprint',
+    ),
+    runLeases: db.prepare(
+      'SELECT pipeline, counter FROM runs WHERE lease_owner = ? ORDER BY pipeline, counter',
+    ),
+    due: db.prepare(`SELECT m.fingerprint, m.due_trigger FROM materials m
+      JOIN packages p ON p.fingerprint = m.fingerprint
+      WHERE m.next_check_at IS NOT NULL AND m.next_check_at <= ?
+        AND (m.lease_owner IS NULL OR m.lease_until < ?)
+      ORDER BY m.next_check_at LIMIT ?`),
+    lease: db.prepare(
+      'UPDATE materials SET lease_owner = ?, lease_until = ?, due_trigger = NULL WHERE fingerprint = ?',
+    ),
+    releaseMaterial: db.prepare(
+      'UPDATE materials SET lease_owner = NULL, lease_until = NULL WHERE fingerprint = ? AND lease_owner = ?',
+    ),
+    claimRun: db.prepare(`UPDATE runs SET lease_owner = @owner, lease_until = @leaseUntil
+      WHERE id = @id AND (lease_owner IS NULL OR lease_owner = @owner OR lease_until < @now)`),
+    releaseRun: db.prepare(
+      'UPDATE runs SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?',
+    ),
+    orphans: db.prepare(`SELECT id, pipeline, counter FROM runs
+      WHERE status = 'building' AND (lease_owner IS NULL OR lease_until < ?) ORDER BY id LIMIT ?`),
+    leaseRun: db.prepare('UPDATE runs SET lease_owner = ?, lease_until = ? WHERE id = ?'),
+    insertSetting: db.prepare(
+      'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING',
+    ),
+    setting: db.prepare('SELECT value FROM settings WHERE key = ?'),
+  };
+  const heartbeat = db.transaction((id: string, at: number, leaseUntil: number) => {
+    w.beat.run(at, id);
+    w.renewMaterials.run(leaseUntil, id);
+    w.renewRuns.run(leaseUntil, id);
+  });
+  const releaseAll = db.transaction((owner: string) => {
+    w.releaseMaterials.run(owner);
+    w.releaseRuns.run(owner);
+  });
+  const retire = db.transaction((id: string) => {
+    releaseAll(id);
+    w.deleteInstance.run(id);
+  });
+  const claimDue = db.transaction(
+    (owner: string, at: number, leaseUntil: number, limit: number) => {
+      const rows = all(w.due, new Date(at).toISOString(), at, limit);
+      for (const row of rows) w.lease.run(owner, leaseUntil, row.fingerprint);
+      return rows.map((row) => ({
+        fingerprint: String(row.fingerprint),
+        trigger: row.due_trigger === 'manual' ? ('manual' as const) : ('schedule' as const),
+      }));
+    },
+  );
+  const claimOrphans = db.transaction(
+    (owner: string, at: number, leaseUntil: number, limit: number) => {
+      const rows = all(w.orphans, at, limit);
+      for (const row of rows) w.leaseRun.run(owner, leaseUntil, row.id);
+      return rows.map((row) => ({
+        id: Number(row.id),
+        pipeline: String(row.pipeline),
+        counter: Number(row.counter),
+      }));
+    },
+  );
+
   return {
+    kind: 'sqlite',
     listRepositories: async () => all(q.repositories).map(toRepository),
     getRepository: async (name) => {
       const row = one(q.repository, name);
@@ -399,8 +400,8 @@ export function openSqliteStore(file: string): Store {
       return row && toMaterial(row);
     },
     listMaterials: async () => all(q.materials).map(toMaterial),
-    scheduleMaterial: async (fingerprint, nextCheckAt) =>
-      void q.schedule.run(nextCheckAt, fingerprint),
+    scheduleMaterial: async (fingerprint, nextCheckAt, trigger) =>
+      void q.schedule.run(nextCheckAt, trigger ?? null, fingerprint),
     recordCheck: async (result) => record(result),
     latestRevision: async (fingerprint) => {
       const row = one(q.latestRevision, fingerprint);
@@ -413,24 +414,45 @@ export function openSqliteStore(file: string): Store {
     createRun: async (run) => createRun(run),
     getRun: async (pipeline, counter) => {
       const row = r.run.get(pipeline, counter) as Record<string, unknown> | undefined;
-      return row && toRun(row);
+      return row && runOf(row);
     },
     listRuns: async (pipeline, limit) =>
-      (r.runs.all(pipeline, limit) as Record<string, unknown>[]).map(toRun),
-    listActiveRuns: async () => (r.active.all() as Record<string, unknown>[]).map(toRun),
+      (r.runs.all(pipeline, limit) as Record<string, unknown>[]).map(runOf),
+    listActiveRuns: async () => (r.active.all() as Record<string, unknown>[]).map(runOf),
     updateRun: async (id, values) => patch('runs', id, values),
     updateStage: async (id, values) => patch('stages', id, values),
     updateJob: async (id, values) => patch('jobs', id, values),
+    setJobInstance: async (id, instance) => void w.setJobInstance.run(instance, id),
+    jobInstance: async (id) => {
+      const row = one(w.jobInstance, id);
+      return row ? ((row.instance as string | null) ?? null) : null;
+    },
+    registerInstance: async (info, at) => void w.registerInstance.run({ ...info, now: at }),
+    heartbeat: async (id, at, leaseUntil) => heartbeat(id, at, leaseUntil),
+    retireInstance: async (id) => retire(id),
+    listInstances: async (since) =>
+      all(w.instances, since).map((row) =>
+        toInstance(
+          row,
+          all(w.materialLeases, row.id).map((m) => String(m.fingerprint)),
+          all(w.runLeases, row.id).map((m) => `${m.pipeline}/${m.counter}`),
+        ),
+      ),
+    releaseLeases: async (owner) => releaseAll(owner),
+    claimDueMaterials: async (owner, at, leaseUntil, limit) =>
+      claimDue(owner, at, leaseUntil, limit),
+    releaseMaterial: async (fingerprint, owner) => void w.releaseMaterial.run(fingerprint, owner),
+    claimRun: async (id, owner, at, leaseUntil) =>
+      w.claimRun.run({ id, owner, now: at, leaseUntil }).changes > 0,
+    releaseRun: async (id, owner) => void w.releaseRun.run(id, owner),
+    claimOrphanRuns: async (owner, at, leaseUntil, limit) =>
+      claimOrphans(owner, at, leaseUntil, limit),
+    setting: async (key, initial) => {
+      w.insertSetting.run(key, initial);
+      return String((one(w.setting, key) as Record<string, unknown>).value);
+    },
     addAudit: async (entry) => void r.addAudit.run(entry),
-    listAudit: async (limit) =>
-      (r.audit.all(limit) as Record<string, unknown>[]).map((row) => ({
-        id: Number(row.id),
-        at: String(row.at),
-        actor: String(row.actor),
-        action: String(row.action),
-        target: String(row.target),
-        outcome: Number(row.outcome),
-      })),
+    listAudit: async (limit) => (r.audit.all(limit) as Record<string, unknown>[]).map(toAudit),
     close: async () => void db.close(),
   };
 }

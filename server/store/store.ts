@@ -48,6 +48,8 @@ export interface MaterialRow {
   lastError: string | null;
   lastErrorCode: string | null;
   failures: number;
+  /** The instance checking it now, or null. */
+  leaseOwner: string | null;
 }
 
 /** A revision in a material's history. */
@@ -72,6 +74,8 @@ export interface CheckRow {
   error: string | null;
   decision: string;
   trigger: 'schedule' | 'start' | 'manual';
+  /** The instance that made the check. */
+  instance: string | null;
 }
 
 /** What one finished check changes, all in one transaction. */
@@ -85,6 +89,8 @@ export interface CheckResult {
   failures: number;
   lastError: string | null;
   lastErrorCode: string | null;
+  /** The instance recording the check: its lease on the material ends. */
+  owner: string;
 }
 
 /** Changes of a configuration apply, made in one transaction. */
@@ -180,6 +186,34 @@ export interface NewRun {
   trigger: RunRow['trigger'];
   triggeredBy: string | null;
   stages: { name: string; approval: 'auto' | 'manual'; jobs: string[] }[];
+  /** The instance creating the run holds its lease until this time (epoch ms). */
+  lease?: { owner: string; until: number };
+}
+
+/** A material whose check this instance now holds the lease of. */
+export interface ClaimedMaterial {
+  fingerprint: string;
+  /** Why it is due: `manual` for a check-now, else `schedule`. */
+  trigger: CheckRow['trigger'];
+}
+
+/** A server process sharing the store. */
+export interface InstanceInfo {
+  id: string;
+  host: string;
+  pid: number;
+  url: string;
+  version: string;
+}
+
+/** An instance as listed, with the leases it holds. */
+export interface InstanceRow extends InstanceInfo {
+  startedAt: string;
+  heartbeatAt: string;
+  /** Fingerprints of the materials it is checking. */
+  materials: string[];
+  /** Runs it is advancing, as `pipeline/counter`. */
+  runs: string[];
 }
 
 /** One entry of the audit log: who did what, when. */
@@ -201,6 +235,8 @@ export interface AuditEntry {
  * networked database can implement it.
  */
 export interface Store {
+  /** `sqlite` serves one instance; `postgres` lets several share the work. */
+  readonly kind: 'sqlite' | 'postgres';
   listRepositories(): Promise<RepositoryRow[]>;
   getRepository(name: string): Promise<RepositoryRow | undefined>;
   saveRepository(row: Omit<RepositoryRow, 'createdAt' | 'updatedAt'>): Promise<void>;
@@ -229,8 +265,12 @@ export interface Store {
   ensureMaterial(fingerprint: string, plugin: string, nextCheckAt: string | null): Promise<void>;
   getMaterial(fingerprint: string): Promise<MaterialRow | undefined>;
   listMaterials(): Promise<MaterialRow[]>;
-  /** Sets when the material is next due (e.g. check now). */
-  scheduleMaterial(fingerprint: string, nextCheckAt: string | null): Promise<void>;
+  /** Sets when the material is next due; `manual` marks a check-now (kept across a running check). */
+  scheduleMaterial(
+    fingerprint: string,
+    nextCheckAt: string | null,
+    trigger?: 'manual',
+  ): Promise<void>;
 
   /** Stores a check: its new revisions (a revision already known is ignored), state and record. */
   recordCheck(result: CheckResult): Promise<{ inserted: StoredRevision[] }>;
@@ -268,6 +308,49 @@ export interface Store {
     id: number,
     patch: Partial<Pick<JobRow, 'status' | 'startedAt' | 'finishedAt' | 'exitCode' | 'error'>>,
   ): Promise<void>;
+
+  /** The job's instance is recorded when it starts (its log lives there). */
+  setJobInstance(id: number, instance: string): Promise<void>;
+  /** The instance that ran a job, if any. */
+  jobInstance(id: number): Promise<string | null>;
+
+  // --- work sharing between instances ---------------------------------------------------
+
+  /** Announces an instance (or announces it again after a restart). */
+  registerInstance(info: InstanceInfo, now: number): Promise<void>;
+  /** The instance is alive: its heartbeat and every lease it holds extend to `leaseUntil`. */
+  heartbeat(id: string, now: number, leaseUntil: number): Promise<void>;
+  /** A clean stop: its leases are released and it leaves the list. */
+  retireInstance(id: string): Promise<void>;
+  /** Instances seen since `since` (epoch ms), with their leases. */
+  listInstances(since: number): Promise<InstanceRow[]>;
+  /** Releases every lease `owner` holds (a restarted instance's leases from before). */
+  releaseLeases(owner: string): Promise<void>;
+  /**
+   * Leases up to `limit` due materials (polled packages whose next check is at or before `now`)
+   * that nobody holds, or whose lease expired; each is leased to one instance only.
+   */
+  claimDueMaterials(
+    owner: string,
+    now: number,
+    leaseUntil: number,
+    limit: number,
+  ): Promise<ClaimedMaterial[]>;
+  /** Ends `owner`'s lease on a material without recording a check (a stopped check). */
+  releaseMaterial(fingerprint: string, owner: string): Promise<void>;
+  /** Leases a run to `owner` unless a live lease of another instance holds it. */
+  claimRun(id: number, owner: string, now: number, leaseUntil: number): Promise<boolean>;
+  releaseRun(id: number, owner: string): Promise<void>;
+  /** Leases building runs nobody holds (their instance stopped); returns them. */
+  claimOrphanRuns(
+    owner: string,
+    now: number,
+    leaseUntil: number,
+    limit: number,
+  ): Promise<{ id: number; pipeline: string; counter: number }[]>;
+
+  /** A value kept in the store (e.g. the check of the secret key), set once. */
+  setting(key: string, initial: string): Promise<string>;
 
   addAudit(entry: Omit<AuditEntry, 'id'>): Promise<void>;
   /** Newest first. */

@@ -1,0 +1,504 @@
+import pg from 'pg';
+import { POSTGRES_MIGRATIONS } from './migrations-postgres.ts';
+import { postgresWork } from './postgres-work.ts';
+import {
+  column,
+  PATCHABLE,
+  samePackage,
+  sameRepository,
+  toAudit,
+  toCheck,
+  toJob,
+  toMaterial,
+  toPackage,
+  toPipeline,
+  toRepository,
+  toRevision,
+  toRun,
+  toStage,
+} from './rows.ts';
+import type { ConfigurationPlan, RunRow, Store, StoredRevision } from './store.ts';
+
+type Row = Record<string, unknown>;
+/** A connection or the pool: what a query runs on. */
+export type Queryable = pg.Pool | pg.PoolClient;
+
+/** Options of the PostgreSQL store. */
+export interface PostgresStoreOptions {
+  /** Connections in the pool; default 10. */
+  max?: number;
+  /** Reports errors of idle connections (the database restarted, the network dropped). */
+  onError?: (error: Error) => void;
+}
+
+/** The URL with its password hidden, for messages. */
+export function redactDatabaseUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'the database URL';
+  }
+}
+
+/**
+ * Opens the PostgreSQL store at `url` (`postgres://user:password@host:port/db`), migrating the
+ * schema first; several instances may start at once (the migration takes an advisory lock).
+ */
+export async function openPostgresStore(
+  url: string,
+  options: PostgresStoreOptions = {},
+): Promise<Store> {
+  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10 });
+  pool.on('error', (error) => options.onError?.(error));
+  try {
+    await migrate(pool);
+  } catch (error) {
+    await pool.end().catch(() => {});
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`cannot open the database ${redactDatabaseUrl(url)}: ${reason}`);
+  }
+
+  const now = () => new Date().toISOString();
+  const json = (value: unknown) => JSON.stringify(value);
+  const rows = async (db: Queryable, sql: string, params: unknown[] = []) =>
+    (await db.query(sql, params)).rows as Row[];
+  const one = async (db: Queryable, sql: string, params: unknown[] = []) =>
+    (await rows(db, sql, params))[0];
+  const tx = async <T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> => {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  };
+
+  const loadRuns = async (db: Queryable, runRows: Row[]): Promise<RunRow[]> => {
+    if (runRows.length === 0) return [];
+    const ids = runRows.map((r) => String(r.id));
+    const stageRows = await rows(
+      db,
+      'SELECT * FROM stages WHERE run_id = ANY($1::bigint[]) ORDER BY run_id, position',
+      [ids],
+    );
+    const jobRows = await rows(
+      db,
+      'SELECT * FROM jobs WHERE stage_id = ANY($1::bigint[]) ORDER BY id',
+      [stageRows.map((s) => String(s.id))],
+    );
+    const jobsByStage = groupBy(jobRows, (j) => String(j.stage_id));
+    const stagesByRun = groupBy(stageRows, (s) => String(s.run_id));
+    return runRows.map((run) =>
+      toRun(
+        run,
+        (stagesByRun.get(String(run.id)) ?? []).map((s) =>
+          toStage(s, (jobsByStage.get(String(s.id)) ?? []).map(toJob)),
+        ),
+      ),
+    );
+  };
+
+  const saveRepository = (db: Queryable, row: Parameters<Store['saveRepository']>[0]) =>
+    db.query(
+      `INSERT INTO repositories (name, plugin, config, secrets, source, created_at, updated_at)
+      VALUES ($1, $2, $3, $4, $5, $6, $6)
+      ON CONFLICT (name) DO UPDATE SET plugin = excluded.plugin, config = excluded.config,
+        secrets = excluded.secrets, source = excluded.source,
+        updated_at = CASE WHEN repositories.config = excluded.config AND repositories.secrets = excluded.secrets
+          AND repositories.plugin = excluded.plugin THEN repositories.updated_at ELSE excluded.updated_at END`,
+      [row.name, row.plugin, json(row.config), json(row.secrets), row.source, now()],
+    );
+  const savePackage = (db: Queryable, row: Parameters<Store['savePackage']>[0]) =>
+    db.query(
+      `INSERT INTO packages (repository, name, config, secrets, poll_interval_ms, fingerprint, source, created_at, updated_at)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
+      ON CONFLICT (repository, name) DO UPDATE SET config = excluded.config, secrets = excluded.secrets,
+        poll_interval_ms = excluded.poll_interval_ms, fingerprint = excluded.fingerprint, source = excluded.source,
+        updated_at = CASE WHEN packages.config = excluded.config AND packages.secrets = excluded.secrets
+          AND packages.poll_interval_ms IS NOT DISTINCT FROM excluded.poll_interval_ms
+          THEN packages.updated_at ELSE excluded.updated_at END`,
+      [
+        row.repository,
+        row.name,
+        json(row.config),
+        json(row.secrets),
+        row.pollIntervalMs,
+        row.fingerprint,
+        row.source,
+        now(),
+      ],
+    );
+  const savePipeline = (db: Queryable, row: Parameters<Store['savePipeline']>[0]) =>
+    db.query(
+      `INSERT INTO pipelines (name, definition, source, updated_at) VALUES ($1, $2, $3, $4)
+      ON CONFLICT (name) DO UPDATE SET definition = excluded.definition, source = excluded.source,
+        updated_at = CASE WHEN pipelines.definition = excluded.definition THEN pipelines.updated_at ELSE excluded.updated_at END`,
+      [row.name, json(row.definition), row.source, now()],
+    );
+
+  const apply = (plan: ConfigurationPlan) =>
+    tx(async (c) => {
+      // One apply at a time across instances: each sees the other's result whole.
+      await c.query("SELECT pg_advisory_xact_lock(hashtext('hoist:configuration'))");
+      let added = 0;
+      let changed = 0;
+      let removed = 0;
+      const count = (existing: Row | undefined, same: boolean) => {
+        if (!existing) added++;
+        else if (!same) changed++;
+      };
+      for (const r of plan.repositories) {
+        const existing = await one(c, 'SELECT * FROM repositories WHERE name = $1', [r.name]);
+        count(existing, sameRepository(existing, r));
+        await saveRepository(c, r);
+      }
+      for (const p of plan.packages) {
+        const existing = await one(
+          c,
+          'SELECT * FROM packages WHERE repository = $1 AND name = $2',
+          [p.repository, p.name],
+        );
+        count(existing, samePackage(existing, p));
+        await savePackage(c, p);
+      }
+      for (const p of plan.pipelines) {
+        const existing = await one(c, 'SELECT * FROM pipelines WHERE name = $1', [p.name]);
+        count(existing, existing?.definition === json(p.definition));
+        await savePipeline(c, p);
+      }
+      const keepPackages = plan.packages.map((p) => `${p.repository}/${p.name}`);
+      removed += (
+        await c.query(
+          `DELETE FROM packages WHERE source = 'config' AND NOT (repository || '/' || name = ANY($1::text[]))`,
+          [keepPackages],
+        )
+      ).rowCount as number;
+      removed += (
+        await c.query(
+          `DELETE FROM repositories WHERE source = 'config' AND NOT (name = ANY($1::text[]))`,
+          [plan.repositories.map((r) => r.name)],
+        )
+      ).rowCount as number;
+      removed += (
+        await c.query(
+          `DELETE FROM pipelines WHERE source = 'config' AND NOT (name = ANY($1::text[]))`,
+          [plan.pipelines.map((p) => p.name)],
+        )
+      ).rowCount as number;
+      return { added, changed, removed };
+    });
+
+  const record = (result: Parameters<Store['recordCheck']>[0]) =>
+    tx(async (c) => {
+      const discoveredAt = now();
+      const inserted: StoredRevision[] = [];
+      for (const r of result.revisions) {
+        const row = await one(
+          c,
+          `INSERT INTO revisions (fingerprint, revision, timestamp, "user", comment, trackback_url, data, discovered_at)
+          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+          ON CONFLICT (fingerprint, revision) DO NOTHING RETURNING *`,
+          [
+            result.fingerprint,
+            r.revision,
+            r.timestamp,
+            r.user ?? null,
+            r.comment ?? null,
+            r.trackbackUrl ?? null,
+            json(r.data),
+            discoveredAt,
+          ],
+        );
+        if (row) inserted.push(toRevision(row));
+      }
+      await c.query(
+        `UPDATE materials SET state = $2, last_check_at = $3,
+          next_check_at = CASE WHEN due_trigger = 'manual' THEN next_check_at ELSE $4 END,
+          last_error = $5, last_error_code = $6, failures = $7,
+          lease_owner = CASE WHEN lease_owner = $8 THEN NULL ELSE lease_owner END,
+          lease_until = CASE WHEN lease_owner = $8 THEN NULL ELSE lease_until END
+        WHERE fingerprint = $1`,
+        [
+          result.fingerprint,
+          json(result.state),
+          result.check.startedAt,
+          result.nextCheckAt,
+          result.lastError,
+          result.lastErrorCode,
+          result.failures,
+          result.owner,
+        ],
+      );
+      const { check } = result;
+      await c.query(
+        `INSERT INTO checks (fingerprint, started_at, duration_ms, outcome, new_revisions, error_code, error, decision, trigger, instance)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        [
+          result.fingerprint,
+          check.startedAt,
+          check.durationMs,
+          check.outcome,
+          json(inserted.map((r) => r.revision)),
+          check.errorCode,
+          check.error,
+          check.decision,
+          check.trigger,
+          check.instance,
+        ],
+      );
+      await c.query(
+        `DELETE FROM checks WHERE fingerprint = $1 AND id <= (
+          SELECT id FROM checks WHERE fingerprint = $1 ORDER BY id DESC LIMIT 1 OFFSET 500)`,
+        [result.fingerprint],
+      );
+      return { inserted };
+    });
+
+  const createRun = (run: Parameters<Store['createRun']>[0]) =>
+    tx(async (c) => {
+      // Run creation for one pipeline is serialised across instances: two instances that see
+      // the same new revision at once cannot both create a run for it, nor share a counter.
+      await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`hoist:run:${run.pipeline}`]);
+      if (
+        run.dedupe &&
+        (await one(c, 'SELECT id FROM runs WHERE pipeline = $1 AND revision_key = $2 LIMIT 1', [
+          run.pipeline,
+          run.revisionKey,
+        ]))
+      )
+        return undefined;
+      const counter =
+        Number(
+          (
+            (await one(c, 'SELECT COALESCE(MAX(counter), 0) AS n FROM runs WHERE pipeline = $1', [
+              run.pipeline,
+            ])) as Row
+          ).n,
+        ) + 1;
+      // A manual first stage waits for approval, unless a person scheduled the run.
+      const gated = run.stages[0]?.approval === 'manual' && run.trigger !== 'manual';
+      const inserted = (await one(
+        c,
+        `INSERT INTO runs (pipeline, counter, status, cause, revision_key, trigger, triggered_by, created_at, lease_owner, lease_until)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
+        [
+          run.pipeline,
+          counter,
+          gated ? 'waiting' : 'building',
+          json(run.cause),
+          run.revisionKey,
+          run.trigger,
+          run.triggeredBy,
+          now(),
+          run.lease?.owner ?? null,
+          run.lease?.until ?? null,
+        ],
+      )) as Row;
+      for (const [position, stage] of run.stages.entries()) {
+        const status = position === 0 && gated ? 'awaiting_approval' : 'scheduled';
+        const stageRow = (await one(
+          c,
+          'INSERT INTO stages (run_id, position, name, status, approval) VALUES ($1, $2, $3, $4, $5) RETURNING id',
+          [inserted.id, position, stage.name, status, stage.approval],
+        )) as Row;
+        for (const job of stage.jobs) {
+          await c.query(`INSERT INTO jobs (stage_id, name, status) VALUES ($1, $2, 'scheduled')`, [
+            stageRow.id,
+            job,
+          ]);
+        }
+      }
+      return (await loadRuns(c, [inserted]))[0];
+    });
+
+  const patch = async (
+    table: 'runs' | 'stages' | 'jobs',
+    id: number,
+    values: Record<string, unknown>,
+  ) => {
+    const columns = Object.keys(values).filter((c) => PATCHABLE[table].has(c));
+    if (columns.length === 0) return;
+    await pool.query(
+      `UPDATE ${table} SET ${columns.map((c, i) => `${column(c)} = $${i + 2}`).join(', ')} WHERE id = $1`,
+      [id, ...columns.map((c) => values[c])],
+    );
+  };
+
+  return {
+    kind: 'postgres',
+    listRepositories: async () =>
+      (await rows(pool, 'SELECT * FROM repositories ORDER BY name')).map(toRepository),
+    getRepository: async (name) => {
+      const row = await one(pool, 'SELECT * FROM repositories WHERE name = $1', [name]);
+      return row && toRepository(row);
+    },
+    saveRepository: async (row) => void (await saveRepository(pool, row)),
+    deleteRepository: async (name) =>
+      void (await pool.query('DELETE FROM repositories WHERE name = $1', [name])),
+    listPackages: async (repository) =>
+      (repository === undefined
+        ? await rows(pool, 'SELECT * FROM packages ORDER BY repository, name')
+        : await rows(pool, 'SELECT * FROM packages WHERE repository = $1 ORDER BY name', [
+            repository,
+          ])
+      ).map(toPackage),
+    getPackage: async (repository, name) => {
+      const row = await one(pool, 'SELECT * FROM packages WHERE repository = $1 AND name = $2', [
+        repository,
+        name,
+      ]);
+      return row && toPackage(row);
+    },
+    savePackage: async (row) => void (await savePackage(pool, row)),
+    deletePackage: async (repository, name) =>
+      void (await pool.query('DELETE FROM packages WHERE repository = $1 AND name = $2', [
+        repository,
+        name,
+      ])),
+    listPipelines: async () =>
+      (await rows(pool, 'SELECT * FROM pipelines ORDER BY name')).map(toPipeline),
+    getPipeline: async (name) => {
+      const row = await one(pool, 'SELECT * FROM pipelines WHERE name = $1', [name]);
+      return row && toPipeline(row);
+    },
+    savePipeline: async (row) => void (await savePipeline(pool, row)),
+    deletePipeline: async (name) =>
+      void (await pool.query('DELETE FROM pipelines WHERE name = $1', [name])),
+    applyConfiguration: apply,
+    ensureMaterial: async (fingerprint, plugin, nextCheckAt) =>
+      void (await pool.query(
+        `INSERT INTO materials (fingerprint, plugin, next_check_at) VALUES ($1, $2, $3)
+        ON CONFLICT (fingerprint) DO NOTHING`,
+        [fingerprint, plugin, nextCheckAt],
+      )),
+    getMaterial: async (fingerprint) => {
+      const row = await one(pool, 'SELECT * FROM materials WHERE fingerprint = $1', [fingerprint]);
+      return row && toMaterial(row);
+    },
+    listMaterials: async () =>
+      (await rows(pool, 'SELECT * FROM materials ORDER BY fingerprint')).map(toMaterial),
+    scheduleMaterial: async (fingerprint, nextCheckAt, trigger) =>
+      void (await pool.query(
+        'UPDATE materials SET next_check_at = $2, due_trigger = $3 WHERE fingerprint = $1',
+        [fingerprint, nextCheckAt, trigger ?? null],
+      )),
+    recordCheck: record,
+    latestRevision: async (fingerprint) => {
+      const row = await one(
+        pool,
+        'SELECT * FROM revisions WHERE fingerprint = $1 ORDER BY id DESC LIMIT 1',
+        [fingerprint],
+      );
+      return row && toRevision(row);
+    },
+    listRevisions: async (fingerprint, limit) =>
+      (
+        await rows(
+          pool,
+          'SELECT * FROM revisions WHERE fingerprint = $1 ORDER BY id DESC LIMIT $2',
+          [fingerprint, limit],
+        )
+      ).map(toRevision),
+    listChecks: async (fingerprint, limit) =>
+      (
+        await rows(pool, 'SELECT * FROM checks WHERE fingerprint = $1 ORDER BY id DESC LIMIT $2', [
+          fingerprint,
+          limit,
+        ])
+      ).map(toCheck),
+    setPipelinePaused: async (name, paused) =>
+      void (await pool.query('UPDATE pipelines SET paused = $2 WHERE name = $1', [
+        name,
+        paused ? 1 : 0,
+      ])),
+    createRun,
+    getRun: async (pipeline, counter) =>
+      (
+        await loadRuns(
+          pool,
+          await rows(pool, 'SELECT * FROM runs WHERE pipeline = $1 AND counter = $2', [
+            pipeline,
+            counter,
+          ]),
+        )
+      )[0],
+    listRuns: async (pipeline, limit) =>
+      loadRuns(
+        pool,
+        await rows(pool, 'SELECT * FROM runs WHERE pipeline = $1 ORDER BY counter DESC LIMIT $2', [
+          pipeline,
+          limit,
+        ]),
+      ),
+    listActiveRuns: async () =>
+      loadRuns(
+        pool,
+        await rows(pool, `SELECT * FROM runs WHERE status IN ('building', 'waiting') ORDER BY id`),
+      ),
+    updateRun: (id, values) => patch('runs', id, values),
+    updateStage: (id, values) => patch('stages', id, values),
+    updateJob: (id, values) => patch('jobs', id, values),
+    ...postgresWork(pool, tx),
+    addAudit: async (entry) =>
+      void (await pool.query(
+        'INSERT INTO audit (at, actor, action, target, outcome) VALUES ($1, $2, $3, $4, $5)',
+        [entry.at, entry.actor, entry.action, entry.target, entry.outcome],
+      )),
+    listAudit: async (limit) =>
+      (await rows(pool, 'SELECT * FROM audit ORDER BY id DESC LIMIT $1', [limit])).map(toAudit),
+    close: () => pool.end(),
+  };
+}
+
+async function migrate(pool: pg.Pool): Promise<void> {
+  const client = await pool.connect();
+  try {
+    // Several instances may start together: one migrates, the others wait and find it done.
+    await client.query("SELECT pg_advisory_lock(hashtext('hoist:migrate'))");
+    await client.query('CREATE TABLE IF NOT EXISTS hoist_schema (version INTEGER NOT NULL)');
+    const row = (await client.query('SELECT version FROM hoist_schema')).rows[0] as
+      | { version: number }
+      | undefined;
+    const version = row?.version ?? 0;
+    if (!row) await client.query('INSERT INTO hoist_schema (version) VALUES (0)');
+    if (version > POSTGRES_MIGRATIONS.length) {
+      throw new Error(
+        `the database is at schema version ${version}, newer than this Hoist (${POSTGRES_MIGRATIONS.length})`,
+      );
+    }
+    for (let v = version; v < POSTGRES_MIGRATIONS.length; v++) {
+      await client.query('BEGIN');
+      try {
+        await client.query(POSTGRES_MIGRATIONS[v] as string);
+        await client.query('UPDATE hoist_schema SET version = $1', [v + 1]);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK');
+        throw error;
+      }
+    }
+  } finally {
+    await client.query("SELECT pg_advisory_unlock(hashtext('hoist:migrate'))").catch(() => {});
+    client.release();
+  }
+}
+
+// Map.groupBy arrives with Node 21.
+function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const group = groups.get(k);
+    if (group) group.push(item);
+    else groups.set(k, [item]);
+  }
+  return groups;
+}

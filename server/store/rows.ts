@@ -1,0 +1,218 @@
+import type {
+  AuditEntry,
+  CheckRow,
+  InstanceRow,
+  JobRow,
+  MaterialRow,
+  PackageRow,
+  PipelineRow,
+  RepositoryRow,
+  RunRow,
+  StageRow,
+  StoredRevision,
+} from './store.ts';
+
+/**
+ * Row mapping shared by the SQLite and PostgreSQL stores: both keep the same columns, JSON as
+ * text and times as ISO strings, so that the two behave alike.
+ */
+type Row = Record<string, unknown>;
+
+const parse = <T>(text: unknown): T => JSON.parse(String(text)) as T;
+const text = (value: unknown): string | null =>
+  value === null || value === undefined ? null : String(value);
+
+export function toRepository(r: Row): RepositoryRow {
+  return {
+    name: String(r.name),
+    plugin: String(r.plugin),
+    config: parse(r.config),
+    secrets: parse(r.secrets),
+    source: r.source as RepositoryRow['source'],
+    createdAt: String(r.created_at),
+    updatedAt: String(r.updated_at),
+  };
+}
+
+export function toPackage(r: Row): PackageRow {
+  return {
+    repository: String(r.repository),
+    name: String(r.name),
+    config: parse(r.config),
+    secrets: parse(r.secrets),
+    pollIntervalMs: r.poll_interval_ms === null ? null : Number(r.poll_interval_ms),
+    fingerprint: String(r.fingerprint),
+    source: r.source as PackageRow['source'],
+    createdAt: String(r.created_at),
+    updatedAt: String(r.updated_at),
+  };
+}
+
+export function toPipeline(r: Row): PipelineRow {
+  return {
+    name: String(r.name),
+    definition: parse(r.definition),
+    source: r.source as PipelineRow['source'],
+    paused: Boolean(Number(r.paused)),
+    updatedAt: String(r.updated_at),
+  };
+}
+
+export function toMaterial(r: Row): MaterialRow {
+  return {
+    fingerprint: String(r.fingerprint),
+    plugin: String(r.plugin),
+    state: parse(r.state),
+    lastCheckAt: text(r.last_check_at),
+    nextCheckAt: text(r.next_check_at),
+    lastError: text(r.last_error),
+    lastErrorCode: text(r.last_error_code),
+    failures: Number(r.failures),
+    leaseOwner: text(r.lease_owner),
+  };
+}
+
+export function toRevision(r: Row): StoredRevision {
+  const revision: StoredRevision = {
+    id: Number(r.id),
+    fingerprint: String(r.fingerprint),
+    revision: String(r.revision),
+    timestamp: String(r.timestamp),
+    data: parse(r.data),
+    discoveredAt: String(r.discovered_at),
+  };
+  if (r.user !== null) revision.user = String(r.user);
+  if (r.comment !== null) revision.comment = String(r.comment);
+  if (r.trackback_url !== null) revision.trackbackUrl = String(r.trackback_url);
+  return revision;
+}
+
+export function toCheck(r: Row): CheckRow {
+  return {
+    id: Number(r.id),
+    fingerprint: String(r.fingerprint),
+    startedAt: String(r.started_at),
+    durationMs: Number(r.duration_ms),
+    outcome: r.outcome as CheckRow['outcome'],
+    newRevisions: parse(r.new_revisions),
+    errorCode: text(r.error_code),
+    error: text(r.error),
+    decision: String(r.decision),
+    trigger: r.trigger as CheckRow['trigger'],
+    instance: text(r.instance),
+  };
+}
+
+export function toJob(row: Row): JobRow {
+  return {
+    id: Number(row.id),
+    stageId: Number(row.stage_id),
+    name: String(row.name),
+    status: row.status as JobRow['status'],
+    startedAt: text(row.started_at),
+    finishedAt: text(row.finished_at),
+    exitCode: row.exit_code === null ? null : Number(row.exit_code),
+    error: text(row.error),
+  };
+}
+
+export function toStage(row: Row, jobs: JobRow[]): StageRow {
+  return {
+    id: Number(row.id),
+    runId: Number(row.run_id),
+    position: Number(row.position),
+    name: String(row.name),
+    status: row.status as StageRow['status'],
+    approval: row.approval as StageRow['approval'],
+    approvedBy: text(row.approved_by),
+    approvedAt: text(row.approved_at),
+    approvalComment: text(row.approval_comment),
+    startedAt: text(row.started_at),
+    finishedAt: text(row.finished_at),
+    jobs,
+  };
+}
+
+export function toRun(row: Row, stages: StageRow[]): RunRow {
+  return {
+    id: Number(row.id),
+    pipeline: String(row.pipeline),
+    counter: Number(row.counter),
+    status: row.status as RunRow['status'],
+    cause: parse(row.cause),
+    revisionKey: String(row.revision_key),
+    trigger: row.trigger as RunRow['trigger'],
+    triggeredBy: text(row.triggered_by),
+    createdAt: String(row.created_at),
+    finishedAt: text(row.finished_at),
+    stages,
+  };
+}
+
+export function toAudit(row: Row): AuditEntry {
+  return {
+    id: Number(row.id),
+    at: String(row.at),
+    actor: String(row.actor),
+    action: String(row.action),
+    target: String(row.target),
+    outcome: Number(row.outcome),
+  };
+}
+
+/** Column name of a camelCase patch key (`finishedAt` → `finished_at`). */
+export function column(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+/** Patch keys the stores accept, so that no caller-made key reaches SQL text. */
+export const PATCHABLE: Record<'runs' | 'stages' | 'jobs', ReadonlySet<string>> = {
+  runs: new Set(['status', 'finishedAt']),
+  stages: new Set([
+    'status',
+    'approvedBy',
+    'approvedAt',
+    'approvalComment',
+    'startedAt',
+    'finishedAt',
+  ]),
+  jobs: new Set(['status', 'startedAt', 'finishedAt', 'exitCode', 'error']),
+};
+
+/** Whether a configuration-file object differs from its stored row (for apply's summary). */
+export function sameRepository(
+  existing: Row | undefined,
+  r: { plugin: string; config: unknown; secrets: unknown },
+): boolean {
+  return (
+    existing?.config === JSON.stringify(r.config) &&
+    existing?.secrets === JSON.stringify(r.secrets) &&
+    existing?.plugin === r.plugin
+  );
+}
+
+export function samePackage(
+  existing: Row | undefined,
+  p: { config: unknown; secrets: unknown; pollIntervalMs: number | null },
+): boolean {
+  return (
+    existing?.config === JSON.stringify(p.config) &&
+    existing?.secrets === JSON.stringify(p.secrets) &&
+    (existing?.poll_interval_ms === null ? null : Number(existing?.poll_interval_ms)) ===
+      p.pollIntervalMs
+  );
+}
+
+export function toInstance(row: Row, materials: string[], runs: string[]): InstanceRow {
+  return {
+    id: String(row.id),
+    host: String(row.host),
+    pid: Number(row.pid),
+    url: String(row.url),
+    version: String(row.version),
+    startedAt: new Date(Number(row.started_at)).toISOString(),
+    heartbeatAt: new Date(Number(row.heartbeat_at)).toISOString(),
+    materials,
+    runs,
+  };
+}

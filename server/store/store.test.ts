@@ -1,0 +1,372 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTestDatabase } from '../../test/helpers/postgres.ts';
+import { sampleRevision } from '../../test/helpers/sample-plugin.ts';
+import { MIGRATIONS } from './migrations.ts';
+import { POSTGRES_MIGRATIONS } from './migrations-postgres.ts';
+import { openPostgresStore } from './postgres.ts';
+import { openSqliteStore } from './sqlite.ts';
+import type { CheckResult, ConfigurationPlan, NewRun, Store } from './store.ts';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** One database, and a way to open more stores on it (as more instances would). */
+interface Backend {
+  kind: 'sqlite' | 'postgres';
+  /** A fresh database; `open` may be called several times, each a separate connection. */
+  database(): Promise<{ open(): Promise<Store>; location: string }>;
+}
+
+const track = (store: Store) => {
+  cleanups.push(() => store.close().catch(() => {}));
+  return store;
+};
+
+const sqlite: Backend = {
+  kind: 'sqlite',
+  async database() {
+    const dir = mkdtempSync(join(tmpdir(), 'hoist-store-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'hoist.db');
+    return { location: file, open: async () => track(openSqliteStore(file)) };
+  },
+};
+
+const postgres: Backend = {
+  kind: 'postgres',
+  async database() {
+    const db = await createTestDatabase();
+    cleanups.push(() => db.drop());
+    return { location: db.url, open: async () => track(await openPostgresStore(db.url)) };
+  },
+};
+
+const plan = (specs: string[]): ConfigurationPlan => ({
+  repositories: [
+    {
+      name: 'internal',
+      plugin: 'yum',
+      config: { REPO_URL: 'https://r' },
+      secrets: { PASSWORD: 'v1:sealed' },
+      source: 'config',
+    },
+  ],
+  packages: specs.map((spec, i) => ({
+    repository: 'internal',
+    name: spec,
+    config: { PACKAGE_SPEC: spec },
+    secrets: {},
+    pollIntervalMs: 60_000,
+    fingerprint: `fp-${spec}-${i}`,
+    source: 'config' as const,
+  })),
+  pipelines: [],
+});
+
+function check(fingerprint: string, revisions = [sampleRevision(1)], owner = 'i1'): CheckResult {
+  return {
+    fingerprint,
+    plugin: 'yum',
+    revisions,
+    state: { etag: 'x' },
+    check: {
+      startedAt: new Date().toISOString(),
+      durationMs: 5,
+      outcome: 'new',
+      newRevisions: [],
+      errorCode: null,
+      error: null,
+      decision: 'stored',
+      trigger: 'schedule',
+      instance: owner,
+    },
+    nextCheckAt: new Date(Date.now() + 60_000).toISOString(),
+    failures: 0,
+    lastError: null,
+    lastErrorCode: null,
+    owner,
+  };
+}
+
+const newRun = (key: string, trigger: NewRun['trigger'] = 'poll'): NewRun => ({
+  pipeline: 'build',
+  cause: { materials: [], packages: {} },
+  revisionKey: key,
+  dedupe: true,
+  trigger,
+  triggeredBy: null,
+  stages: [{ name: 'test', approval: 'auto', jobs: ['unit', 'lint'] }],
+});
+
+/** A store with `n` due materials of polled packages. */
+async function withDueMaterials(store: Store, n: number) {
+  const specs = Array.from({ length: n }, (_, i) => `p${i}`);
+  await store.applyConfiguration(plan(specs));
+  const past = new Date(Date.now() - 1000).toISOString();
+  for (const [i, spec] of specs.entries())
+    await store.ensureMaterial(`fp-${spec}-${i}`, 'yum', past);
+  return specs.map((spec, i) => `fp-${spec}-${i}`);
+}
+
+describe.each([sqlite, postgres])('server/store ($kind)', (backend) => {
+  it('applies a configuration idempotently and removes only config-made objects', async () => {
+    const store = await (await backend.database()).open();
+    expect(await store.applyConfiguration(plan(['app', 'tool']))).toEqual({
+      added: 3,
+      changed: 0,
+      removed: 0,
+    });
+    expect(await store.applyConfiguration(plan(['app', 'tool']))).toEqual({
+      added: 0,
+      changed: 0,
+      removed: 0,
+    });
+    await store.savePackage({
+      repository: 'internal',
+      name: 'manual',
+      config: {},
+      secrets: {},
+      pollIntervalMs: null,
+      fingerprint: 'fp-manual',
+      source: 'api',
+    });
+    expect(await store.applyConfiguration(plan(['app']))).toEqual({
+      added: 0,
+      changed: 0,
+      removed: 1,
+    });
+    expect((await store.listPackages()).map((p) => p.name)).toEqual(['app', 'manual']);
+    const changed = plan(['app']);
+    (changed.packages[0] as { pollIntervalMs: number }).pollIntervalMs = 30_000;
+    expect(await store.applyConfiguration(changed)).toEqual({ added: 0, changed: 1, removed: 0 });
+    expect((await store.getPackage('internal', 'app'))?.pollIntervalMs).toBe(30_000);
+  });
+
+  it('stores a check in one transaction and never duplicates a revision', async () => {
+    const store = await (await backend.database()).open();
+    await store.ensureMaterial('fp', 'yum', null);
+    const first = await store.recordCheck(check('fp', [sampleRevision(1), sampleRevision(2)]));
+    expect(first.inserted.map((r) => r.revision)).toEqual(['app-1', 'app-2']);
+    const again = await store.recordCheck(check('fp', [sampleRevision(2), sampleRevision(3)]));
+    expect(again.inserted.map((r) => r.revision)).toEqual(['app-3']);
+    expect((await store.listRevisions('fp', 10)).map((r) => r.revision)).toEqual([
+      'app-3',
+      'app-2',
+      'app-1',
+    ]);
+    const latest = await store.latestRevision('fp');
+    expect(latest?.revision).toBe('app-3');
+    expect(latest?.data).toEqual(sampleRevision(3).data);
+    expect((await store.getMaterial('fp'))?.state).toEqual({ etag: 'x' });
+    const checks = await store.listChecks('fp', 10);
+    expect(checks.map((c) => c.newRevisions)).toEqual([['app-3'], ['app-1', 'app-2']]);
+    expect(checks[0]?.instance).toBe('i1');
+  });
+
+  it('rolls a failed check back whole', async () => {
+    const store = await (await backend.database()).open();
+    await store.ensureMaterial('fp', 'yum', null);
+    // A revision for a material that does not exist violates the foreign key: nothing is kept.
+    await expect(store.recordCheck(check('missing'))).rejects.toThrow();
+    expect(await store.listRevisions('missing', 10)).toEqual([]);
+    expect(await store.listChecks('missing', 10)).toEqual([]);
+  });
+
+  it('keeps everything across a reopen', async () => {
+    const db = await backend.database();
+    const a = await db.open();
+    await a.applyConfiguration(plan(['app']));
+    await a.ensureMaterial('fp-app-0', 'yum', null);
+    await a.recordCheck(check('fp-app-0'));
+    await a.close();
+    const b = await db.open();
+    expect((await b.latestRevision('fp-app-0'))?.revision).toBe('app-1');
+    expect((await b.getRepository('internal'))?.secrets).toEqual({ PASSWORD: 'v1:sealed' });
+  });
+
+  it('creates runs with their stages and jobs, numbers them, and refuses a duplicate', async () => {
+    const store = await (await backend.database()).open();
+    const run = await store.createRun(newRun('k1'));
+    expect(run).toMatchObject({ pipeline: 'build', counter: 1, status: 'building' });
+    expect(run?.stages[0]?.jobs.map((j) => j.name)).toEqual(['unit', 'lint']);
+    expect(await store.createRun(newRun('k1'))).toBeUndefined();
+    expect((await store.createRun(newRun('k2')))?.counter).toBe(2);
+    await store.updateStage(run!.stages[0]!.id, { status: 'passed', approvedBy: 'ann' });
+    await store.updateJob(run!.stages[0]!.jobs[0]!.id, { status: 'passed', exitCode: 0 });
+    await store.updateRun(run!.id, { status: 'passed', finishedAt: 'now' });
+    const again = await store.getRun('build', 1);
+    expect(again?.status).toBe('passed');
+    expect(again?.stages[0]).toMatchObject({ status: 'passed', approvedBy: 'ann' });
+    expect(again?.stages[0]?.jobs[0]).toMatchObject({ status: 'passed', exitCode: 0 });
+    expect((await store.listRuns('build', 10)).map((r) => r.counter)).toEqual([2, 1]);
+    expect((await store.listActiveRuns()).map((r) => r.counter)).toEqual([2]);
+  });
+
+  it('creates exactly one run when instances see the same revision at once', async () => {
+    const db = await backend.database();
+    const instances = await Promise.all([db.open(), db.open(), db.open()]);
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        (instances[i % 3] as Store).createRun(newRun('same-revision')),
+      ),
+    );
+    expect(results.filter(Boolean)).toHaveLength(1);
+    // Different revisions at once get different counters, none lost.
+    const distinct = await Promise.all(
+      Array.from({ length: 9 }, (_, i) => (instances[i % 3] as Store).createRun(newRun(`r${i}`))),
+    );
+    expect(distinct.map((r) => r?.counter).sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual([
+      2, 3, 4, 5, 6, 7, 8, 9, 10,
+    ]);
+  });
+
+  it('leases each due material to one instance only, and hands over expired leases', async () => {
+    const db = await backend.database();
+    const [a, b] = await Promise.all([db.open(), db.open()]);
+    const fingerprints = await withDueMaterials(a as Store, 40);
+    const now = Date.now();
+    const [fromA, fromB] = await Promise.all([
+      (a as Store).claimDueMaterials('a', now, now + 10_000, 25),
+      (b as Store).claimDueMaterials('b', now, now + 10_000, 25),
+    ]);
+    const claimed = [...(fromA ?? []), ...(fromB ?? [])].map((m) => m.fingerprint);
+    expect(new Set(claimed).size).toBe(claimed.length);
+    expect(claimed.sort()).toEqual([...fingerprints].sort());
+    // Nothing left while the leases live.
+    expect(await (b as Store).claimDueMaterials('b', now + 5_000, now + 15_000, 100)).toEqual([]);
+    // `b` renews its leases; `a` stops renewing: after expiry, its materials go to `b`.
+    await (b as Store).heartbeat('b', now + 5_000, now + 60_000);
+    const taken = await (b as Store).claimDueMaterials('b', now + 11_000, now + 21_000, 100);
+    expect(taken.map((m) => m.fingerprint).sort()).toEqual(
+      (fromA ?? []).map((m) => m.fingerprint).sort(),
+    );
+    const instances = await (a as Store).listInstances(0);
+    expect(instances).toEqual([]);
+  });
+
+  it('renews leases on heartbeat, lists instances with them, and releases them on retire', async () => {
+    const db = await backend.database();
+    const store = await db.open();
+    const [first] = await withDueMaterials(store, 3);
+    const now = Date.now();
+    const info = { id: 'i1', host: 'h', pid: 1, url: 'http://127.0.0.1:1', version: '0' };
+    await store.registerInstance(info, now);
+    const claimed = await store.claimDueMaterials('i1', now, now + 1_000, 1);
+    expect(claimed).toEqual([{ fingerprint: first, trigger: 'schedule' }]);
+    await store.heartbeat('i1', now + 500, now + 60_000);
+    // Without the renewal this lease would have expired.
+    expect(await store.claimDueMaterials('i2', now + 2_000, now + 3_000, 1)).not.toContainEqual(
+      expect.objectContaining({ fingerprint: first }),
+    );
+    const listed = await store.listInstances(now);
+    expect(listed).toMatchObject([{ id: 'i1', url: info.url, materials: [first] }]);
+    expect(listed[0]?.heartbeatAt).toBe(new Date(now + 500).toISOString());
+    await store.retireInstance('i1');
+    expect(await store.listInstances(0)).toEqual([]);
+    expect((await store.getMaterial(first as string))?.leaseOwner).toBeNull();
+  });
+
+  it('ends the lease with the check, and keeps a check-now that arrived meanwhile', async () => {
+    const store = await (await backend.database()).open();
+    const [fp] = await withDueMaterials(store, 1);
+    const now = Date.now();
+    expect(await store.claimDueMaterials('i1', now, now + 60_000, 10)).toHaveLength(1);
+    expect((await store.getMaterial(fp as string))?.leaseOwner).toBe('i1');
+    const nowIso = new Date().toISOString();
+    await store.scheduleMaterial(fp as string, nowIso, 'manual');
+    await store.recordCheck(check(fp as string));
+    const material = await store.getMaterial(fp as string);
+    expect(material?.leaseOwner).toBeNull();
+    expect(material?.nextCheckAt).toBe(nowIso);
+    const again = await store.claimDueMaterials('i2', Date.now(), Date.now() + 60_000, 10);
+    expect(again).toEqual([{ fingerprint: fp, trigger: 'manual' }]);
+    await store.recordCheck(check(fp as string, [], 'i2'));
+    expect(Date.parse((await store.getMaterial(fp as string))?.nextCheckAt ?? '')).toBeGreaterThan(
+      Date.now(),
+    );
+  });
+
+  it('leases runs: one advancer at a time, orphans taken over after expiry', async () => {
+    const db = await backend.database();
+    const [a, b] = await Promise.all([db.open(), db.open()]);
+    const now = Date.now();
+    const run = await (a as Store).createRun({
+      ...newRun('k'),
+      lease: { owner: 'a', until: now + 1_000 },
+    });
+    expect(await (b as Store).claimRun(run!.id, 'b', now, now + 1_000)).toBe(false);
+    expect(await (b as Store).claimOrphanRuns('b', now, now + 1_000, 10)).toEqual([]);
+    expect(await (a as Store).claimRun(run!.id, 'a', now, now + 1_000)).toBe(true);
+    expect(await (b as Store).claimOrphanRuns('b', now + 2_000, now + 3_000, 10)).toEqual([
+      { id: run!.id, pipeline: 'build', counter: 1 },
+    ]);
+    await (b as Store).releaseRun(run!.id, 'b');
+    expect(await (a as Store).claimRun(run!.id, 'a', now + 2_500, now + 4_000)).toBe(true);
+    await (a as Store).releaseLeases('a');
+    expect(await (b as Store).claimRun(run!.id, 'b', now + 2_600, now + 4_000)).toBe(true);
+  });
+
+  it('keeps a setting once set, whoever sets it first', async () => {
+    const db = await backend.database();
+    const [a, b] = await Promise.all([db.open(), db.open()]);
+    const values = await Promise.all([
+      (a as Store).setting('key-check', 'from-a'),
+      (b as Store).setting('key-check', 'from-b'),
+    ]);
+    expect(values[0]).toBe(values[1]);
+    expect(await (a as Store).setting('key-check', 'later')).toBe(values[0]);
+  });
+});
+
+describe('server/store schemas', () => {
+  it('migrates SQLite to the latest schema, in WAL mode', async () => {
+    const db = await sqlite.database();
+    await db.open();
+    const file = new Database(db.location, { readonly: true });
+    expect(file.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    expect(file.pragma('journal_mode', { simple: true })).toBe('wal');
+    file.close();
+  });
+
+  it('gives PostgreSQL the same tables and columns as SQLite, and migrates once when instances start together', async () => {
+    expect(POSTGRES_MIGRATIONS).toHaveLength(MIGRATIONS.length);
+    const pgDb = await postgres.database();
+    await Promise.all([pgDb.open(), pgDb.open(), pgDb.open()]);
+    const client = new pg.Client({ connectionString: pgDb.location });
+    await client.connect();
+    const pgColumns = (
+      await client.query(
+        `SELECT table_name, column_name FROM information_schema.columns
+         WHERE table_schema = 'public' AND table_name <> 'hoist_schema' ORDER BY table_name, column_name`,
+      )
+    ).rows.map((r) => `${r.table_name}.${r.column_name}`);
+    expect((await client.query('SELECT version FROM hoist_schema')).rows).toEqual([
+      { version: POSTGRES_MIGRATIONS.length },
+    ]);
+    await client.end();
+    const liteDb = await sqlite.database();
+    await liteDb.open();
+    const file = new Database(liteDb.location, { readonly: true });
+    const tables = (
+      file
+        .prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`)
+        .all() as { name: string }[]
+    ).map((t) => t.name);
+    const liteColumns = tables
+      .flatMap((t) =>
+        (file.prepare(`PRAGMA table_info(${t})`).all() as { name: string }[]).map(
+          (c) => `${t}.${c.name}`,
+        ),
+      )
+      .sort();
+    file.close();
+    expect(pgColumns.sort()).toEqual(liteColumns);
+  });
+});

@@ -1,0 +1,49 @@
+import pg from 'pg';
+
+/**
+ * PostgreSQL for tests: HOIST_TEST_DATABASE_URL names a role that may create databases
+ * (`.ci/postgres` starts Debian's server and prints one). Each test gets a database of its own.
+ */
+export function postgresUrl(): string {
+  const url = process.env.HOIST_TEST_DATABASE_URL;
+  if (!url) {
+    throw new Error(
+      'HOIST_TEST_DATABASE_URL is not set: start PostgreSQL with `bash .ci/postgres` (as root) and export the URL it prints',
+    );
+  }
+  return url;
+}
+
+let counter = 0;
+
+/** A new empty database; `drop` removes it (closing what still uses it). */
+export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const base = postgresUrl();
+  const name = `hoist_test_${process.pid}_${Date.now().toString(36)}_${counter++}`;
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const client = new pg.Client({ connectionString: base });
+      await client.connect();
+      try {
+        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+/** Which store the end-to-end servers use: `HOIST_TEST_STORE=postgres` selects PostgreSQL. */
+export function testStoreKind(): 'sqlite' | 'postgres' {
+  return process.env.HOIST_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
+}
