@@ -3,6 +3,16 @@ import { defineConfig } from 'vitest/config';
 
 const source = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
+const POSTGRES_SUITES = [
+  'test/server.test.ts',
+  'test/pipelines.test.ts',
+  'test/pipelines-durability.test.ts',
+  'test/operator.test.ts',
+  'test/plugins.test.ts',
+  'test/dashboard.test.ts',
+  'test/cluster.test.ts',
+];
+
 export default defineConfig({
   resolve: {
     // Self-references (`import … from 'hoist/yum'`) run from the TypeScript sources in tests;
@@ -15,10 +25,29 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ['**/*.test.ts'],
-    exclude: ['node_modules/**', 'dist/**'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     reporters: ['default', './test/helpers/summary-reporter.ts'],
+    globalSetup: ['./test/helpers/postgres-teardown.ts'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'sqlite',
+          include: ['**/*.test.ts'],
+          exclude: ['node_modules/**', 'dist/**', 'test/cluster.test.ts'],
+        },
+      },
+      {
+        // The end-to-end suites again, each server on a PostgreSQL database of its own; and
+        // several instances sharing one database. Needs HOIST_TEST_DATABASE_URL.
+        extends: true,
+        test: {
+          name: 'postgres',
+          include: POSTGRES_SUITES,
+          env: { HOIST_TEST_STORE: 'postgres' },
+        },
+      },
+    ],
   },
 });

@@ -37,12 +37,17 @@ program
   )
   .option('--host <host>', 'address to listen on', '127.0.0.1')
   .option('--port <port>', 'port to listen on (0: any free port)', '8153')
-  .option('--database <url>', 'database URL (default: SQLite in the data folder)')
+  .option(
+    '--database <url>',
+    'postgres://user:password@host:port/db to share the work with other instances (default: $HOIST_DATABASE_URL, else SQLite in the data folder)',
+  )
   .action(async (options: { host: string; port: string; config?: string; database?: string }) => {
-    if (options.database)
+    const database = options.database ?? process.env.HOIST_DATABASE_URL;
+    if (database && !/^postgres(ql)?:\/\//.test(database)) {
       throw new UsageError(
-        '--database is not supported yet: the store is SQLite in the data folder',
+        `--database must be a postgres:// URL, got '${database.split(':')[0]}:…' (leave it out for SQLite)`,
       );
+    }
     const port = Number(options.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
       throw new UsageError(`--port must be a port number, got '${options.port}'`);
@@ -54,6 +59,7 @@ program
       host: options.host,
       port,
       ...(options.config ? { configFile: options.config } : {}),
+      ...(database ? { database } : {}),
     });
     process.stderr.write(`hoist: listening on ${server.url}\n`);
     let stopping = false;

@@ -11,6 +11,7 @@ import { configRoutes } from './api/routes-config.ts';
 import { materialRoutes } from './api/routes-materials.ts';
 import { runRoutes } from './api/routes-runs.ts';
 import { Catalog } from './catalog.ts';
+import { Instance, loadInstanceId } from './cluster/instance.ts';
 import { loadConfigFile, parseConfigText } from './config/load.ts';
 import type { HoistConfig } from './config/schema.ts';
 import { createMetrics } from './metrics.ts';
@@ -18,7 +19,8 @@ import { PipelineEngine } from './pipelines/engine.ts';
 import { createPluginRuntime, type PluginRuntime } from './plugin-runtime.ts';
 import { loadInstalledPlugins } from './plugins/packages.ts';
 import { Poller } from './poller/poller.ts';
-import { loadSecretBox } from './secrets.ts';
+import { loadSecretBox, type SecretBox } from './secrets.ts';
+import { openPostgresStore } from './store/postgres.ts';
 import { openSqliteStore } from './store/sqlite.ts';
 import type { Store } from './store/store.ts';
 import { webRoutes } from './web/routes.ts';
@@ -29,6 +31,15 @@ export interface ServerOptions {
   dataDir?: string;
   /** Configuration file applied at start (and by `POST /api/config/apply`). */
   configFile?: string;
+  /**
+   * `postgres://…` to share the work with other instances on one PostgreSQL database; default
+   * `$HOIST_DATABASE_URL`, else SQLite in the data folder (one instance).
+   */
+  database?: string;
+  /** How long a stopped instance's leases block its work; default `$HOIST_LEASE_MS` or 30 s. */
+  leaseMs?: number;
+  /** The URL other instances reach this one at; default `$HOIST_ADVERTISE_URL`, else the listen address. */
+  advertiseUrl?: string;
   host?: string;
   /** 0 picks a free port; default 8153. */
   port?: number;
@@ -52,6 +63,7 @@ export interface HoistServer {
   readonly poller: Poller;
   readonly engine: PipelineEngine;
   readonly runtime: PluginRuntime;
+  readonly instance: Instance;
   /** Stops polling (running checks may finish for `graceMs`), then the HTTP server and store. */
   close(graceMs?: number): Promise<void>;
 }
@@ -76,7 +88,16 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
     : undefined;
   const { token: adminToken } = await loadAdminToken(dataDir, env);
   const box = await loadSecretBox(dataDir, env);
-  const store = openSqliteStore(join(dataDir, 'hoist.db'));
+  const database = options.database ?? env.HOIST_DATABASE_URL;
+  const store = await openStore(database, dataDir);
+  try {
+    await checkSecretKey(store, box);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  const instanceId = await loadInstanceId(dataDir, env);
+  const leaseMs = options.leaseMs ?? (Number(env.HOIST_LEASE_MS) || 30_000);
   // Installed plugins load explicitly from the list in the data folder, before anything polls.
   const installed = await loadInstalledPlugins(dataDir);
   const runtime = createPluginRuntime({
@@ -107,7 +128,19 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
         };
   const app = await createApp({ tokens, logger, version: VERSION });
   const metrics = createMetrics();
-  const engine = new PipelineEngine({
+  let engine: PipelineEngine | undefined;
+  const instance = new Instance({
+    store,
+    id: instanceId,
+    logger: app.log,
+    leaseMs,
+    async onHeartbeat() {
+      await engine?.resume();
+      await engine?.watchCancellations();
+    },
+  });
+  engine = new PipelineEngine({
+    instance,
     store,
     catalog,
     host: runtime.host,
@@ -115,6 +148,8 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
     dataDir,
   });
   const poller = new Poller({
+    instance,
+    shared: store.kind === 'postgres',
     onRevisions: (pkg, inserted) => engine.onRevisions(pkg, inserted),
     store,
     catalog,
@@ -128,6 +163,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
     store,
     catalog,
     poller,
+    instance,
     host: runtime.host,
     metrics,
     async applyConfig(text) {
@@ -154,11 +190,16 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
   runRoutes(app, context, engine);
   await webRoutes(app);
   await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8153 });
+  const address = app.server.address() as AddressInfo;
+  const hostPart = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  // Other instances fetch job logs from this URL: HOIST_ADVERTISE_URL when they reach it otherwise.
+  await instance.start({
+    url: options.advertiseUrl ?? env.HOIST_ADVERTISE_URL ?? `http://${hostPart}:${address.port}`,
+    version: VERSION,
+  });
   await engine.resume();
   await poller.start();
 
-  const address = app.server.address() as AddressInfo;
-  const hostPart = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   let closing: Promise<void> | undefined;
   return {
     url: `http://${hostPart}:${address.port}`,
@@ -167,10 +208,12 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
     poller,
     engine,
     runtime,
+    instance,
     close(graceMs = 10_000) {
       closing ??= (async () => {
         await poller.stop(graceMs);
         await engine.stop();
+        await instance.stop().catch((error) => app.log.error({ err: error }, 'retire failed'));
         await app.close();
         await store.close();
         await runtime.close();
@@ -178,6 +221,42 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
       return closing;
     },
   };
+}
+
+async function openStore(database: string | undefined, dataDir: string): Promise<Store> {
+  if (!database) return openSqliteStore(join(dataDir, 'hoist.db'));
+  if (!/^postgres(ql)?:\/\//.test(database)) {
+    throw new ConfigInvalidError([
+      {
+        key: 'database',
+        message: `unsupported database URL '${database.split(':')[0]}:…': use postgres://user:password@host:port/database, or none for SQLite`,
+      },
+    ]);
+  }
+  return openPostgresStore(database);
+}
+
+/**
+ * Secure values are sealed with the secret key: an instance started with another key than the
+ * one the database was written with is refused, rather than failing on every secret later.
+ */
+async function checkSecretKey(store: Store, box: SecretBox): Promise<void> {
+  const sealed = await store.setting('secret-key-check', box.seal('hoist'));
+  let opened: string | undefined;
+  try {
+    opened = box.open(sealed);
+  } catch {
+    opened = undefined;
+  }
+  if (opened !== 'hoist') {
+    throw new ConfigInvalidError([
+      {
+        key: 'HOIST_SECRET_KEY',
+        message:
+          'the secret key differs from the one this database was written with; start every instance with the same HOIST_SECRET_KEY',
+      },
+    ]);
+  }
 }
 
 export type { HoistConfig };

@@ -28,7 +28,7 @@ describe('promotion governance and the operator commands (real server)', () => {
   const until = (p: string, c: number, check: (r: Run) => boolean) =>
     eventually(async () => {
       const r = await run(p, c).catch(() => undefined);
-      return r && check(r) ? r : undefined;
+      return r?.stages && check(r) ? r : undefined;
     }, 20_000);
 
   beforeAll(async () => {

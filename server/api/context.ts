@@ -1,5 +1,6 @@
 import type { PluginHost } from 'hoist';
 import type { Catalog } from '../catalog.ts';
+import type { Instance } from '../cluster/instance.ts';
 import type { ServerMetrics } from '../metrics.ts';
 import type { Poller } from '../poller/poller.ts';
 import type { Store } from '../store/store.ts';
@@ -9,6 +10,7 @@ export interface ServerContext {
   store: Store;
   catalog: Catalog;
   poller: Poller;
+  instance: Instance;
   host: PluginHost;
   metrics: ServerMetrics;
   /** Re-applies the configuration file (or the given YAML text); undefined without a file. */

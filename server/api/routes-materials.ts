@@ -60,6 +60,21 @@ export function materialRoutes(app: FastifyInstance, ctx: ServerContext): void {
     },
   );
 
+  api.get(
+    '/api/instances',
+    { config: { role: 'viewer' }, schema: { tags: ['system'] } },
+    async () => {
+      const now = Date.now();
+      const { id, leaseMs } = ctx.instance;
+      // Instances that stopped cleanly leave the list; one that died stays for a day, not alive.
+      return (await ctx.store.listInstances(now - 86_400_000)).map((i) => ({
+        ...i,
+        alive: Date.parse(i.heartbeatAt) >= now - leaseMs,
+        self: i.id === id,
+      }));
+    },
+  );
+
   api.get('/api/plugins', { config: { role: 'viewer' }, schema: { tags: ['plugins'] } }, async () =>
     ctx.host.registry.list().map((p) => ({
       id: p.id,
@@ -100,8 +115,14 @@ export function materialRoutes(app: FastifyInstance, ctx: ServerContext): void {
           pollInterval: pkg.pollIntervalMs === null ? 'never' : formatInterval(pkg.pollIntervalMs),
           latestRevision: latest ?? null,
           lastCheck: checks[0] ?? null,
-          checking: due?.running ?? false,
-          nextCheckAt: due && Number.isFinite(due.dueAt) ? new Date(due.dueAt).toISOString() : null,
+          // With shared polling another instance may be checking it: the store knows.
+          checking: (due?.running ?? false) || (material?.leaseOwner ?? null) !== null,
+          nextCheckAt:
+            due && Number.isFinite(due.dueAt)
+              ? new Date(due.dueAt).toISOString()
+              : ctx.poller.shared
+                ? (material?.nextCheckAt ?? null)
+                : null,
           lastError: material?.lastError ?? null,
           lastErrorCode: material?.lastErrorCode ?? null,
           failures: material?.failures ?? 0,
@@ -152,7 +173,7 @@ export function materialRoutes(app: FastifyInstance, ctx: ServerContext): void {
             : `no repository has the URL ${body.url}`,
         );
       }
-      const queued = ctx.poller.checkNow(matched.map((p) => p.fingerprint));
+      const queued = await ctx.poller.checkNow(matched.map((p) => p.fingerprint));
       return reply.code(202).send({
         queued: queued.map((p) => ({
           repository: p.repository,

@@ -131,11 +131,50 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext, engine: Pipe
         throw new NotFoundError(
           `no job ${req.params.stage}/${req.params.job} in ${req.params.name}/${req.params.counter}`,
         );
-      const text = await readFile(
+      const local = await readFile(
         engine.logPath(req.params.name, req.params.counter, req.params.stage, req.params.job),
         'utf8',
-      ).catch(() => '');
+      ).catch(() => undefined);
+      const text =
+        local ??
+        (req.headers['x-hoist-forwarded']
+          ? ''
+          : await remoteLog(ctx, job.id, req.url, req.headers.authorization));
       return reply.type('text/plain; charset=utf-8').send(text);
     },
   );
+}
+
+/**
+ * A job's log lives in the data folder of the instance that ran it: another instance fetches it
+ * from there (once: the request is marked as forwarded).
+ */
+async function remoteLog(
+  ctx: ServerContext,
+  jobId: number,
+  path: string,
+  authorization: string | undefined,
+): Promise<string> {
+  const owner = await ctx.store.jobInstance(jobId);
+  if (!owner || owner === ctx.instance.id) return '';
+  const instance = (await ctx.store.listInstances(Date.now() - ctx.instance.leaseMs)).find(
+    (i) => i.id === owner,
+  );
+  if (!instance) {
+    throw new NotFoundError(
+      `the log of this job is kept by instance '${owner}', which is not running`,
+    );
+  }
+  try {
+    const response = await fetch(new URL(path, instance.url), {
+      headers: { authorization: authorization ?? '', 'x-hoist-forwarded': ctx.instance.id },
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    return await response.text();
+  } catch (error) {
+    throw new NotFoundError(
+      `the log of this job is kept by instance '${owner}' at ${instance.url}, which did not answer: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
 }

@@ -9,6 +9,7 @@ import {
   type Revision,
 } from 'hoist';
 import type { Catalog, PolledPackage } from '../catalog.ts';
+import type { LeaseHolder } from '../cluster/instance.ts';
 import { type PipelineConfig, parseDuration } from '../config/schema.ts';
 import type { PollerLogger } from '../poller/poller.ts';
 import type {
@@ -39,6 +40,8 @@ export interface EngineOptions {
   concurrency?: number;
   /** Default job time limit; default 1 hour. */
   jobTimeoutMs?: number;
+  /** The instance's leases: a run is advanced by the instance that holds its lease. */
+  instance?: LeaseHolder;
 }
 
 /**
@@ -47,7 +50,10 @@ export interface EngineOptions {
  * carries the same package revisions downstream.
  */
 export class PipelineEngine {
-  private readonly running = new Map<number, AbortController>();
+  private readonly running = new Map<
+    number,
+    { controller: AbortController; pipeline: string; counter: number }
+  >();
   private readonly advancing = new Map<number, Promise<void>>();
   private slots: number;
   private readonly waiters: (() => void)[] = [];
@@ -57,10 +63,27 @@ export class PipelineEngine {
     this.slots = options.concurrency ?? 4;
   }
 
-  /** After a restart: jobs that were running failed with the server; scheduled work resumes. */
+  private get owner(): string {
+    return this.options.instance?.id ?? 'local';
+  }
+
+  private leaseUntil(): number {
+    return this.options.instance?.leaseUntil() ?? Date.now() + 30_000;
+  }
+
+  /**
+   * Takes over building runs whose instance stopped (after a restart, this instance's own):
+   * jobs that were running failed with it, and the run goes on from there. Called at start and
+   * on every heartbeat.
+   */
   async resume(): Promise<void> {
-    const { store } = this.options;
-    for (const run of await store.listActiveRuns()) {
+    const { store, logger } = this.options;
+    if (this.stopped) return;
+    const orphans = await store.claimOrphanRuns(this.owner, Date.now(), this.leaseUntil(), 100);
+    for (const { id, pipeline, counter } of orphans) {
+      if (this.advancing.has(id)) continue;
+      const run = await store.getRun(pipeline, counter);
+      if (!run) continue;
       for (const stage of run.stages) {
         if (stage.status !== 'building') continue;
         for (const job of stage.jobs) {
@@ -77,7 +100,16 @@ export class PipelineEngine {
           finishedAt: new Date().toISOString(),
         });
       }
-      this.kick(run.id, run.pipeline, run.counter);
+      logger.info({ pipeline, counter, instance: this.owner }, 'run taken over');
+      this.kick(id, pipeline, counter);
+    }
+  }
+
+  /** Runs cancelled through another instance stop here too (checked on every heartbeat). */
+  async watchCancellations(): Promise<void> {
+    for (const { controller, pipeline, counter } of this.running.values()) {
+      const run = await this.options.store.getRun(pipeline, counter);
+      if (run?.status === 'cancelled') controller.abort();
     }
   }
 
@@ -271,7 +303,7 @@ export class PipelineEngine {
     if (run.status !== 'building' && run.status !== 'waiting') {
       throw new ConflictError(`run ${name}/${counter} is ${run.status}`);
     }
-    this.running.get(run.id)?.abort();
+    this.running.get(run.id)?.controller.abort();
     await this.advancing.get(run.id);
     const fresh = await this.requireRun(name, counter);
     const now = new Date().toISOString();
@@ -300,7 +332,7 @@ export class PipelineEngine {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const controller of this.running.values()) controller.abort();
+    for (const { controller } of this.running.values()) controller.abort();
     await Promise.allSettled([...this.advancing.values()]);
   }
 
@@ -417,6 +449,7 @@ export class PipelineEngine {
       dedupe,
       trigger,
       triggeredBy,
+      lease: { owner: this.owner, until: this.leaseUntil() },
       stages: definition.stages.map((s) => ({
         name: s.name,
         approval: s.approval,
@@ -462,12 +495,26 @@ export class PipelineEngine {
 
   // --- running ----------------------------------------------------------------------------
 
-  /** Advances a run, one advance at a time per run. */
+  /**
+   * Advances a run, one advance at a time per run, while holding its lease: a run leased by
+   * another live instance is left to it.
+   */
   private kick(runId: number, name: string, counter: number): void {
     if (this.stopped) return;
+    const { store, logger } = this.options;
     const previous = this.advancing.get(runId) ?? Promise.resolve();
     const next = previous
-      .then(() => this.advance(name, counter))
+      .then(async () => {
+        if (!(await store.claimRun(runId, this.owner, Date.now(), this.leaseUntil()))) {
+          logger.debug({ pipeline: name, counter }, 'another instance advances this run');
+          return;
+        }
+        try {
+          await this.advance(name, counter);
+        } finally {
+          if (!this.stopped) await store.releaseRun(runId, this.owner);
+        }
+      })
       .catch((error) =>
         this.options.logger.error(
           { err: error, pipeline: name, counter },
@@ -523,7 +570,7 @@ export class PipelineEngine {
     const stageDefinition = definition?.stages.find((s) => s.name === stage.name);
     await store.updateStage(stage.id, { status: 'building', startedAt: new Date().toISOString() });
     const controller = new AbortController();
-    this.running.set(run.id, controller);
+    this.running.set(run.id, { controller, pipeline: run.pipeline, counter: run.counter });
     try {
       const { env, secrets } = await this.environment(run, stage);
       const results = await Promise.all(
@@ -536,6 +583,7 @@ export class PipelineEngine {
               status: 'building',
               startedAt: new Date().toISOString(),
             });
+            await store.setJobInstance(job.id, this.owner);
             const outcome = spec
               ? await runJob(
                   {

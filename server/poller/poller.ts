@@ -6,6 +6,7 @@ import {
   type Revision,
 } from 'hoist';
 import type { Catalog, PolledPackage } from '../catalog.ts';
+import type { LeaseHolder } from '../cluster/instance.ts';
 import type { CheckRow, Store, StoredRevision } from '../store/store.ts';
 import { backoffDelay, hostKey, withJitter } from './timing.ts';
 
@@ -35,6 +36,15 @@ export interface PollerOptions {
   perHost?: number;
   /** Time limit of one check; default 5 minutes. */
   checkTimeoutMs?: number;
+  /** The instance's leases; every check is recorded with its id. */
+  instance?: LeaseHolder;
+  /**
+   * Shared polling (several instances on one store): which material is due comes from the
+   * store, and each check is leased there, so that one instance checks it.
+   */
+  shared?: boolean;
+  /** Shared polling: how often the store is asked for due materials; default 1 s. */
+  claimIntervalMs?: number;
   /** Called after new revisions are stored (the scheduler listens here). */
   onRevisions?: (pkg: PolledPackage, inserted: StoredRevision[]) => void | Promise<void>;
 }
@@ -46,7 +56,8 @@ interface Entry {
   running: boolean;
   /** A check-now arrived while a check was running: run again when it ends. */
   again: boolean;
-  failures: number;
+  /** Shared polling: this instance holds the lease of the material's next check. */
+  claimed: boolean;
 }
 
 /**
@@ -63,14 +74,35 @@ export class Poller {
   private stopped = true;
   private readonly concurrency: number;
   private readonly perHost: number;
+  private claimTimer: NodeJS.Timeout | undefined;
+  private claiming: Promise<void> | undefined;
+  private refreshedAt = 0;
 
   constructor(private readonly options: PollerOptions) {
     this.concurrency = options.concurrency ?? 16;
     this.perHost = options.perHost ?? 4;
   }
 
-  /** Loads the materials and checks each one now (the first check happens at start-up). */
+  /** Whether due times come from the store (several instances share the checks). */
+  get shared(): boolean {
+    return this.options.shared === true;
+  }
+
+  /**
+   * Loads the materials and checks each one now (the first check happens at start-up); with
+   * shared polling, checks what the store says is due, as the other instances do.
+   */
   async start(): Promise<void> {
+    if (this.shared) {
+      await this.refresh();
+      await this.checkAllIfAlone();
+      this.stopped = false;
+      const interval = this.options.claimIntervalMs ?? 1000;
+      this.claimTimer = setInterval(() => void this.claim(), interval);
+      this.claimTimer.unref();
+      await this.claim();
+      return;
+    }
     // Still stopped while loading, so that nothing launches before it is marked as a start check.
     await this.refresh({ checkNewNow: true });
     const now = Date.now();
@@ -84,8 +116,28 @@ export class Poller {
     this.wake();
   }
 
+  /**
+   * Shared polling: the first instance to start (none other alive) checks every material at
+   * once, as a lone server does; an instance joining running ones takes its share of the
+   * schedule instead of checking everything again.
+   */
+  private async checkAllIfAlone(): Promise<void> {
+    const { store, instance } = this.options;
+    const now = Date.now();
+    const others = (await store.listInstances(now - (instance?.leaseMs ?? 30_000))).filter(
+      (i) => i.id !== instance?.id,
+    );
+    if (others.length > 0) return;
+    const at = new Date(now).toISOString();
+    for (const entry of this.entries.values()) {
+      if (entry.pkg.pollIntervalMs !== null)
+        await store.scheduleMaterial(entry.pkg.fingerprint, at, 'start');
+    }
+  }
+
   /** Re-reads the packages after a configuration change. */
   async refresh(options: { checkNewNow?: boolean } = {}): Promise<void> {
+    this.refreshedAt = Date.now();
     const packages = await this.options.catalog.polledPackages();
     const seen = new Set<string>();
     for (const pkg of packages) {
@@ -95,11 +147,10 @@ export class Poller {
         entry.pkg = pkg;
         continue;
       }
-      const material = await this.options.store.getMaterial(pkg.fingerprint);
       this.entries.set(pkg.fingerprint, {
         pkg,
         dueAt:
-          pkg.pollIntervalMs === null
+          pkg.pollIntervalMs === null || this.shared
             ? Number.POSITIVE_INFINITY
             : options.checkNewNow === false
               ? Date.now() + pkg.pollIntervalMs
@@ -107,7 +158,7 @@ export class Poller {
         trigger: 'schedule',
         running: false,
         again: false,
-        failures: material?.failures ?? 0,
+        claimed: false,
       });
     }
     for (const fingerprint of [...this.entries.keys()]) {
@@ -116,19 +167,69 @@ export class Poller {
     this.wake();
   }
 
-  /** Checks these materials as soon as a slot is free; returns those it knows. */
-  checkNow(fingerprints: readonly string[]): PolledPackage[] {
+  /**
+   * Checks these materials as soon as a slot is free; returns those it knows. With shared
+   * polling the store marks them due, and this instance asks for them at once.
+   */
+  async checkNow(fingerprints: readonly string[]): Promise<PolledPackage[]> {
     const queued: PolledPackage[] = [];
     for (const fingerprint of fingerprints) {
       const entry = this.entries.get(fingerprint);
       if (!entry) continue;
       queued.push(entry.pkg);
+      if (this.shared) {
+        await this.options.store.scheduleMaterial(fingerprint, new Date().toISOString(), 'manual');
+        continue;
+      }
       if (entry.running) entry.again = true;
       entry.dueAt = Date.now();
       entry.trigger = 'manual';
     }
-    this.wake();
+    if (this.shared) await this.claim();
+    else this.wake();
     return queued;
+  }
+
+  /** Shared polling: leases due materials from the store, as many as there are free slots. */
+  claim(): Promise<void> {
+    // One claim at a time; `.finally` runs after the assignment, even when nothing was awaited.
+    this.claiming ??= this.claimOnce().finally(() => {
+      this.claiming = undefined;
+    });
+    return this.claiming;
+  }
+
+  private async claimOnce(): Promise<void> {
+    try {
+      if (this.stopped) return;
+      if (Date.now() - this.refreshedAt > 15_000) await this.refresh();
+      const waiting = [...this.entries.values()].filter((e) => e.claimed && !e.running).length;
+      const free = this.concurrency - this.running - waiting;
+      if (free <= 0) return;
+      const { store, instance } = this.options;
+      const owner = instance?.id ?? 'local';
+      const claimed = await store.claimDueMaterials(
+        owner,
+        Date.now(),
+        instance?.leaseUntil() ?? Date.now() + 30_000,
+        free,
+      );
+      for (const { fingerprint, trigger } of claimed) {
+        // Another instance may have added the package: read the catalog again.
+        if (!this.entries.has(fingerprint)) await this.refresh();
+        const entry = this.entries.get(fingerprint);
+        if (!entry || this.stopped) {
+          await store.releaseMaterial(fingerprint, owner);
+          continue;
+        }
+        entry.claimed = true;
+        entry.dueAt = Date.now();
+        entry.trigger = trigger;
+      }
+      this.wake();
+    } catch (error) {
+      this.options.logger.error({ err: error }, 'could not lease due materials');
+    }
   }
 
   /** Materials polled, with when each is next due. */
@@ -147,6 +248,8 @@ export class Poller {
   async stop(graceMs = 10_000): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearInterval(this.claimTimer);
+    await this.claiming;
     const pending = [...this.inFlight.values()];
     const all = Promise.allSettled(pending.map((p) => p.promise));
     const timeout = new Promise((resolve) => setTimeout(resolve, graceMs).unref());
@@ -162,7 +265,7 @@ export class Poller {
     const now = Date.now();
     let next = Number.POSITIVE_INFINITY;
     const due = [...this.entries.values()]
-      .filter((e) => !e.running)
+      .filter((e) => !e.running && (!this.shared || e.claimed))
       .sort((a, b) => a.dueAt - b.dueAt);
     for (const entry of due) {
       if (entry.dueAt > now) {
@@ -202,13 +305,20 @@ export class Poller {
           entry.dueAt = Date.now();
           entry.trigger = 'manual';
         }
+        if (this.shared) {
+          entry.claimed = false;
+          entry.dueAt = Number.POSITIVE_INFINITY;
+          // A slot is free: ask the store for more due work now rather than at the next tick.
+          setImmediate(() => void this.claim());
+        }
         this.wake();
       });
     this.inFlight.set(entry.pkg.fingerprint, { promise, abort });
   }
 
   private async check(entry: Entry, signal: AbortSignal): Promise<void> {
-    const { store, host, logger } = this.options;
+    const { store, host, logger, instance } = this.options;
+    const owner = instance?.id ?? 'local';
     const { pkg } = entry;
     const trigger = entry.trigger;
     entry.trigger = 'schedule';
@@ -239,27 +349,28 @@ export class Poller {
         revisions = found ? [found] : [];
       }
     } catch (error) {
-      if (this.stopped && signal.aborted) return;
+      if (this.stopped && signal.aborted) return store.releaseMaterial(pkg.fingerprint, owner);
       failure =
         error instanceof HoistError ? error : new HoistError('ERR_PLUGIN_FAILED', String(error));
     }
-    if (this.stopped && signal.aborted) return;
+    if (this.stopped && signal.aborted) return store.releaseMaterial(pkg.fingerprint, owner);
+    let failures = material?.failures ?? 0;
     const durationMs = Date.now() - started;
     const interval = pkg.pollIntervalMs;
     let nextAt: number | null;
     let decision: string;
     let outcome: CheckRow['outcome'];
     if (failure) {
-      entry.failures++;
+      failures++;
       const retryAfter =
         failure instanceof RepositoryUnreachableError ? failure.retryAfterMs : undefined;
-      const delay = backoffDelay(interval ?? 60_000, entry.failures, retryAfter);
+      const delay = backoffDelay(interval ?? 60_000, failures, retryAfter);
       nextAt = Date.now() + delay;
       outcome = 'error';
-      decision = `failed (${failure.code}); ${interval === null ? 'not polled: check again on demand' : `retrying in ${formatDelay(delay)}`}${entry.failures > 1 ? ` after ${entry.failures} failures in a row` : ''}${retryAfter ? ' (as the repository asked)' : ''}`;
+      decision = `failed (${failure.code}); ${interval === null ? 'not polled: check again on demand' : `retrying in ${formatDelay(delay)}`}${failures > 1 ? ` after ${failures} failures in a row` : ''}${retryAfter ? ' (as the repository asked)' : ''}`;
       if (interval === null) nextAt = null;
     } else {
-      entry.failures = 0;
+      failures = 0;
       nextAt = interval === null ? null : Date.now() + withJitter(interval);
       outcome = revisions.length > 0 ? 'new' : latest ? 'unchanged' : 'nothing';
       decision =
@@ -283,9 +394,11 @@ export class Poller {
         error: failure ? failure.message : null,
         decision,
         trigger,
+        instance: instance?.id ?? null,
       },
       nextCheckAt: nextAt === null ? null : new Date(nextAt).toISOString(),
-      failures: entry.failures,
+      failures,
+      owner,
       lastError: failure ? failure.message : null,
       lastErrorCode: failure?.code ?? null,
     });
@@ -293,6 +406,7 @@ export class Poller {
     this.options.metrics?.checkFinished(outcome, durationMs / 1000, inserted.length);
     const log = {
       material: label(pkg),
+      ...(instance ? { instance: instance.id } : {}),
       fingerprint: pkg.fingerprint,
       durationMs,
       outcome,

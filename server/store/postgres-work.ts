@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { toInstance } from './rows.ts';
+import { dueTrigger, toInstance } from './rows.ts';
 import type { Store } from './store.ts';
 
 type WorkMethods = Pick<
@@ -111,7 +111,7 @@ export function postgresWork(
       );
       return (rows as { fingerprint: string; due_trigger: string | null }[]).map((row) => ({
         fingerprint: row.fingerprint,
-        trigger: row.due_trigger === 'manual' ? 'manual' : 'schedule',
+        trigger: dueTrigger(row.due_trigger),
       }));
     },
     releaseMaterial: async (fingerprint, owner) =>

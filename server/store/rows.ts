@@ -216,3 +216,8 @@ export function toInstance(row: Row, materials: string[], runs: string[]): Insta
     runs,
   };
 }
+
+/** The trigger of a leased check, from the material's `due_trigger`. */
+export function dueTrigger(value: unknown): CheckRow['trigger'] {
+  return value === 'manual' || value === 'start' ? value : 'schedule';
+}

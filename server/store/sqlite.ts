@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { MIGRATIONS } from './migrations.ts';
 import {
   column,
+  dueTrigger,
   PATCHABLE,
   samePackage,
   sameRepository,
@@ -352,7 +353,7 @@ export function openSqliteStore(file: string): Store {
       for (const row of rows) w.lease.run(owner, leaseUntil, row.fingerprint);
       return rows.map((row) => ({
         fingerprint: String(row.fingerprint),
-        trigger: row.due_trigger === 'manual' ? ('manual' as const) : ('schedule' as const),
+        trigger: dueTrigger(row.due_trigger),
       }));
     },
   );

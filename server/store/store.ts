@@ -193,7 +193,7 @@ export interface NewRun {
 /** A material whose check this instance now holds the lease of. */
 export interface ClaimedMaterial {
   fingerprint: string;
-  /** Why it is due: `manual` for a check-now, else `schedule`. */
+  /** Why it is due: `manual` for a check-now, `start` at start-up, else `schedule`. */
   trigger: CheckRow['trigger'];
 }
 
@@ -265,11 +265,14 @@ export interface Store {
   ensureMaterial(fingerprint: string, plugin: string, nextCheckAt: string | null): Promise<void>;
   getMaterial(fingerprint: string): Promise<MaterialRow | undefined>;
   listMaterials(): Promise<MaterialRow[]>;
-  /** Sets when the material is next due; `manual` marks a check-now (kept across a running check). */
+  /**
+   * Sets when the material is next due, and why (`manual`: a check-now, kept across a check
+   * running meanwhile; `start`: the check at start-up).
+   */
   scheduleMaterial(
     fingerprint: string,
     nextCheckAt: string | null,
-    trigger?: 'manual',
+    trigger?: 'manual' | 'start',
   ): Promise<void>;
 
   /** Stores a check: its new revisions (a revision already known is ignored), state and record. */

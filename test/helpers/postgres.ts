@@ -47,3 +47,22 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
 export function testStoreKind(): 'sqlite' | 'postgres' {
   return process.env.HOIST_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
 }
+
+/** Every row of every table of a database, as text: to look for what must not be stored. */
+export async function databaseText(url: string): Promise<string> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const tables = await client.query(
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`,
+    );
+    let text = '';
+    for (const { table_name: table } of tables.rows as { table_name: string }[]) {
+      const rows = await client.query(`SELECT t::text AS row FROM "${table}" t`);
+      for (const { row } of rows.rows as { row: string }[]) text += `${row}\n`;
+    }
+    return text;
+  } finally {
+    await client.end();
+  }
+}

@@ -3,11 +3,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HOIST_BIN } from './cli.ts';
+import { createTestDatabase, testStoreKind } from './postgres.ts';
 
 /** A `hoist serve` process under test. */
 export interface ServerProcess {
   url: string;
   dataDir: string;
+  /** The PostgreSQL database, when the server uses one. */
+  database: string | undefined;
   child: ChildProcess;
   /** Everything the process printed. */
   output(): string;
@@ -34,14 +37,34 @@ export function writeConfig(yaml: string): string {
   return file;
 }
 
+/** With HOIST_TEST_STORE=postgres, each data folder gets a database of its own (kept on restart). */
+const databases = new Map<string, Promise<string>>();
+function databaseFor(dataDir: string): Promise<string> | undefined {
+  if (testStoreKind() !== 'postgres') return undefined;
+  let url = databases.get(dataDir);
+  if (!url) {
+    url = createTestDatabase().then((db) => db.url);
+    databases.set(dataDir, url);
+  }
+  return url;
+}
+
+/** Options of `startServer`. */
+export interface StartOptions {
+  config?: string;
+  dataDir?: string;
+  env?: Record<string, string>;
+  /** `--database`; by default SQLite, or a database per data folder with HOIST_TEST_STORE=postgres. */
+  database?: string;
+}
+
 /**
  * Starts `hoist serve --port 0` as a real process and waits until it listens. Rejects with
  * the process's output when it exits first.
  */
-export function startServer(
-  options: { config?: string; dataDir?: string; env?: Record<string, string> } = {},
-): Promise<ServerProcess> {
+export async function startServer(options: StartOptions = {}): Promise<ServerProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'hoist-data-'));
+  const database = options.database ?? (await databaseFor(dataDir));
   const args = [
     HOIST_BIN,
     '--data',
@@ -50,6 +73,7 @@ export function startServer(
     '--port',
     '0',
     ...(options.config ? ['--config', options.config] : []),
+    ...(database ? ['--database', database] : []),
   ];
   const child = spawn(process.execPath, args, {
     env: {
@@ -79,6 +103,7 @@ export function startServer(
       resolve({
         url,
         dataDir,
+        database,
         child,
         output: () => output,
         async api(method, path, body, token = ADMIN_TOKEN) {

@@ -14,6 +14,8 @@ export interface SeenRequest {
 export interface StaticServerOptions {
   /** Demand HTTP basic auth with these credentials. */
   auth?: { username: string; password: string };
+  /** Answer every request after this long (a slow repository). */
+  delayMs?: number;
   /** Answer some requests differently: return true when handled. */
   intercept?: (req: IncomingMessage, res: ServerResponse) => boolean | undefined;
 }
@@ -32,6 +34,10 @@ export async function serveDirectory(
 ): Promise<StaticServer> {
   const requests: SeenRequest[] = [];
   const server = createServer((req, res) => {
+    if (options.delayMs) setTimeout(() => handle(req, res), options.delayMs);
+    else handle(req, res);
+  });
+  function handle(req: IncomingMessage, res: ServerResponse) {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     requests.push({ method: req.method ?? 'GET', path, headers: req.headers });
     if (options.auth) {
@@ -64,7 +70,7 @@ export async function serveDirectory(
     res.writeHead(200, { etag, 'last-modified': lastModified, 'content-length': info.size });
     if (req.method === 'HEAD') res.end();
     else createReadStream(file).pipe(res);
-  });
+  }
   server.keepAliveTimeout = 1000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

@@ -1,0 +1,98 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { PollerLogger } from '../poller/poller.ts';
+import type { Store } from '../store/store.ts';
+
+/** What the poller and the engine need to hold leases. */
+export interface LeaseHolder {
+  /** This instance's id: the owner of its leases. */
+  readonly id: string;
+  /** Lease time; an instance silent for this long is taken for stopped. */
+  readonly leaseMs: number;
+  /** When a lease taken now expires (epoch ms), unless renewed. */
+  leaseUntil(): number;
+}
+
+/** Options of an instance. */
+export interface InstanceOptions {
+  store: Store;
+  id: string;
+  logger: PollerLogger;
+  /** Lease time: how long work of a stopped instance waits before others take it; default 30 s. */
+  leaseMs?: number;
+  /** Called on every heartbeat (the engine takes over orphaned runs here). */
+  onHeartbeat?: () => Promise<void>;
+}
+
+/**
+ * One server process among those sharing a store: announces itself, renews its leases on every
+ * heartbeat (a third of the lease time), and takes its own leases back after a restart.
+ */
+export class Instance implements LeaseHolder {
+  readonly id: string;
+  readonly leaseMs: number;
+  private timer: NodeJS.Timeout | undefined;
+  private beating: Promise<void> | undefined;
+
+  constructor(private readonly options: InstanceOptions) {
+    this.id = options.id;
+    this.leaseMs = options.leaseMs ?? 30_000;
+  }
+
+  leaseUntil(): number {
+    return Date.now() + this.leaseMs;
+  }
+
+  /** Registers the instance; leases it held before a restart are released first. */
+  async start(info: { url: string; version: string }): Promise<void> {
+    const { store } = this.options;
+    await store.releaseLeases(this.id);
+    await store.registerInstance(
+      { id: this.id, host: hostname(), pid: process.pid, url: info.url, version: info.version },
+      Date.now(),
+    );
+    this.timer = setInterval(() => void this.beat(), Math.max(50, Math.floor(this.leaseMs / 3)));
+    this.timer.unref();
+  }
+
+  /** One heartbeat now (also run on the timer). */
+  beat(): Promise<void> {
+    this.beating ??= this.beatOnce().finally(() => {
+      this.beating = undefined;
+    });
+    return this.beating;
+  }
+
+  private async beatOnce(): Promise<void> {
+    try {
+      await this.options.store.heartbeat(this.id, Date.now(), this.leaseUntil());
+      await this.options.onHeartbeat?.();
+    } catch (error) {
+      this.options.logger.error({ err: error, instance: this.id }, 'heartbeat failed');
+    }
+  }
+
+  /** A clean stop: leases released at once, so others need not wait for them to expire. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.beating;
+    await this.options.store.retireInstance(this.id);
+  }
+}
+
+/**
+ * The instance id: `HOIST_INSTANCE_ID`, or one made once and kept in the data folder, so that a
+ * restarted instance recognises its own leases.
+ */
+export async function loadInstanceId(dataDir: string, env = process.env): Promise<string> {
+  if (env.HOIST_INSTANCE_ID) return env.HOIST_INSTANCE_ID;
+  const file = join(dataDir, 'instance-id');
+  const existing = await readFile(file, 'utf8').catch(() => undefined);
+  if (existing?.trim()) return existing.trim();
+  const id = `${hostname()}-${randomBytes(4).toString('hex')}`;
+  await mkdir(dataDir, { recursive: true });
+  await writeFile(file, `${id}\n`, { mode: 0o644 });
+  return id;
+}
