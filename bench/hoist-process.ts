@@ -13,22 +13,36 @@ export interface HoistProcess {
   stop(): void;
 }
 
+/** Options of a benchmark server. */
+export interface StartOptions {
+  /** PostgreSQL URL (several instances share it); default SQLite in the data folder. */
+  database?: string;
+  /** Data folder name under `work` (one per instance); default `data`. */
+  data?: string;
+}
+
 /** Starts `hoist serve --port 0` over `<work>/hoist.yaml` and waits until it listens. */
-export function startHoist(work: string): Promise<HoistProcess> {
+export function startHoist(work: string, options: StartOptions = {}): Promise<HoistProcess> {
   const child = spawn(
     process.execPath,
     [
       HOIST,
       '--data',
-      join(work, 'data'),
+      join(work, options.data ?? 'data'),
       'serve',
       '--port',
       '0',
       '--config',
       join(work, 'hoist.yaml'),
+      ...(options.database ? ['--database', options.database] : []),
     ],
     {
-      env: { ...process.env, HOIST_ADMIN_TOKEN: BENCH_TOKEN, HOIST_LOG_LEVEL: 'warn' },
+      env: {
+        ...process.env,
+        HOIST_ADMIN_TOKEN: BENCH_TOKEN,
+        HOIST_SECRET_KEY: 'bench-secret-key',
+        HOIST_LOG_LEVEL: 'warn',
+      },
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );

@@ -7,6 +7,7 @@ import { createMemoryState, type MemoryState } from 'hoist';
 import { createPluginRuntime } from '../server/plugin-runtime.ts';
 import { hasCommand, median, repeat } from './measure.ts';
 import { pipelineLatency } from './pipeline-latency.ts';
+import { scaleOut } from './scale-out.ts';
 import { startServerProcess } from './serve-root.ts';
 import { serverLoad } from './server-load.ts';
 import { type SyntheticRepo, writeSyntheticRepo } from './synthetic-repo.ts';
@@ -26,8 +27,17 @@ const { values: args } = parseArgs({
     repositories: { type: 'string', default: '100' },
     cache: { type: 'string', default: join(tmpdir(), 'hoist-bench') },
     'load-seconds': { type: 'string', default: '60' },
+    only: { type: 'string', default: 'cold,memory,warm,load,scheduling,scale' },
+    database: {
+      type: 'string',
+      default: process.env.HOIST_BENCH_DATABASE_URL ?? process.env.HOIST_TEST_DATABASE_URL ?? '',
+    },
+    instances: { type: 'string', default: '1,3' },
+    'scale-seconds': { type: 'string', default: '20' },
   },
 });
+const SECTIONS = new Set((args.only ?? '').split(','));
+const want = (section: string) => SECTIONS.has(section);
 const PACKAGES = Number(args.packages);
 const RUNS = Number(args.runs);
 const DNF_RUNS = Number(args['dnf-runs']);
@@ -79,11 +89,30 @@ async function main(): Promise<void> {
   mkdirSync(CACHE, { recursive: true });
   // The repository server runs in its own process, as a real repository host would.
   const server = await startServerProcess(CACHE);
-  const withDnf = hasCommand('dnf');
   say(
     `# Hoist benchmark — ${new Date().toISOString()}, node ${process.version}, medians of ${RUNS} runs (dnf: ${DNF_RUNS})`,
   );
   say();
+  if (want('cold')) await cold(server.url);
+  if (want('memory')) await memory(server.url);
+  if (want('warm')) {
+    say();
+    say('## Warm re-checks (repository unchanged), in one process');
+    say();
+    await warm(server.url);
+  }
+  if (want('load')) await load(server.url);
+  if (want('scale')) await scale(server.url);
+  await server.close();
+  if (want('scheduling')) await scheduling();
+  say();
+  say(
+    'Made by `npm run bench` (`node dist/bench/main.js`); options: --packages, --runs, --dnf-runs, --sizes, --materials, --repositories, --load-seconds, --database, --instances, --scale-seconds, --only (cold,memory,warm,load,scheduling,scale).',
+  );
+}
+
+async function cold(baseUrl: string): Promise<void> {
+  const withDnf = hasCommand('dnf');
   say('## Cold check of one package, repository on loopback HTTP');
   say();
   say(
@@ -92,7 +121,7 @@ async function main(): Promise<void> {
   say('|---|---|---|---|---|---|---|---|---|');
   for (const compression of ['gz', 'zstd'] as const) {
     const r = repo(PACKAGES, compression);
-    const url = `${server.url}/${PACKAGES}-${compression}`;
+    const url = `${baseUrl}/${PACKAGES}-${compression}`;
     const plain = await repeat(
       `${compression === 'gz' ? 'gzip' : 'zstd'} -dc ${r.primaryFile} > /dev/null`,
       RUNS,
@@ -119,7 +148,9 @@ async function main(): Promise<void> {
       `| ${PACKAGES.toLocaleString('en')} packages, ${compression} | ${(r.compressedBytes / 1e6).toFixed(1)} MB → ${(r.openBytes / 1e6).toFixed(0)} MB | ${ms(plain.seconds)} | ${ms(hoist.seconds)} | ${(hoist.seconds / plain.seconds).toFixed(2)}x | ${mib(hoist.maxRssMib)} | ${dnfCell} |`,
     );
   }
+}
 
+async function memory(baseUrl: string): Promise<void> {
   say();
   say('## Peak memory as the repository grows (gz, cold check)');
   say();
@@ -128,19 +159,16 @@ async function main(): Promise<void> {
   for (const size of SIZES) {
     const r = repo(size, 'gz');
     const hoist = await repeat(
-      `node ${HOIST} check ${server.url}/${size}-gz ${r.probe} --json`,
+      `node ${HOIST} check ${baseUrl}/${size}-gz ${r.probe} --json`,
       Math.min(RUNS, 3),
     );
     say(
       `| ${size.toLocaleString('en')} | ${(r.openBytes / 1e6).toFixed(0)} MB | ${ms(hoist.seconds)} | ${mib(hoist.maxRssMib)} |`,
     );
   }
+}
 
-  say();
-  say('## Warm re-checks (repository unchanged), in one process');
-  say();
-  await warm(server.url);
-
+async function load(baseUrl: string): Promise<void> {
   const loadSeconds = Number(args['load-seconds']);
   if (loadSeconds > 0) {
     say();
@@ -149,7 +177,7 @@ async function main(): Promise<void> {
     const repositories = Number(args.repositories);
     const load = await serverLoad(
       CACHE,
-      server.url,
+      baseUrl,
       repositories,
       Math.ceil(Number(args.materials) / repositories),
       loadSeconds,
@@ -162,8 +190,9 @@ async function main(): Promise<void> {
       `| ${load.materials} | ${load.repositories} | ${load.checks} | ${load.failures} | ${load.cpuPercent} % of one core | ${load.rssMib} MiB | ≤ ${load.latencyP50Ms} ms | ≤ ${load.latencyP95Ms} ms |`,
     );
   }
-  await server.close();
+}
 
+async function scheduling(): Promise<void> {
   say();
   say('## Scheduling: from check-now to the scheduled run');
   say();
@@ -174,10 +203,40 @@ async function main(): Promise<void> {
   say(
     `- all ${scheduling.pipelines} pipelines sharing that material scheduled within ${scheduling.hundredPipelinesMs} ms of check-now (worst of 7)`,
   );
+}
+
+async function scale(baseUrl: string): Promise<void> {
+  say();
+  say('## Several instances on one PostgreSQL database');
+  say();
+  if (!args.database) {
+    say(
+      '- skipped: no PostgreSQL database (give --database postgres://…, or set HOIST_BENCH_DATABASE_URL; its role needs CREATEDB)',
+    );
+    return;
+  }
+  const repositories = Number(args.repositories);
+  const seconds = Number(args['scale-seconds']);
+  const sizes = (args.instances ?? '').split(',').filter(Boolean).map(Number);
+  const reports = await scaleOut(args.database, CACHE, baseUrl, sizes, {
+    repositories,
+    perRepository: Math.ceil(Number(args.materials) / repositories),
+    seconds,
+  });
+  say(
+    `Every material due every second (more than the instances can check: the rate is their capacity), over ${seconds} s; then check-now → run, sent to each instance in turn.`,
+  );
   say();
   say(
-    'Made by `npm run bench` (`node dist/bench/main.js`); options: --packages, --runs, --dnf-runs, --sizes, --materials, --repositories, --load-seconds.',
+    '| instances | materials | checks/s | per instance | CPU (all instances) | check-now → run (median of 7) | 100 pipelines scheduled within |',
   );
+  say('|---|---|---|---|---|---|---|');
+  const base = reports[0]?.checksPerSecond ?? 0;
+  for (const r of reports) {
+    say(
+      `| ${r.instances} | ${r.materials} | ${r.checksPerSecond}${r === reports[0] ? '' : ` (${(r.checksPerSecond / base).toFixed(2)}x)`} | ${r.perInstance.map((n) => Math.round(n / r.seconds)).join(' / ')} | ${r.cpuPercent} % of one core | ${r.scheduling.checkNowToRunMs} ms | ${r.scheduling.hundredPipelinesMs} ms |`,
+    );
+  }
 }
 
 async function warm(baseUrl: string): Promise<void> {

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { BENCH_TOKEN, startHoist } from './hoist-process.ts';
+import { BENCH_TOKEN, type HoistProcess, startHoist } from './hoist-process.ts';
 import { median } from './measure.ts';
 
 /** Writes a one-package repository holding `app-<version>` (rewriting repodata). */
@@ -34,9 +34,14 @@ export interface SchedulingReport {
 
 /**
  * Time from a check-now call to the scheduled run (median of several publications), and to
- * schedule `pipelines` pipelines that share one material.
+ * schedule `pipelines` pipelines that share one material. With `database`, `instances` servers
+ * share one PostgreSQL database, and each round's check-now goes to the next of them.
  */
-export async function pipelineLatency(pipelines = 100, rounds = 7): Promise<SchedulingReport> {
+export async function pipelineLatency(
+  pipelines = 100,
+  rounds = 7,
+  cluster: { database?: string; instances?: number } = {},
+): Promise<SchedulingReport> {
   const work = mkdtempSync(join(tmpdir(), 'hoist-sched-'));
   const repo = join(work, 'repo');
   writeRepo(repo, 1);
@@ -57,10 +62,19 @@ export async function pipelineLatency(pipelines = 100, rounds = 7): Promise<Sche
     ),
   ].join('\n');
   writeFileSync(join(work, 'hoist.yaml'), yaml);
-  const server = await startHoist(work);
+  const servers: HoistProcess[] = [];
   try {
-    const { url } = server;
-    const api = async (method: string, path: string, body?: unknown) => {
+    for (let i = 0; i < (cluster.instances ?? 1); i++) {
+      servers.push(
+        await startHoist(work, {
+          data: `data-${i}`,
+          ...(cluster.database ? { database: cluster.database } : {}),
+        }),
+      );
+    }
+    let target = 0;
+    const api = async (method: string, path: string, body?: unknown, to?: number) => {
+      const url = (servers[to ?? 0] as HoistProcess).url;
       const response = await fetch(url + path, {
         method,
         headers: {
@@ -79,7 +93,8 @@ export async function pipelineLatency(pipelines = 100, rounds = 7): Promise<Sche
       const before = await runCount('p0');
       writeRepo(repo, round + 2);
       const started = performance.now();
-      await api('POST', '/api/materials/check', { repository: 'internal' });
+      await api('POST', '/api/materials/check', { repository: 'internal' }, target);
+      target = (target + 1) % servers.length;
       while ((await runCount('p0')) === before) await new Promise((r) => setTimeout(r, 2));
       latencies.push(performance.now() - started);
       // Every pipeline has its run for this revision.
@@ -99,7 +114,7 @@ export async function pipelineLatency(pipelines = 100, rounds = 7): Promise<Sche
       pipelines,
     };
   } finally {
-    server.stop();
+    for (const server of servers) server.stop();
     rmSync(work, { recursive: true, force: true });
   }
 }
