@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -34,6 +34,7 @@ const { values: args } = parseArgs({
     },
     instances: { type: 'string', default: '1,3' },
     'scale-seconds': { type: 'string', default: '20' },
+    'scale-latencies': { type: 'string', default: '0,50' },
   },
 });
 const SECTIONS = new Set((args.only ?? '').split(','));
@@ -107,7 +108,7 @@ async function main(): Promise<void> {
   if (want('scheduling')) await scheduling();
   say();
   say(
-    'Made by `npm run bench` (`node dist/bench/main.js`); options: --packages, --runs, --dnf-runs, --sizes, --materials, --repositories, --load-seconds, --database, --instances, --scale-seconds, --only (cold,memory,warm,load,scheduling,scale).',
+    'Made by `npm run bench` (`node dist/bench/main.js`); options: --packages, --runs, --dnf-runs, --sizes, --materials, --repositories, --load-seconds, --database, --instances, --scale-seconds, --scale-latencies, --only (cold,memory,warm,load,scheduling,scale).',
   );
 }
 
@@ -222,19 +223,20 @@ async function scale(baseUrl: string): Promise<void> {
     repositories,
     perRepository: Math.ceil(Number(args.materials) / repositories),
     seconds,
+    latencies: (args['scale-latencies'] ?? '').split(',').filter(Boolean).map(Number),
   });
   say(
-    `Every material due every second (more than the instances can check: the rate is their capacity), over ${seconds} s; then check-now → run, sent to each instance in turn.`,
+    `Every material due every second (more than the instances can check: the rate is their capacity), over ${seconds} s; then check-now → run, sent to each instance in turn. The repository server answers at once (the work is CPU-bound), or after a delay as a distant mirror would (bound by each instance's 4 checks at once per repository host).`,
   );
   say();
   say(
-    '| instances | materials | checks/s | per instance | CPU (all instances) | check-now → run (median of 7) | 100 pipelines scheduled within |',
+    `| repository answers after | instances | materials | checks/s | per instance | CPU (all instances) | machine busy (${availableParallelism()} cores) | check-now → run (median of 7) | 100 pipelines scheduled within |`,
   );
-  say('|---|---|---|---|---|---|---|');
-  const base = reports[0]?.checksPerSecond ?? 0;
+  say('|---|---|---|---|---|---|---|---|---|');
   for (const r of reports) {
+    const base = reports.find((b) => b.latencyMs === r.latencyMs)?.checksPerSecond ?? 0;
     say(
-      `| ${r.instances} | ${r.materials} | ${r.checksPerSecond}${r === reports[0] ? '' : ` (${(r.checksPerSecond / base).toFixed(2)}x)`} | ${r.perInstance.map((n) => Math.round(n / r.seconds)).join(' / ')} | ${r.cpuPercent} % of one core | ${r.scheduling.checkNowToRunMs} ms | ${r.scheduling.hundredPipelinesMs} ms |`,
+      `| ${r.latencyMs} ms | ${r.instances} | ${r.materials} | ${r.checksPerSecond}${r.instances === reports[0]?.instances ? '' : ` (${(r.checksPerSecond / base).toFixed(2)}x)`} | ${r.perInstance.map((n) => Math.round(n / r.seconds)).join(' / ')} | ${r.cpuPercent} % of one core | ${r.machineBusyPercent} % | ${r.scheduling ? `${r.scheduling.checkNowToRunMs} ms` : '(above)'} | ${r.scheduling ? `${r.scheduling.hundredPipelinesMs} ms` : '(above)'} |`,
     );
   }
 }

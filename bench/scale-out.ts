@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -9,6 +9,8 @@ import { writeSyntheticRepo } from './synthetic-repo.ts';
 /** What one cluster size measured. */
 export interface ScaleReport {
   instances: number;
+  /** Milliseconds the repository server waits before each answer. */
+  latencyMs: number;
   materials: number;
   seconds: number;
   checksPerSecond: number;
@@ -16,7 +18,22 @@ export interface ScaleReport {
   perInstance: number[];
   /** CPU of all instances together, in % of one core. */
   cpuPercent: number;
-  scheduling: SchedulingReport;
+  /** How busy the whole machine was (instances, PostgreSQL, repository server), in %. */
+  machineBusyPercent: number;
+  /** Measured once per cluster size (it does not involve the repository server). */
+  scheduling: SchedulingReport | undefined;
+}
+
+/** Busy and total CPU time of the machine so far (`/proc/stat`, all cores). */
+function machineTimes(): { busy: number; total: number } {
+  const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '')
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+  return { busy: total - idle, total };
 }
 
 /** A fresh database on the server of `adminUrl` (its role needs CREATEDB); dropped by `drop`. */
@@ -47,8 +64,27 @@ export async function scaleOut(
   cache: string,
   baseUrl: string,
   sizes: number[],
-  options: { repositories: number; perRepository: number; seconds: number },
+  options: { repositories: number; perRepository: number; seconds: number; latencies: number[] },
 ): Promise<ScaleReport[]> {
+  const reports: ScaleReport[] = [];
+  for (const latencyMs of options.latencies) {
+    const url = latencyMs > 0 ? `${baseUrl}/delay-${latencyMs}` : baseUrl;
+    for (const size of sizes) {
+      const first = latencyMs === options.latencies[0];
+      const report = await measure(adminUrl, cache, url, size, { ...options, scheduling: first });
+      reports.push({ ...report, latencyMs });
+    }
+  }
+  return reports;
+}
+
+async function measure(
+  adminUrl: string,
+  cache: string,
+  baseUrl: string,
+  size: number,
+  options: { repositories: number; perRepository: number; seconds: number; scheduling: boolean },
+): Promise<Omit<ScaleReport, 'latencyMs'>> {
   const lines = ['repositories:'];
   for (let i = 0; i < options.repositories; i++) {
     const dir = join(cache, 'sweep', String(i));
@@ -68,8 +104,7 @@ export async function scaleOut(
       );
     }
   }
-  const reports: ScaleReport[] = [];
-  for (const size of sizes) {
+  {
     const db = await freshDatabase(adminUrl, `hoist_bench_${size}`);
     const work = mkdtempSync(join(tmpdir(), 'hoist-scale-'));
     writeFileSync(join(work, 'hoist.yaml'), lines.join('\n'));
@@ -101,25 +136,34 @@ export async function scaleOut(
       )
         await new Promise((r) => setTimeout(r, 250));
       const before = await metrics();
+      const machineBefore = machineTimes();
       await new Promise((r) => setTimeout(r, options.seconds * 1000));
+      const machineAfter = machineTimes();
       const after = await metrics();
       const perInstance = after.map((m, i) => m.checks - (before[i]?.checks ?? 0));
       const cpu = after.reduce((sum, m, i) => sum + m.cpu - (before[i]?.cpu ?? 0), 0);
       for (const s of servers) s.stop();
       servers.length = 0;
       await new Promise((r) => setTimeout(r, 500));
-      const fresh = await freshDatabase(adminUrl, `hoist_bench_${size}_sched`);
-      const scheduling = await pipelineLatency(100, 7, { database: fresh.url, instances: size });
-      await fresh.drop();
-      reports.push({
+      let scheduling: SchedulingReport | undefined;
+      if (options.scheduling) {
+        const fresh = await freshDatabase(adminUrl, `hoist_bench_${size}_sched`);
+        scheduling = await pipelineLatency(100, 7, { database: fresh.url, instances: size });
+        await fresh.drop();
+      }
+      return {
         instances: size,
         materials,
         seconds: options.seconds,
         checksPerSecond: Math.round(perInstance.reduce((a, b) => a + b, 0) / options.seconds),
         perInstance,
         cpuPercent: Math.round((cpu / options.seconds) * 1000) / 10,
+        machineBusyPercent: Math.round(
+          (100 * (machineAfter.busy - machineBefore.busy)) /
+            Math.max(1, machineAfter.total - machineBefore.total),
+        ),
         scheduling,
-      });
+      };
     } finally {
       for (const s of servers) s.stop();
       await new Promise((r) => setTimeout(r, 500));
@@ -127,5 +171,4 @@ export async function scaleOut(
       await db.drop().catch(() => {});
     }
   }
-  return reports;
 }

@@ -4,9 +4,18 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, normalize } from 'node:path';
 
-/** A loopback file server with ETag/304, as a repository web server answers. */
+/**
+ * A loopback file server with ETag/304, as a repository web server answers. Under
+ * `/delay-<ms>/…` it answers the same files after `ms` milliseconds, as a distant mirror would.
+ */
 export async function serveRoot(root: string): Promise<{ url: string; close(): Promise<void> }> {
   const server = createServer((req, res) => {
+    const delay = /^\/delay-(\d+)(\/.*)$/.exec(req.url ?? '');
+    if (delay) {
+      req.url = delay[2];
+      setTimeout(() => server.emit('request', req, res), Number(delay[1]));
+      return;
+    }
     const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
     const file = join(root, path);
     let size: number;

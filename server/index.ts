@@ -89,7 +89,9 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
   const { token: adminToken } = await loadAdminToken(dataDir, env);
   const box = await loadSecretBox(dataDir, env);
   const database = options.database ?? env.HOIST_DATABASE_URL;
-  const store = await openStore(database, dataDir);
+  // Errors of idle database connections are logged once the logger exists.
+  let onDatabaseError: ((error: Error) => void) | undefined;
+  const store = await openStore(database, dataDir, (error) => onDatabaseError?.(error));
   try {
     await checkSecretKey(store, box);
   } catch (error) {
@@ -127,6 +129,8 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
           ...(typeof options.logger === 'object' ? options.logger : {}),
         };
   const app = await createApp({ tokens, logger, version: VERSION });
+  onDatabaseError = (error) =>
+    app.log.warn({ error: error.message }, 'a database connection failed; the pool reconnects');
   const metrics = createMetrics();
   let engine: PipelineEngine | undefined;
   const instance = new Instance({
@@ -223,7 +227,11 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
   };
 }
 
-async function openStore(database: string | undefined, dataDir: string): Promise<Store> {
+async function openStore(
+  database: string | undefined,
+  dataDir: string,
+  onError: (error: Error) => void,
+): Promise<Store> {
   if (!database) return openSqliteStore(join(dataDir, 'hoist.db'));
   if (!/^postgres(ql)?:\/\//.test(database)) {
     throw new ConfigInvalidError([
@@ -233,7 +241,7 @@ async function openStore(database: string | undefined, dataDir: string): Promise
       },
     ]);
   }
-  return openPostgresStore(database);
+  return openPostgresStore(database, { onError });
 }
 
 /**

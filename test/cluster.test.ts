@@ -306,3 +306,50 @@ describe('several instances on one PostgreSQL database', () => {
     expect(building).toEqual([]);
   }, 90_000);
 });
+
+describe('starting on PostgreSQL', () => {
+  let database: { url: string; drop(): Promise<void> };
+  afterAll(async () => {
+    await database?.drop().catch(() => {});
+  });
+
+  it('refuses, in one line, a database it cannot reach, a URL that is not PostgreSQL, and another secret key', async () => {
+    const unreachable = await startServer({
+      database: 'postgres://hoist:s3cret@127.0.0.1:1/hoist',
+    }).catch((e: { code: number; output: string }) => e);
+    expect(unreachable).toMatchObject({ code: 1 });
+    const line = (unreachable as { output: string }).output;
+    expect(line).toMatch(
+      /cannot open the database postgres:\/\/hoist:\*\*\*@127\.0\.0\.1:1\/hoist: .*ECONNREFUSED/,
+    );
+    expect(line).not.toContain('s3cret');
+    expect(line).not.toMatch(/\n\s+at /);
+
+    const mysql = await startServer({ database: 'mysql://x@y/z' }).catch(
+      (e: { code: number; output: string }) => e,
+    );
+    expect(mysql).toMatchObject({ code: 2 });
+    expect((mysql as { output: string }).output).toContain('--database must be a postgres:// URL');
+
+    database = await createTestDatabase();
+    const first = await startServer({
+      database: database.url,
+      env: { HOIST_SECRET_KEY: 'the-first-key' },
+    });
+    await first.stop();
+    const other = await startServer({
+      database: database.url,
+      env: { HOIST_SECRET_KEY: 'another-key' },
+    }).catch((e: { code: number; output: string }) => e);
+    expect(other).toMatchObject({ code: 2 });
+    expect((other as { output: string }).output).toContain(
+      'the secret key differs from the one this database was written with',
+    );
+    const again = await startServer({
+      database: database.url,
+      env: { HOIST_SECRET_KEY: 'the-first-key' },
+    });
+    expect((await again.api('GET', '/api/health')).status).toBe(200);
+    await again.stop();
+  }, 60_000);
+});

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { NotFoundError, toGoCdProperties } from 'hoist';
 import { z } from 'zod';
 import { formatInterval } from '../catalog.ts';
+import type { CheckRow } from '../store/store.ts';
 import type { ServerContext } from './context.ts';
 
 const CheckBody = z.union([
@@ -101,11 +102,24 @@ export function materialRoutes(app: FastifyInstance, ctx: ServerContext): void {
     },
     async (req) => {
       const schedule = new Map(ctx.poller.schedule().map((s) => [s.fingerprint, s]));
+      // A few queries for all materials, not a few per material: dashboards poll this.
+      const materials = new Map((await ctx.store.listMaterials()).map((m) => [m.fingerprint, m]));
+      const latestRevisions = new Map(
+        (await ctx.store.latestRevisions()).map((r) => [r.fingerprint, r]),
+      );
+      const recent = new Map<string, CheckRow[]>();
+      if (req.query.checks > 0) {
+        for (const check of await ctx.store.recentChecks(req.query.checks)) {
+          const list = recent.get(check.fingerprint);
+          if (list) list.push(check);
+          else recent.set(check.fingerprint, [check]);
+        }
+      }
       const result = [];
       for (const pkg of await ctx.store.listPackages()) {
-        const material = await ctx.store.getMaterial(pkg.fingerprint);
-        const latest = await ctx.store.latestRevision(pkg.fingerprint);
-        const checks = await ctx.store.listChecks(pkg.fingerprint, req.query.checks);
+        const material = materials.get(pkg.fingerprint);
+        const latest = latestRevisions.get(pkg.fingerprint);
+        const checks = recent.get(pkg.fingerprint) ?? [];
         const due = schedule.get(pkg.fingerprint);
         result.push({
           fingerprint: pkg.fingerprint,

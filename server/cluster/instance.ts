@@ -22,13 +22,14 @@ export interface InstanceOptions {
   logger: PollerLogger;
   /** Lease time: how long work of a stopped instance waits before others take it; default 30 s. */
   leaseMs?: number;
-  /** Called on every heartbeat (the engine takes over orphaned runs here). */
+  /** Called on every heartbeat: leases are renewed and orphaned work taken over here. */
   onHeartbeat?: () => Promise<void>;
 }
 
 /**
- * One server process among those sharing a store: announces itself, renews its leases on every
- * heartbeat (a third of the lease time), and takes its own leases back after a restart.
+ * One server process among those sharing a store: announces itself, beats every third of the
+ * lease time (the poller and the engine renew the leases of the work they hold then), and takes
+ * its own leases back after a restart.
  */
 export class Instance implements LeaseHolder {
   readonly id: string;
@@ -67,7 +68,7 @@ export class Instance implements LeaseHolder {
 
   private async beatOnce(): Promise<void> {
     try {
-      await this.options.store.heartbeat(this.id, Date.now(), this.leaseUntil());
+      await this.options.store.heartbeat(this.id, Date.now());
       await this.options.onHeartbeat?.();
     } catch (error) {
       this.options.logger.error({ err: error, instance: this.id }, 'heartbeat failed');

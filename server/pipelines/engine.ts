@@ -74,11 +74,13 @@ export class PipelineEngine {
   /**
    * Takes over building runs whose instance stopped (after a restart, this instance's own):
    * jobs that were running failed with it, and the run goes on from there. Called at start and
-   * on every heartbeat.
+   * on every heartbeat, after renewing the leases of the runs this instance advances.
    */
   async resume(): Promise<void> {
     const { store, logger } = this.options;
     if (this.stopped) return;
+    // Renew the leases of the runs this instance advances; any other lease of its own ends.
+    await store.renewRunLeases(this.owner, [...this.advancing.keys()], this.leaseUntil());
     const orphans = await store.claimOrphanRuns(this.owner, Date.now(), this.leaseUntil(), 100);
     for (const { id, pipeline, counter } of orphans) {
       if (this.advancing.has(id)) continue;

@@ -77,6 +77,7 @@ export class Poller {
   private claimTimer: NodeJS.Timeout | undefined;
   private claiming: Promise<void> | undefined;
   private refreshedAt = 0;
+  private renewedAt = 0;
 
   constructor(private readonly options: PollerOptions) {
     this.concurrency = options.concurrency ?? 16;
@@ -190,6 +191,26 @@ export class Poller {
     return queued;
   }
 
+  /**
+   * Shared polling: every third of the lease time, extends the leases of the checks this
+   * instance holds and ends any other lease of its own. Runs inside a claim, so that no claim
+   * is half-way through meanwhile.
+   */
+  private async renewLeases(): Promise<void> {
+    const { store, instance } = this.options;
+    const leaseMs = instance?.leaseMs ?? 30_000;
+    if (Date.now() - this.renewedAt < leaseMs / 3) return;
+    this.renewedAt = Date.now();
+    const held = [...this.entries.values()]
+      .filter((e) => e.claimed || e.running)
+      .map((e) => e.pkg.fingerprint);
+    await store.renewMaterialLeases(
+      instance?.id ?? 'local',
+      held,
+      instance?.leaseUntil() ?? Date.now() + leaseMs,
+    );
+  }
+
   /** Shared polling: leases due materials from the store, as many as there are free slots. */
   claim(): Promise<void> {
     // One claim at a time; `.finally` runs after the assignment, even when nothing was awaited.
@@ -203,6 +224,7 @@ export class Poller {
     try {
       if (this.stopped) return;
       if (Date.now() - this.refreshedAt > 15_000) await this.refresh();
+      await this.renewLeases();
       const waiting = [...this.entries.values()].filter((e) => e.claimed && !e.running).length;
       const free = this.concurrency - this.running - waiting;
       if (free <= 0) return;

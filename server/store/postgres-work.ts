@@ -8,6 +8,8 @@ type WorkMethods = Pick<
   | 'jobInstance'
   | 'registerInstance'
   | 'heartbeat'
+  | 'renewMaterialLeases'
+  | 'renewRunLeases'
   | 'retireInstance'
   | 'listInstances'
   | 'releaseLeases'
@@ -54,14 +56,30 @@ export function postgresWork(
           version = excluded.version, started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at`,
         [info.id, info.host, info.pid, info.url, info.version, now],
       )),
-    heartbeat: (id, now, leaseUntil) =>
+    heartbeat: async (id, now) =>
+      void (await query('UPDATE instances SET heartbeat_at = $2 WHERE id = $1', [id, now])),
+    renewMaterialLeases: (owner, held, leaseUntil) =>
       tx(async (c) => {
-        await c.query('UPDATE instances SET heartbeat_at = $2 WHERE id = $1', [id, now]);
-        await c.query('UPDATE materials SET lease_until = $2 WHERE lease_owner = $1', [
-          id,
-          leaseUntil,
-        ]);
-        await c.query('UPDATE runs SET lease_until = $2 WHERE lease_owner = $1', [id, leaseUntil]);
+        await c.query(
+          'UPDATE materials SET lease_until = $3 WHERE lease_owner = $1 AND fingerprint = ANY($2::text[])',
+          [owner, held, leaseUntil],
+        );
+        await c.query(
+          'UPDATE materials SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1 AND NOT (fingerprint = ANY($2::text[]))',
+          [owner, held],
+        );
+      }),
+    renewRunLeases: (owner, held, leaseUntil) =>
+      tx(async (c) => {
+        const ids = held.map(String);
+        await c.query(
+          'UPDATE runs SET lease_until = $3 WHERE lease_owner = $1 AND id = ANY($2::bigint[])',
+          [owner, ids, leaseUntil],
+        );
+        await c.query(
+          'UPDATE runs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1 AND NOT (id = ANY($2::bigint[]))',
+          [owner, ids],
+        );
       }),
     retireInstance: (id) =>
       tx(async (c) => {

@@ -414,6 +414,24 @@ export async function openPostgresStore(
           limit,
         ])
       ).map(toCheck),
+    latestRevisions: async () =>
+      (
+        await rows(
+          pool,
+          'SELECT DISTINCT ON (fingerprint) * FROM revisions ORDER BY fingerprint, id DESC',
+        )
+      ).map(toRevision),
+    // One round trip: each material's last checks through the (fingerprint, id) index.
+    recentChecks: async (limit) =>
+      (
+        await rows(
+          pool,
+          `SELECT c.* FROM materials m CROSS JOIN LATERAL (
+            SELECT * FROM checks WHERE fingerprint = m.fingerprint ORDER BY id DESC LIMIT $1) c
+          ORDER BY c.fingerprint, c.id DESC`,
+          [limit],
+        )
+      ).map(toCheck),
     setPipelinePaused: async (name, paused) =>
       void (await pool.query('UPDATE pipelines SET paused = $2 WHERE name = $1', [
         name,

@@ -99,6 +99,9 @@ export function openSqliteStore(file: string): Store {
       db.prepare(`INSERT INTO checks (fingerprint, started_at, duration_ms, outcome, new_revisions, error_code, error, decision, trigger, instance)
       VALUES (@fingerprint, @startedAt, @durationMs, @outcome, @newRevisions, @errorCode, @error, @decision, @trigger, @instance)`),
     checks: db.prepare('SELECT * FROM checks WHERE fingerprint = ? ORDER BY id DESC LIMIT ?'),
+    latestRevisions: db.prepare(
+      'SELECT * FROM revisions WHERE id IN (SELECT MAX(id) FROM revisions GROUP BY fingerprint)',
+    ),
     trimChecks: db.prepare(`DELETE FROM checks WHERE fingerprint = ? AND id <= (
       SELECT id FROM checks WHERE fingerprint = ? ORDER BY id DESC LIMIT 1 OFFSET 500)`),
   };
@@ -292,8 +295,18 @@ export function openSqliteStore(file: string): Store {
       ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, url = excluded.url,
         version = excluded.version, started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at`),
     beat: db.prepare('UPDATE instances SET heartbeat_at = ? WHERE id = ?'),
-    renewMaterials: db.prepare('UPDATE materials SET lease_until = ? WHERE lease_owner = ?'),
-    renewRuns: db.prepare('UPDATE runs SET lease_until = ? WHERE lease_owner = ?'),
+    renewMaterials: db.prepare(
+      'UPDATE materials SET lease_until = ? WHERE lease_owner = ? AND fingerprint IN (SELECT value FROM json_each(?))',
+    ),
+    releaseOtherMaterials: db.prepare(
+      'UPDATE materials SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ? AND fingerprint NOT IN (SELECT value FROM json_each(?))',
+    ),
+    renewRuns: db.prepare(
+      'UPDATE runs SET lease_until = ? WHERE lease_owner = ? AND id IN (SELECT value FROM json_each(?))',
+    ),
+    releaseOtherRuns: db.prepare(
+      'UPDATE runs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ? AND id NOT IN (SELECT value FROM json_each(?))',
+    ),
     releaseMaterials: db.prepare(
       'UPDATE materials SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?',
     ),
@@ -334,10 +347,16 @@ export function openSqliteStore(file: string): Store {
     ),
     setting: db.prepare('SELECT value FROM settings WHERE key = ?'),
   };
-  const heartbeat = db.transaction((id: string, at: number, leaseUntil: number) => {
-    w.beat.run(at, id);
-    w.renewMaterials.run(leaseUntil, id);
-    w.renewRuns.run(leaseUntil, id);
+  // SQLite has no arrays: the held keys go in as one JSON text, opened with json_each.
+  const renewMaterials = db.transaction(
+    (owner: string, held: readonly string[], leaseUntil: number) => {
+      w.renewMaterials.run(leaseUntil, owner, JSON.stringify(held));
+      w.releaseOtherMaterials.run(owner, JSON.stringify(held));
+    },
+  );
+  const renewRuns = db.transaction((owner: string, held: readonly number[], leaseUntil: number) => {
+    w.renewRuns.run(leaseUntil, owner, JSON.stringify(held));
+    w.releaseOtherRuns.run(owner, JSON.stringify(held));
   });
   const releaseAll = db.transaction((owner: string) => {
     w.releaseMaterials.run(owner);
@@ -411,6 +430,10 @@ export function openSqliteStore(file: string): Store {
     listRevisions: async (fingerprint, limit) =>
       all(q.revisions, fingerprint, limit).map(toRevision),
     listChecks: async (fingerprint, limit) => all(q.checks, fingerprint, limit).map(toCheck),
+    latestRevisions: async () => all(q.latestRevisions).map(toRevision),
+    // In-process queries are cheap: one indexed query per material beats a window over all checks.
+    recentChecks: async (limit) =>
+      all(q.materials).flatMap((m) => all(q.checks, m.fingerprint, limit).map(toCheck)),
     setPipelinePaused: async (name, paused) => void r.paused.run(paused ? 1 : 0, name),
     createRun: async (run) => createRun(run),
     getRun: async (pipeline, counter) => {
@@ -429,7 +452,9 @@ export function openSqliteStore(file: string): Store {
       return row ? ((row.instance as string | null) ?? null) : null;
     },
     registerInstance: async (info, at) => void w.registerInstance.run({ ...info, now: at }),
-    heartbeat: async (id, at, leaseUntil) => heartbeat(id, at, leaseUntil),
+    heartbeat: async (id, at) => void w.beat.run(at, id),
+    renewMaterialLeases: async (owner, held, leaseUntil) => renewMaterials(owner, held, leaseUntil),
+    renewRunLeases: async (owner, held, leaseUntil) => renewRuns(owner, held, leaseUntil),
     retireInstance: async (id) => retire(id),
     listInstances: async (since) =>
       all(w.instances, since).map((row) =>

@@ -168,6 +168,20 @@ describe.each([sqlite, postgres])('server/store ($kind)', (backend) => {
     const checks = await store.listChecks('fp', 10);
     expect(checks.map((c) => c.newRevisions)).toEqual([['app-3'], ['app-1', 'app-2']]);
     expect(checks[0]?.instance).toBe('i1');
+    // The overview queries give the same, for every material at once.
+    await store.ensureMaterial('fp-other', 'yum', null);
+    await store.recordCheck(check('fp-other', [sampleRevision(7)]));
+    const latestAll = await store.latestRevisions();
+    expect(latestAll.map((r) => `${r.fingerprint}:${r.revision}`).sort()).toEqual([
+      'fp-other:app-7',
+      'fp:app-3',
+    ]);
+    const recent = await store.recentChecks(1);
+    expect(recent.map((c) => `${c.fingerprint}:${c.newRevisions.join(',')}`).sort()).toEqual([
+      'fp-other:app-7',
+      'fp:app-3',
+    ]);
+    expect((await store.recentChecks(5)).filter((c) => c.fingerprint === 'fp')).toEqual(checks);
   });
 
   it('rolls a failed check back whole', async () => {
@@ -242,7 +256,11 @@ describe.each([sqlite, postgres])('server/store ($kind)', (backend) => {
     // Nothing left while the leases live.
     expect(await (b as Store).claimDueMaterials('b', now + 5_000, now + 15_000, 100)).toEqual([]);
     // `b` renews its leases; `a` stops renewing: after expiry, its materials go to `b`.
-    await (b as Store).heartbeat('b', now + 5_000, now + 60_000);
+    await (b as Store).renewMaterialLeases(
+      'b',
+      (fromB ?? []).map((m) => m.fingerprint),
+      now + 60_000,
+    );
     const taken = await (b as Store).claimDueMaterials('b', now + 11_000, now + 21_000, 100);
     expect(taken.map((m) => m.fingerprint).sort()).toEqual(
       (fromA ?? []).map((m) => m.fingerprint).sort(),
@@ -260,7 +278,8 @@ describe.each([sqlite, postgres])('server/store ($kind)', (backend) => {
     await store.registerInstance(info, now);
     const claimed = await store.claimDueMaterials('i1', now, now + 1_000, 1);
     expect(claimed).toEqual([{ fingerprint: first, trigger: 'schedule' }]);
-    await store.heartbeat('i1', now + 500, now + 60_000);
+    await store.heartbeat('i1', now + 500);
+    await store.renewMaterialLeases('i1', [first as string], now + 60_000);
     // Without the renewal this lease would have expired.
     expect(await store.claimDueMaterials('i2', now + 2_000, now + 3_000, 1)).not.toContainEqual(
       expect.objectContaining({ fingerprint: first }),
@@ -271,6 +290,27 @@ describe.each([sqlite, postgres])('server/store ($kind)', (backend) => {
     await store.retireInstance('i1');
     expect(await store.listInstances(0)).toEqual([]);
     expect((await store.getMaterial(first as string))?.leaseOwner).toBeNull();
+  });
+
+  it('ends the leases an instance no longer works on when it renews the others', async () => {
+    const store = await (await backend.database()).open();
+    const fingerprints = await withDueMaterials(store, 3);
+    const now = Date.now();
+    expect(await store.claimDueMaterials('i1', now, now + 60_000, 3)).toHaveLength(3);
+    await store.renewMaterialLeases('i1', [fingerprints[0] as string], now + 90_000);
+    const owners = await Promise.all(fingerprints.map((f) => store.getMaterial(f)));
+    expect(owners.map((m) => m?.leaseOwner)).toEqual(['i1', null, null]);
+    const run = await store.createRun({
+      ...newRun('k'),
+      lease: { owner: 'i1', until: now + 60_000 },
+    });
+    const other = await store.createRun({
+      ...newRun('k2'),
+      lease: { owner: 'i1', until: now + 60_000 },
+    });
+    await store.renewRunLeases('i1', [run!.id], now + 90_000);
+    expect(await store.claimRun(other!.id, 'i2', now, now + 1_000)).toBe(true);
+    expect(await store.claimRun(run!.id, 'i2', now + 70_000, now + 80_000)).toBe(false);
   });
 
   it('ends the lease with the check, and keeps a check-now that arrived meanwhile', async () => {

@@ -282,6 +282,10 @@ export interface Store {
   listRevisions(fingerprint: string, limit: number): Promise<StoredRevision[]>;
   /** Newest first. */
   listChecks(fingerprint: string, limit: number): Promise<CheckRow[]>;
+  /** The latest revision of every material that has one (one query, for overviews). */
+  latestRevisions(): Promise<StoredRevision[]>;
+  /** The last `limit` checks of every material, newest first within each (for overviews). */
+  recentChecks(limit: number): Promise<CheckRow[]>;
 
   /** Pauses or resumes a pipeline. */
   setPipelinePaused(name: string, paused: boolean): Promise<void>;
@@ -321,8 +325,15 @@ export interface Store {
 
   /** Announces an instance (or announces it again after a restart). */
   registerInstance(info: InstanceInfo, now: number): Promise<void>;
-  /** The instance is alive: its heartbeat and every lease it holds extend to `leaseUntil`. */
-  heartbeat(id: string, now: number, leaseUntil: number): Promise<void>;
+  /** The instance is alive. */
+  heartbeat(id: string, now: number): Promise<void>;
+  /**
+   * Extends `owner`'s leases on these materials to `leaseUntil`, and ends its other material
+   * leases (work it no longer does, e.g. a check whose record failed, must not stay blocked).
+   */
+  renewMaterialLeases(owner: string, held: readonly string[], leaseUntil: number): Promise<void>;
+  /** The same for runs: those it advances are extended, the others released. */
+  renewRunLeases(owner: string, held: readonly number[], leaseUntil: number): Promise<void>;
   /** A clean stop: its leases are released and it leaves the list. */
   retireInstance(id: string): Promise<void>;
   /** Instances seen since `since` (epoch ms), with their leases. */
