@@ -17,6 +17,16 @@ interface Run {
   cause: { packages: Record<string, { revision: string }> };
   stages: Stage[];
 }
+interface Instance {
+  id: string;
+  url: string;
+  alive: boolean;
+  self: boolean;
+  heartbeatAt: string;
+  materials: string[];
+  runs: string[];
+}
+
 interface Material {
   repository: string;
   package: string;
@@ -229,6 +239,28 @@ export function registerOperatorCommands(program: Command): void {
             m.lastCheck ? `${m.lastCheck.startedAt} ${m.lastCheck.outcome}` : '-',
             m.nextCheckAt ?? 'on demand',
             m.lastError ?? '',
+          ]),
+        ),
+      );
+    });
+
+  withServer(program.command('instances'))
+    .summary('list the server instances sharing the database, with the work they hold')
+    .option('--json', 'print JSON')
+    .action(async (options: { server?: string; json?: boolean }) => {
+      const client = await resolveClient(options);
+      const instances = await call<Instance[]>(client, 'GET', '/api/instances');
+      if (options.json) return json(instances);
+      out(
+        table(
+          ['INSTANCE', 'URL', 'ALIVE', 'HEARTBEAT', 'CHECKING', 'RUNS'],
+          instances.map((i) => [
+            `${i.id}${i.self ? ' (this one)' : ''}`,
+            i.url,
+            i.alive ? 'yes' : 'no',
+            i.heartbeatAt,
+            String(i.materials.length),
+            i.runs.join(' ') || '-',
           ]),
         ),
       );

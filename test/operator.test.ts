@@ -181,6 +181,13 @@ pipelines:
       'app',
     );
 
+    const instances = await runHoist(['instances'], env);
+    expect(instances.stdout).toMatch(/^INSTANCE\s+URL\s+ALIVE\s+HEARTBEAT\s+CHECKING\s+RUNS\n/);
+    expect(instances.stdout).toMatch(/\(this one\)\s+http:\/\/127\.0\.0\.1:\d+\s+yes\s/);
+    const instancesJson = JSON.parse((await runHoist(['instances', '--json'], env)).stdout);
+    expect(instancesJson).toHaveLength(1);
+    expect(instancesJson[0]).toMatchObject({ alive: true, self: true, url: server.url });
+
     const checked = await runHoist(['check-now', 'internal'], env);
     expect(checked).toMatchObject({ code: 0, stdout: 'checking internal/app\n' });
 
