@@ -4,7 +4,8 @@ import { rootCertificates } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import type { HttpClient, HttpRequest, HttpResponse, TlsOptions } from 'hoist';
 import { RepositoryUnreachableError } from 'hoist';
-import { Agent, type Dispatcher, ProxyAgent, request as undiciRequest } from 'undici';
+import type { Dispatcher } from 'undici';
+import { Agent, proxyAgent, request as undiciRequest } from './undici-parts.ts';
 
 /** Options of the host's HTTP client. */
 export interface HttpClientOptions {
@@ -63,7 +64,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HostHttpClien
         rejectUnauthorized: tls?.verify ?? true,
       };
       agent = proxy
-        ? new ProxyAgent({ uri: proxy, requestTls: connect, proxyTls: connect })
+        ? new (proxyAgent())({ uri: proxy, requestTls: connect, proxyTls: connect })
         : new Agent({ connect, keepAliveTimeout: 10_000 });
       agents.set(key, agent);
     }
@@ -85,11 +86,10 @@ export function createHttpClient(options: HttpClientOptions = {}): HostHttpClien
       }
       let res: Dispatcher.ResponseData;
       try {
-        res = await undiciRequest(url, {
-          method: req.method ?? 'GET',
+        res = await undiciRequest(dispatcher, url, {
+          method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
           headers,
-          dispatcher,
-          signal: req.signal,
+          signal: req.signal ?? null,
           headersTimeout: timeoutMs,
           bodyTimeout: timeoutMs,
         });
