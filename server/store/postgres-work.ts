@@ -1,25 +1,9 @@
 import type pg from 'pg';
 import { dueTrigger, toInstance } from './rows.ts';
-import type { Store } from './store.ts';
+import type { StoreWorkSharing } from './store.ts';
 
-type WorkMethods = Pick<
-  Store,
-  | 'setJobInstance'
-  | 'jobInstance'
-  | 'registerInstance'
-  | 'heartbeat'
-  | 'renewMaterialLeases'
-  | 'renewRunLeases'
-  | 'retireInstance'
-  | 'listInstances'
-  | 'releaseLeases'
-  | 'claimDueMaterials'
-  | 'releaseMaterial'
-  | 'claimRun'
-  | 'releaseRun'
-  | 'claimOrphanRuns'
-  | 'setting'
->;
+/** An instance silent for a day leaves the list. */
+const FORGET_AFTER_MS = 86_400_000;
 
 /**
  * Work sharing on PostgreSQL: leases taken with `FOR UPDATE SKIP LOCKED`, so that instances
@@ -29,7 +13,7 @@ type WorkMethods = Pick<
 export function postgresWork(
   pool: pg.Pool,
   tx: <T>(fn: (c: pg.PoolClient) => Promise<T>) => Promise<T>,
-): WorkMethods {
+): StoreWorkSharing {
   const query = (sql: string, params: unknown[]) => pool.query(sql, params);
   const releaseAll = async (c: pg.Pool | pg.PoolClient, owner: string) => {
     await c.query(
@@ -56,8 +40,10 @@ export function postgresWork(
           version = excluded.version, started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at`,
         [info.id, info.host, info.pid, info.url, info.version, now],
       )),
-    heartbeat: async (id, now) =>
-      void (await query('UPDATE instances SET heartbeat_at = $2 WHERE id = $1', [id, now])),
+    heartbeat: async (id, now) => {
+      await query('UPDATE instances SET heartbeat_at = $2 WHERE id = $1', [id, now]);
+      await query('DELETE FROM instances WHERE heartbeat_at < $1', [now - FORGET_AFTER_MS]);
+    },
     renewMaterialLeases: (owner, held, leaseUntil) =>
       tx(async (c) => {
         await c.query(

@@ -287,6 +287,11 @@ describe.each([sqlite, postgres])('server/store ($kind)', (backend) => {
     const listed = await store.listInstances(now);
     expect(listed).toMatchObject([{ id: 'i1', url: info.url, materials: [first] }]);
     expect(listed[0]?.heartbeatAt).toBe(new Date(now + 500).toISOString());
+    // An instance silent for more than a day is forgotten at the next heartbeat of another.
+    await store.registerInstance({ ...info, id: 'gone' }, now - 90_000_000);
+    expect((await store.listInstances(0)).map((i) => i.id)).toEqual(['gone', 'i1']);
+    await store.heartbeat('i1', now + 600);
+    expect((await store.listInstances(0)).map((i) => i.id)).toEqual(['i1']);
     await store.retireInstance('i1');
     expect(await store.listInstances(0)).toEqual([]);
     expect((await store.getMaterial(first as string))?.leaseOwner).toBeNull();

@@ -325,7 +325,7 @@ export interface Store {
 
   /** Announces an instance (or announces it again after a restart). */
   registerInstance(info: InstanceInfo, now: number): Promise<void>;
-  /** The instance is alive. */
+  /** The instance is alive (and instances silent for a day are forgotten). */
   heartbeat(id: string, now: number): Promise<void>;
   /**
    * Extends `owner`'s leases on these materials to `leaseUntil`, and ends its other material
@@ -372,3 +372,23 @@ export interface Store {
 
   close(): Promise<void>;
 }
+
+/** The store's work-sharing methods (instances, leases, settings). */
+export type StoreWorkSharing = Pick<
+  Store,
+  | 'setJobInstance'
+  | 'jobInstance'
+  | 'registerInstance'
+  | 'heartbeat'
+  | 'renewMaterialLeases'
+  | 'renewRunLeases'
+  | 'retireInstance'
+  | 'listInstances'
+  | 'releaseLeases'
+  | 'claimDueMaterials'
+  | 'releaseMaterial'
+  | 'claimRun'
+  | 'releaseRun'
+  | 'claimOrphanRuns'
+  | 'setting'
+>;

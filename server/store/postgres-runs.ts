@@ -1,0 +1,159 @@
+import type pg from 'pg';
+import type { Queryable } from './postgres.ts';
+import { column, PATCHABLE, toJob, toRun, toStage } from './rows.ts';
+import type { RunRow, Store } from './store.ts';
+
+type Row = Record<string, unknown>;
+type RunMethods = Pick<
+  Store,
+  'createRun' | 'getRun' | 'listRuns' | 'listActiveRuns' | 'updateRun' | 'updateStage' | 'updateJob'
+>;
+
+/** Pipeline runs on PostgreSQL: runs with their stages and jobs, read in three queries. */
+export function postgresRuns(
+  pool: pg.Pool,
+  tx: <T>(fn: (c: pg.PoolClient) => Promise<T>) => Promise<T>,
+): RunMethods {
+  const now = () => new Date().toISOString();
+  const json = (value: unknown) => JSON.stringify(value);
+  const rows = async (db: Queryable, sql: string, params: unknown[] = []) =>
+    (await db.query(sql, params)).rows as Row[];
+  const one = async (db: Queryable, sql: string, params: unknown[] = []) =>
+    (await rows(db, sql, params))[0];
+  const loadRuns = async (db: Queryable, runRows: Row[]): Promise<RunRow[]> => {
+    if (runRows.length === 0) return [];
+    const ids = runRows.map((r) => String(r.id));
+    const stageRows = await rows(
+      db,
+      'SELECT * FROM stages WHERE run_id = ANY($1::bigint[]) ORDER BY run_id, position',
+      [ids],
+    );
+    const jobRows = await rows(
+      db,
+      'SELECT * FROM jobs WHERE stage_id = ANY($1::bigint[]) ORDER BY id',
+      [stageRows.map((s) => String(s.id))],
+    );
+    const jobsByStage = groupBy(jobRows, (j) => String(j.stage_id));
+    const stagesByRun = groupBy(stageRows, (s) => String(s.run_id));
+    return runRows.map((run) =>
+      toRun(
+        run,
+        (stagesByRun.get(String(run.id)) ?? []).map((s) =>
+          toStage(s, (jobsByStage.get(String(s.id)) ?? []).map(toJob)),
+        ),
+      ),
+    );
+  };
+
+  const createRun = (run: Parameters<Store['createRun']>[0]) =>
+    tx(async (c) => {
+      // Run creation for one pipeline is serialised across instances: two instances that see
+      // the same new revision at once cannot both create a run for it, nor share a counter.
+      await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`hoist:run:${run.pipeline}`]);
+      if (
+        run.dedupe &&
+        (await one(c, 'SELECT id FROM runs WHERE pipeline = $1 AND revision_key = $2 LIMIT 1', [
+          run.pipeline,
+          run.revisionKey,
+        ]))
+      )
+        return undefined;
+      const counter =
+        Number(
+          (
+            (await one(c, 'SELECT COALESCE(MAX(counter), 0) AS n FROM runs WHERE pipeline = $1', [
+              run.pipeline,
+            ])) as Row
+          ).n,
+        ) + 1;
+      // A manual first stage waits for approval, unless a person scheduled the run.
+      const gated = run.stages[0]?.approval === 'manual' && run.trigger !== 'manual';
+      const inserted = (await one(
+        c,
+        `INSERT INTO runs (pipeline, counter, status, cause, revision_key, trigger, triggered_by, created_at, lease_owner, lease_until)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
+        [
+          run.pipeline,
+          counter,
+          gated ? 'waiting' : 'building',
+          json(run.cause),
+          run.revisionKey,
+          run.trigger,
+          run.triggeredBy,
+          now(),
+          run.lease?.owner ?? null,
+          run.lease?.until ?? null,
+        ],
+      )) as Row;
+      for (const [position, stage] of run.stages.entries()) {
+        const status = position === 0 && gated ? 'awaiting_approval' : 'scheduled';
+        const stageRow = (await one(
+          c,
+          'INSERT INTO stages (run_id, position, name, status, approval) VALUES ($1, $2, $3, $4, $5) RETURNING id',
+          [inserted.id, position, stage.name, status, stage.approval],
+        )) as Row;
+        for (const job of stage.jobs) {
+          await c.query(`INSERT INTO jobs (stage_id, name, status) VALUES ($1, $2, 'scheduled')`, [
+            stageRow.id,
+            job,
+          ]);
+        }
+      }
+      return (await loadRuns(c, [inserted]))[0];
+    });
+
+  const patch = async (
+    table: 'runs' | 'stages' | 'jobs',
+    id: number,
+    values: Record<string, unknown>,
+  ) => {
+    const columns = Object.keys(values).filter((c) => PATCHABLE[table].has(c));
+    if (columns.length === 0) return;
+    await pool.query(
+      `UPDATE ${table} SET ${columns.map((c, i) => `${column(c)} = $${i + 2}`).join(', ')} WHERE id = $1`,
+      [id, ...columns.map((c) => values[c])],
+    );
+  };
+
+  return {
+    createRun,
+    getRun: async (pipeline, counter) =>
+      (
+        await loadRuns(
+          pool,
+          await rows(pool, 'SELECT * FROM runs WHERE pipeline = $1 AND counter = $2', [
+            pipeline,
+            counter,
+          ]),
+        )
+      )[0],
+    listRuns: async (pipeline, limit) =>
+      loadRuns(
+        pool,
+        await rows(pool, 'SELECT * FROM runs WHERE pipeline = $1 ORDER BY counter DESC LIMIT $2', [
+          pipeline,
+          limit,
+        ]),
+      ),
+    listActiveRuns: async () =>
+      loadRuns(
+        pool,
+        await rows(pool, `SELECT * FROM runs WHERE status IN ('building', 'waiting') ORDER BY id`),
+      ),
+    updateRun: (id, values) => patch('runs', id, values),
+    updateStage: (id, values) => patch('stages', id, values),
+    updateJob: (id, values) => patch('jobs', id, values),
+  };
+}
+
+// Map.groupBy arrives with Node 21.
+function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const group = groups.get(k);
+    if (group) group.push(item);
+    else groups.set(k, [item]);
+  }
+  return groups;
+}
