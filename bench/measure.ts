@@ -49,11 +49,16 @@ export function median(values: number[]): number {
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
-/** Runs `command` `runs` times; median seconds, max of peak RSS, and each run's stdout. */
+/**
+ * Runs `command` `runs` times, after one untimed run that warms the page cache and the CPU as
+ * for every command compared (each timed run still starts a new process with nothing cached
+ * of its own); median seconds, max of peak RSS, and each run's stdout.
+ */
 export async function repeat(
   command: string | (() => string),
   runs: number,
 ): Promise<{ seconds: number; maxRssMib: number | undefined; outputs: string[] }> {
+  await timeCommand(typeof command === 'string' ? command : command());
   const samples: Sample[] = [];
   for (let i = 0; i < runs; i++) {
     samples.push(await timeCommand(typeof command === 'string' ? command : command()));

@@ -118,6 +118,9 @@ export class PipelineEngine {
   /** New revisions of a material: schedule the pipelines that use it. */
   async onRevisions(pkg: PolledPackage, inserted: Revision[]): Promise<void> {
     const material = `${pkg.repository}/${pkg.name}`;
+    // All runs are created before any starts: their first jobs would otherwise compete with the
+    // scheduling of the rest (for the database and the CPU).
+    const created: RunRow[] = [];
     for (const pipeline of await this.options.store.listPipelines()) {
       const definition = pipeline.definition as unknown as PipelineConfig;
       const entry = definition.materials.find((m) => 'package' in m && m.package === material) as
@@ -131,9 +134,18 @@ export class PipelineEngine {
       }
       const chosen = entry.trigger === 'every' ? inserted : inserted.slice(-1);
       for (const revision of chosen) {
-        await this.createRun(pipeline, { [material]: revision }, 'poll', null, true);
+        await this.createRun(
+          pipeline,
+          { [material]: revision },
+          'poll',
+          null,
+          true,
+          undefined,
+          created,
+        );
       }
     }
+    for (const run of created) this.kick(run.id, run.pipeline, run.counter);
   }
 
   /** A manual run, optionally pinned to stored revisions (promotion and rollback). */
@@ -384,6 +396,8 @@ export class PipelineEngine {
     triggeredBy: string | null,
     dedupe: boolean,
     upstream?: RunRow & { stageName: string },
+    /** Collects the run instead of starting it (the caller starts it). */
+    deferred?: RunRow[],
   ): Promise<RunRow | undefined> {
     const { store, logger } = this.options;
     const definition = pipeline.definition as unknown as PipelineConfig;
@@ -469,7 +483,8 @@ export class PipelineEngine {
       { pipeline: run.pipeline, counter: run.counter, trigger, materials },
       'run scheduled',
     );
-    this.kick(run.id, run.pipeline, run.counter);
+    if (deferred) deferred.push(run);
+    else this.kick(run.id, run.pipeline, run.counter);
     return run;
   }
 

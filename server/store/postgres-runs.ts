@@ -50,22 +50,14 @@ export function postgresRuns(
       // Run creation for one pipeline is serialised across instances: two instances that see
       // the same new revision at once cannot both create a run for it, nor share a counter.
       await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`hoist:run:${run.pipeline}`]);
-      if (
-        run.dedupe &&
-        (await one(c, 'SELECT id FROM runs WHERE pipeline = $1 AND revision_key = $2 LIMIT 1', [
-          run.pipeline,
-          run.revisionKey,
-        ]))
-      )
-        return undefined;
-      const counter =
-        Number(
-          (
-            (await one(c, 'SELECT COALESCE(MAX(counter), 0) AS n FROM runs WHERE pipeline = $1', [
-              run.pipeline,
-            ])) as Row
-          ).n,
-        ) + 1;
+      const found = (await one(
+        c,
+        `SELECT (SELECT id FROM runs WHERE pipeline = $1 AND revision_key = $2 LIMIT 1) AS duplicate,
+          (SELECT COALESCE(MAX(counter), 0) FROM runs WHERE pipeline = $1) AS last`,
+        [run.pipeline, run.revisionKey],
+      )) as Row;
+      if (run.dedupe && found.duplicate !== null) return undefined;
+      const counter = Number(found.last) + 1;
       // A manual first stage waits for approval, unless a person scheduled the run.
       const gated = run.stages[0]?.approval === 'manual' && run.trigger !== 'manual';
       const inserted = (await one(
@@ -85,21 +77,42 @@ export function postgresRuns(
           run.lease?.until ?? null,
         ],
       )) as Row;
-      for (const [position, stage] of run.stages.entries()) {
-        const status = position === 0 && gated ? 'awaiting_approval' : 'scheduled';
-        const stageRow = (await one(
-          c,
-          'INSERT INTO stages (run_id, position, name, status, approval) VALUES ($1, $2, $3, $4, $5) RETURNING id',
-          [inserted.id, position, stage.name, status, stage.approval],
-        )) as Row;
-        for (const job of stage.jobs) {
-          await c.query(`INSERT INTO jobs (stage_id, name, status) VALUES ($1, $2, 'scheduled')`, [
-            stageRow.id,
-            job,
-          ]);
-        }
-      }
-      return (await loadRuns(c, [inserted]))[0];
+      // Stages and jobs go in one statement each: a run is created in a few round trips.
+      const stageRows = await rows(
+        c,
+        `INSERT INTO stages (run_id, position, name, status, approval)
+        SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[]) RETURNING *`,
+        [
+          inserted.id,
+          run.stages.map((_, position) => position),
+          run.stages.map((stage) => stage.name),
+          run.stages.map((_, position) =>
+            position === 0 && gated ? 'awaiting_approval' : 'scheduled',
+          ),
+          run.stages.map((stage) => stage.approval),
+        ],
+      );
+      const stageIds = new Map(stageRows.map((row) => [Number(row.position), String(row.id)]));
+      const jobs = run.stages.flatMap((stage, position) =>
+        stage.jobs.map((name) => [stageIds.get(position), name] as const),
+      );
+      const jobRows = await rows(
+        c,
+        `INSERT INTO jobs (stage_id, name, status)
+        SELECT stage_id, name, 'scheduled' FROM unnest($1::bigint[], $2::text[]) AS j(stage_id, name)
+        RETURNING *`,
+        [jobs.map(([stageId]) => stageId), jobs.map(([, name]) => name)],
+      );
+      const jobsByStage = groupBy(
+        [...jobRows].sort((x, y) => Number(x.id) - Number(y.id)),
+        (j) => String(j.stage_id),
+      );
+      return toRun(
+        inserted,
+        [...stageRows]
+          .sort((x, y) => Number(x.position) - Number(y.position))
+          .map((row) => toStage(row, (jobsByStage.get(String(row.id)) ?? []).map(toJob))),
+      );
     });
 
   const patch = async (
