@@ -46,6 +46,9 @@ ${pipelines
     stages: [{ name: test, jobs: [{ name: j, tasks: [{ run: "echo $HOIST_PACKAGE_${p.material.replace('/', '_').toUpperCase()}_LABEL" }] }] }]`,
   )
   .join('\n')}
+  - name: slow
+    materials: [{ package: r3/svc2 }]
+    stages: [{ name: work, jobs: [{ name: j, tasks: [{ run: "sleep 5" }] }] }]
   - name: gated
     materials: [{ package: r2/svc1 }]
     stages:
@@ -176,7 +179,7 @@ describe('several instances on one PostgreSQL database', () => {
         'SELECT pipeline, counter, revision_key, status FROM runs ORDER BY pipeline, counter',
       );
     // The first revisions (1.0) gave one run per pipeline.
-    await eventually(async () => ((await runsOf()).length === 16 ? true : undefined), 30_000);
+    await eventually(async () => ((await runsOf()).length === 17 ? true : undefined), 30_000);
     await buildRpms(
       dir,
       NAMES.map((name) => ({ name, version: '1.1' })),
@@ -185,10 +188,10 @@ describe('several instances on one PostgreSQL database', () => {
     // A publisher's hook reaches one instance; the checks go wherever the leases fall.
     const hook = await servers[2]!.api('POST', '/api/materials/check', { repository: 'r0' });
     expect(hook.status).toBe(202);
-    await eventually(async () => ((await runsOf()).length === 32 ? true : undefined), 40_000);
+    await eventually(async () => ((await runsOf()).length === 34 ? true : undefined), 40_000);
     await new Promise((resolve) => setTimeout(resolve, 2 * INTERVAL_MS));
     const runs = await runsOf();
-    expect(runs).toHaveLength(32);
+    expect(runs).toHaveLength(34);
     const pipelines = new Map<string, string[]>();
     for (const r of runs)
       pipelines.set(r.pipeline, [...(pipelines.get(r.pipeline) ?? []), r.revision_key]);
@@ -236,6 +239,22 @@ describe('several instances on one PostgreSQL database', () => {
   it('moves the leased work of an instance killed with kill -9 to the others within the lease time', async () => {
     const victim = servers[0] as ServerProcess;
     const victimId = await instanceOf(victim);
+    // A run the victim is advancing, its job running there.
+    const scheduled = await victim.api<{ counter: number }>(
+      'POST',
+      '/api/pipelines/slow/schedule',
+      {},
+    );
+    expect(scheduled.status).toBe(202);
+    const counter = scheduled.body.counter;
+    await eventually(async () => {
+      const [row] = await query<{ lease_owner: string; status: string }>(
+        `SELECT r.lease_owner, j.status FROM runs r JOIN stages s ON s.run_id = r.id JOIN jobs j ON j.stage_id = s.id
+         WHERE r.pipeline = 'slow' AND r.counter = $1`,
+        [counter],
+      );
+      return row?.lease_owner === victimId && row.status === 'building' ? true : undefined;
+    }, 20_000);
     // Kill it while it holds leases (the slow repositories make them last).
     const held = await eventually(
       async () => {
@@ -296,13 +315,36 @@ describe('several instances on one PostgreSQL database', () => {
       `SELECT pipeline, revision_key FROM runs WHERE trigger = 'poll' GROUP BY pipeline, revision_key HAVING COUNT(*) > 1`,
     );
     expect(duplicates).toEqual([]);
+    // Its run is taken over: the job that died with it is failed with the reason (never re-run
+    // behind anyone's back), and the stage runs again through another instance on request.
+    const taken = await eventually(async () => {
+      const r = await servers[1]!.api<{
+        status: string;
+        stages: { jobs: { error: string | null }[] }[];
+      }>('GET', `/api/pipelines/slow/runs/${counter}`);
+      return r.body.status === 'failed' ? r.body : undefined;
+    }, LEASE_MS + 4000);
+    expect(taken.stages[0]?.jobs[0]?.error).toContain('stopped while this job was running');
+    const rerun = await servers[2]!.api(
+      'POST',
+      `/api/pipelines/slow/runs/${counter}/stages/work/run`,
+      {},
+    );
+    expect(rerun.status).toBe(200);
+    await eventually(async () => {
+      const r = await servers[1]!.api<{ status: string }>(
+        'GET',
+        `/api/pipelines/slow/runs/${counter}`,
+      );
+      return r.body.status === 'passed' ? true : undefined;
+    }, 20_000);
     // Runs the dead instance was advancing are finished by the others: none stays building.
     const building = await eventually(async () => {
       const rows = await query<{ pipeline: string; counter: number }>(
         `SELECT pipeline, counter FROM runs WHERE status = 'building'`,
       );
       return rows.length === 0 ? rows : undefined;
-    }, LEASE_MS + 5000);
+    }, 20_000);
     expect(building).toEqual([]);
   }, 90_000);
 });
