@@ -27,9 +27,11 @@ program
   .command('serve')
   .summary('run the Hoist server')
   .description(
-    'Run the Hoist server: poll package materials and serve the HTTP API on --host:--port.\n' +
-      'The admin token comes from HOIST_ADMIN_TOKEN or is generated into <data>/admin-token (mode 0600);\n' +
-      'secure values are encrypted with HOIST_SECRET_KEY or a key generated into <data>/secret-key.',
+    [
+      'Run the Hoist server: poll package materials and serve the HTTP API on --host:--port.',
+      'The admin token comes from HOIST_ADMIN_TOKEN or is generated into <data>/admin-token (mode 0600); secure values are encrypted with HOIST_SECRET_KEY or a key generated into <data>/secret-key.',
+      'With --database (or HOIST_DATABASE_URL, which keeps the password out of the process list) several instances share one PostgreSQL database and its work: give them all the same HOIST_SECRET_KEY and configuration file, and each its own data folder. HOIST_LEASE_MS (default 30000) is how long the work of a stopped instance waits for it; HOIST_INSTANCE_ID names the instance (default: kept in <data>/instance-id); HOIST_ADVERTISE_URL is the URL other instances reach this one at (for job logs).',
+    ].join('\n\n'),
   )
   .option(
     '--config <file>',
@@ -61,7 +63,9 @@ program
       ...(options.config ? { configFile: options.config } : {}),
       ...(database ? { database } : {}),
     });
-    process.stderr.write(`hoist: listening on ${server.url}\n`);
+    process.stderr.write(
+      `hoist: listening on ${server.url} (instance ${server.instance.id}, ${server.store.kind === 'postgres' ? 'PostgreSQL, shared' : 'SQLite'})\n`,
+    );
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;
