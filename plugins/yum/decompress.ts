@@ -37,7 +37,7 @@ export async function decompress(
     case 'none':
       return source;
     case 'gzip':
-      return through(source, createGunzip(GUNZIP_OPTIONS));
+      return through(coalesce(source, 256 << 10), createGunzip(GUNZIP_OPTIONS));
     case 'zstd': {
       const { default: binding } = await import('zstd-napi/binding.js');
       return zstdChunks(source, new binding.DCtx());
@@ -97,4 +97,23 @@ function through(
   output.on('close', () => input.destroy());
   input.pipe(transform);
   return output;
+}
+
+/** Joins small network reads into pieces of at least `size` bytes: fewer trips to the inflater. */
+async function* coalesce(
+  source: AsyncIterable<Uint8Array>,
+  size: number,
+): AsyncIterable<Uint8Array> {
+  let pending: Uint8Array[] = [];
+  let length = 0;
+  for await (const chunk of source) {
+    pending.push(chunk);
+    length += chunk.length;
+    if (length >= size) {
+      yield pending.length === 1 ? (pending[0] as Uint8Array) : Buffer.concat(pending, length);
+      pending = [];
+      length = 0;
+    }
+  }
+  if (length > 0) yield Buffer.concat(pending, length);
 }
