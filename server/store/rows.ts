@@ -22,6 +22,7 @@ const parse = <T>(text: unknown): T => JSON.parse(String(text)) as T;
 const text = (value: unknown): string | null =>
   value === null || value === undefined ? null : String(value);
 
+/** A `repositories` row as the store returns it. */
 export function toRepository(r: Row): RepositoryRow {
   return {
     name: String(r.name),
@@ -34,6 +35,7 @@ export function toRepository(r: Row): RepositoryRow {
   };
 }
 
+/** A `packages` row as the store returns it. */
 export function toPackage(r: Row): PackageRow {
   return {
     repository: String(r.repository),
@@ -48,6 +50,7 @@ export function toPackage(r: Row): PackageRow {
   };
 }
 
+/** A `pipelines` row as the store returns it. */
 export function toPipeline(r: Row): PipelineRow {
   return {
     name: String(r.name),
@@ -58,6 +61,7 @@ export function toPipeline(r: Row): PipelineRow {
   };
 }
 
+/** A `materials` row as the store returns it. */
 export function toMaterial(r: Row): MaterialRow {
   return {
     fingerprint: String(r.fingerprint),
@@ -72,6 +76,7 @@ export function toMaterial(r: Row): MaterialRow {
   };
 }
 
+/** A `revisions` row: optional fields are left out when empty. */
 export function toRevision(r: Row): StoredRevision {
   const revision: StoredRevision = {
     id: Number(r.id),
@@ -87,6 +92,7 @@ export function toRevision(r: Row): StoredRevision {
   return revision;
 }
 
+/** A `checks` row as the store returns it. */
 export function toCheck(r: Row): CheckRow {
   return {
     id: Number(r.id),
@@ -103,6 +109,7 @@ export function toCheck(r: Row): CheckRow {
   };
 }
 
+/** A `jobs` row as the store returns it. */
 export function toJob(row: Row): JobRow {
   return {
     id: Number(row.id),
@@ -116,6 +123,7 @@ export function toJob(row: Row): JobRow {
   };
 }
 
+/** A `stages` row with its jobs. */
 export function toStage(row: Row, jobs: JobRow[]): StageRow {
   return {
     id: Number(row.id),
@@ -133,6 +141,7 @@ export function toStage(row: Row, jobs: JobRow[]): StageRow {
   };
 }
 
+/** A `runs` row with its stages. */
 export function toRun(row: Row, stages: StageRow[]): RunRow {
   return {
     id: Number(row.id),
@@ -149,6 +158,7 @@ export function toRun(row: Row, stages: StageRow[]): RunRow {
   };
 }
 
+/** An `audit` row as the store returns it. */
 export function toAudit(row: Row): AuditEntry {
   return {
     id: Number(row.id),
@@ -179,7 +189,7 @@ export const PATCHABLE: Record<'runs' | 'stages' | 'jobs', ReadonlySet<string>> 
   jobs: new Set(['status', 'startedAt', 'finishedAt', 'exitCode', 'error']),
 };
 
-/** Whether a configuration-file object differs from its stored row (for apply's summary). */
+/** Whether a configuration-file repository equals its stored row (for apply's summary). */
 export function sameRepository(
   existing: Row | undefined,
   r: { plugin: string; config: unknown; secrets: unknown },
@@ -191,6 +201,7 @@ export function sameRepository(
   );
 }
 
+/** Whether a configuration-file package equals its stored row (for apply's summary). */
 export function samePackage(
   existing: Row | undefined,
   p: { config: unknown; secrets: unknown; pollIntervalMs: number | null },
@@ -203,6 +214,7 @@ export function samePackage(
   );
 }
 
+/** An `instances` row with the leases its instance holds; times become ISO text. */
 export function toInstance(row: Row, materials: string[], runs: string[]): InstanceRow {
   return {
     id: String(row.id),
