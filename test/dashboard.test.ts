@@ -144,6 +144,10 @@ pipelines:
     await page.screenshot({ path: `${SHOTS}value-stream.png`, fullPage: true });
     await page.goto(`${server.url}/#/materials`);
     await page.getByText('Recent checks').first().waitFor();
+    // The instances sharing the store: here one, this one, alive.
+    const instances = page.getByRole('region', { name: 'Instances' });
+    await instances.getByText('(this one)').waitFor();
+    expect(await instances.locator('tbody tr').count()).toBe(1);
     await page.screenshot({ path: `${SHOTS}materials.png`, fullPage: true });
     await page.goto(`${server.url}/#/log/build/1/verify/test`);
     await page.getByText('tested app-1.0-1.noarch').waitFor();

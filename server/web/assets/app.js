@@ -166,7 +166,10 @@ async function openPicker(name) {
 }
 
 async function materials() {
-  const list = await api('GET', '/api/materials?checks=5');
+  const [list, instances] = await Promise.all([
+    api('GET', '/api/materials?checks=5'),
+    api('GET', '/api/instances'),
+  ]);
   const repos = [...new Set(list.map((m) => m.repository))];
   main.innerHTML = `<section class="card"><h2>Materials ${can('operator') ? repos.map((r) => `<button type="button" data-act="check" data-r="${esc(r)}" aria-label="Check ${esc(r)} now">Check ${esc(r)} now</button>`).join(' ') : ''}</h2>
     <table><thead><tr><th>Material</th><th>Latest revision</th><th>Last check</th><th>Next check</th><th>Last error</th></tr></thead><tbody>
@@ -178,6 +181,18 @@ async function materials() {
       <td>${m.lastCheck ? `${esc(new Date(m.lastCheck.startedAt).toLocaleString())}<div class="muted">${esc(m.lastCheck.decision)}</div>` : '—'}
         <details><summary>Recent checks</summary><ul>${m.recentChecks.map((c) => `<li>${esc(c.startedAt)} ${esc(c.outcome)}: ${esc(c.decision)}</li>`).join('')}</ul></details></td>
       <td>${esc(m.nextCheckAt ? new Date(m.nextCheckAt).toLocaleString() : 'on demand')}</td><td class="error">${esc(m.lastError ?? '')}</td></tr>`,
+      )
+      .join('')}
+    </tbody></table></section>
+    <section class="card" aria-label="Instances"><h2>Instances</h2>
+    <table><thead><tr><th>Instance</th><th>URL</th><th>Alive</th><th>Last heartbeat</th><th>Checking</th><th>Runs</th></tr></thead><tbody>
+    ${instances
+      .map(
+        (
+          i,
+        ) => `<tr><td>${esc(i.id)}${i.self ? ' <span class="muted">(this one)</span>' : ''}</td><td>${esc(i.url)}</td>
+      <td class="${i.alive ? '' : 'error'}">${i.alive ? 'yes' : 'no'}</td><td>${esc(new Date(i.heartbeatAt).toLocaleString())}</td>
+      <td>${i.materials.length}</td><td>${esc(i.runs.join(' ') || '—')}</td></tr>`,
       )
       .join('')}
     </tbody></table></section>`;
