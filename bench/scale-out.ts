@@ -1,10 +1,10 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { BENCH_TOKEN, type HoistProcess, startHoist } from './hoist-process.ts';
 import { pipelineLatency, type SchedulingReport } from './pipeline-latency.ts';
-import { writeSyntheticRepo } from './synthetic-repo.ts';
+import { sweepConfig } from './server-load.ts';
 
 /** What one cluster size measured. */
 export interface ScaleReport {
@@ -85,29 +85,11 @@ async function measure(
   size: number,
   options: { repositories: number; perRepository: number; seconds: number; scheduling: boolean },
 ): Promise<Omit<ScaleReport, 'latencyMs'>> {
-  const lines = ['repositories:'];
-  for (let i = 0; i < options.repositories; i++) {
-    const dir = join(cache, 'sweep', String(i));
-    if (!existsSync(join(dir, 'repodata', 'repomd.xml')))
-      writeSyntheticRepo(dir, 100, 'gz', 1000 + i);
-    lines.push(
-      `  - name: r${i}`,
-      '    plugin: yum',
-      `    config: { REPO_URL: "${baseUrl}/sweep/${i}" }`,
-      '    packages:',
-    );
-    for (let j = 0, taken = 0; taken < options.perRepository; j++) {
-      if (j === 7) continue;
-      taken++;
-      lines.push(
-        `      - { name: p${j}, config: { PACKAGE_SPEC: "pkg${j.toString(36)}-*" }, pollInterval: 1s }`,
-      );
-    }
-  }
+  const yaml = sweepConfig(cache, baseUrl, options.repositories, options.perRepository, '1s');
   {
     const db = await freshDatabase(adminUrl, `hoist_bench_${size}`);
     const work = mkdtempSync(join(tmpdir(), 'hoist-scale-'));
-    writeFileSync(join(work, 'hoist.yaml'), lines.join('\n'));
+    writeFileSync(join(work, 'hoist.yaml'), yaml);
     const servers: HoistProcess[] = [];
     try {
       for (let i = 0; i < size; i++)

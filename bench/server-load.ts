@@ -28,27 +28,9 @@ export async function serverLoad(
   perRepository: number,
   seconds: number,
 ): Promise<LoadReport> {
-  const lines = ['repositories:'];
-  for (let i = 0; i < repositories; i++) {
-    const dir = join(cache, 'sweep', String(i));
-    if (!existsSync(join(dir, 'repodata', 'repomd.xml')))
-      writeSyntheticRepo(dir, 100, 'gz', 1000 + i);
-    lines.push(
-      `  - name: r${i}`,
-      '    plugin: yum',
-      `    config: { REPO_URL: "${baseUrl}/sweep/${i}" }`,
-      '    packages:',
-    );
-    for (let j = 0, taken = 0; taken < perRepository; j++) {
-      if (j === 7) continue;
-      taken++;
-      lines.push(
-        `      - { name: p${j}, config: { PACKAGE_SPEC: "pkg${j.toString(36)}-*" }, pollInterval: 60s }`,
-      );
-    }
-  }
+  const yaml = sweepConfig(cache, baseUrl, repositories, perRepository, '60s');
   const work = mkdtempSync(join(tmpdir(), 'hoist-load-'));
-  writeFileSync(join(work, 'hoist.yaml'), lines.join('\n'));
+  writeFileSync(join(work, 'hoist.yaml'), yaml);
   const server = await startHoist(work);
   try {
     const { url } = server;
@@ -129,4 +111,37 @@ function quantile(buckets: [number, number][], q: number): number {
   const total = buckets.at(-1)?.[1] ?? 0;
   for (const [le, count] of buckets) if (count >= q * total) return le;
   return Number.NaN;
+}
+
+/**
+ * hoist.yaml for the sweep repositories (generated into `<cache>/sweep` when missing):
+ * `perRepository` package materials in each of `repositories`, polled every `pollInterval`.
+ */
+export function sweepConfig(
+  cache: string,
+  baseUrl: string,
+  repositories: number,
+  perRepository: number,
+  pollInterval: string,
+): string {
+  const lines = ['repositories:'];
+  for (let i = 0; i < repositories; i++) {
+    const dir = join(cache, 'sweep', String(i));
+    if (!existsSync(join(dir, 'repodata', 'repomd.xml')))
+      writeSyntheticRepo(dir, 100, 'gz', 1000 + i);
+    lines.push(
+      `  - name: r${i}`,
+      '    plugin: yum',
+      `    config: { REPO_URL: "${baseUrl}/sweep/${i}" }`,
+      '    packages:',
+    );
+    for (let j = 0, taken = 0; taken < perRepository; j++) {
+      if (j === 7) continue;
+      taken++;
+      lines.push(
+        `      - { name: p${j}, config: { PACKAGE_SPEC: "pkg${j.toString(36)}-*" }, pollInterval: ${pollInterval} }`,
+      );
+    }
+  }
+  return lines.join('\n');
 }

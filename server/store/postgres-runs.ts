@@ -1,25 +1,24 @@
 import type pg from 'pg';
-import type { Queryable } from './postgres.ts';
-import { column, PATCHABLE, toJob, toRun, toStage } from './rows.ts';
+import {
+  groupBy,
+  one,
+  type Queryable,
+  type Row,
+  rows,
+  type Transaction,
+} from './postgres-query.ts';
+import { patchStatement, toJob, toRun, toStage } from './rows.ts';
 import type { RunRow, Store } from './store.ts';
 
-type Row = Record<string, unknown>;
 type RunMethods = Pick<
   Store,
   'createRun' | 'getRun' | 'listRuns' | 'listActiveRuns' | 'updateRun' | 'updateStage' | 'updateJob'
 >;
 
 /** Pipeline runs on PostgreSQL: runs with their stages and jobs, read in three queries. */
-export function postgresRuns(
-  pool: pg.Pool,
-  tx: <T>(fn: (c: pg.PoolClient) => Promise<T>) => Promise<T>,
-): RunMethods {
+export function postgresRuns(pool: pg.Pool, tx: Transaction): RunMethods {
   const now = () => new Date().toISOString();
   const json = (value: unknown) => JSON.stringify(value);
-  const rows = async (db: Queryable, sql: string, params: unknown[] = []) =>
-    (await db.query(sql, params)).rows as Row[];
-  const one = async (db: Queryable, sql: string, params: unknown[] = []) =>
-    (await rows(db, sql, params))[0];
   const loadRuns = async (db: Queryable, runRows: Row[]): Promise<RunRow[]> => {
     if (runRows.length === 0) return [];
     const ids = runRows.map((r) => String(r.id));
@@ -120,12 +119,8 @@ export function postgresRuns(
     id: number,
     values: Record<string, unknown>,
   ) => {
-    const columns = Object.keys(values).filter((c) => PATCHABLE[table].has(c));
-    if (columns.length === 0) return;
-    await pool.query(
-      `UPDATE ${table} SET ${columns.map((c, i) => `${column(c)} = $${i + 2}`).join(', ')} WHERE id = $1`,
-      [id, ...columns.map((c) => values[c])],
-    );
+    const update = patchStatement(table, id, values, (n) => `$${n}`);
+    if (update) await pool.query(update.sql, update.params);
   };
 
   return {
@@ -157,16 +152,4 @@ export function postgresRuns(
     updateStage: (id, values) => patch('stages', id, values),
     updateJob: (id, values) => patch('jobs', id, values),
   };
-}
-
-// Map.groupBy arrives with Node 21.
-function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const k = key(item);
-    const group = groups.get(k);
-    if (group) group.push(item);
-    else groups.set(k, [item]);
-  }
-  return groups;
 }

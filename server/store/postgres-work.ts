@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { Transaction } from './postgres-query.ts';
 import { dueTrigger, toInstance } from './rows.ts';
 import type { StoreWorkSharing } from './store.ts';
 
@@ -10,10 +11,7 @@ const FORGET_AFTER_MS = 86_400_000;
  * claiming at the same moment each get different materials and runs, never the same one, and a
  * lease that its instance stopped renewing is taken over once it expires.
  */
-export function postgresWork(
-  pool: pg.Pool,
-  tx: <T>(fn: (c: pg.PoolClient) => Promise<T>) => Promise<T>,
-): StoreWorkSharing {
+export function postgresWork(pool: pg.Pool, tx: Transaction): StoreWorkSharing {
   const query = (sql: string, params: unknown[]) => pool.query(sql, params);
   const releaseAll = async (c: pg.Pool | pg.PoolClient, owner: string) => {
     await c.query(

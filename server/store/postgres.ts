@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { POSTGRES_MIGRATIONS } from './migrations-postgres.ts';
+import { one, type Queryable, type Row, rows, transactions } from './postgres-query.ts';
 import { postgresRuns } from './postgres-runs.ts';
 import { postgresWork } from './postgres-work.ts';
 import {
@@ -14,10 +15,6 @@ import {
   toRevision,
 } from './rows.ts';
 import type { ConfigurationPlan, Store, StoredRevision } from './store.ts';
-
-type Row = Record<string, unknown>;
-/** A connection or the pool: what a query runs on. */
-export type Queryable = pg.Pool | pg.PoolClient;
 
 /** Options of the PostgreSQL store. */
 export interface PostgresStoreOptions {
@@ -58,24 +55,7 @@ export async function openPostgresStore(
 
   const now = () => new Date().toISOString();
   const json = (value: unknown) => JSON.stringify(value);
-  const rows = async (db: Queryable, sql: string, params: unknown[] = []) =>
-    (await db.query(sql, params)).rows as Row[];
-  const one = async (db: Queryable, sql: string, params: unknown[] = []) =>
-    (await rows(db, sql, params))[0];
-  const tx = async <T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> => {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
-  };
+  const tx = transactions(pool);
 
   const saveRepository = (db: Queryable, row: Parameters<Store['saveRepository']>[0]) =>
     db.query(

@@ -170,13 +170,8 @@ export function toAudit(row: Row): AuditEntry {
   };
 }
 
-/** Column name of a camelCase patch key (`finishedAt` → `finished_at`). */
-export function column(key: string): string {
-  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-}
-
 /** Patch keys the stores accept, so that no caller-made key reaches SQL text. */
-export const PATCHABLE: Record<'runs' | 'stages' | 'jobs', ReadonlySet<string>> = {
+const PATCHABLE: Record<'runs' | 'stages' | 'jobs', ReadonlySet<string>> = {
   runs: new Set(['status', 'finishedAt']),
   stages: new Set([
     'status',
@@ -188,6 +183,27 @@ export const PATCHABLE: Record<'runs' | 'stages' | 'jobs', ReadonlySet<string>> 
   ]),
   jobs: new Set(['status', 'startedAt', 'finishedAt', 'exitCode', 'error']),
 };
+
+/**
+ * The UPDATE of a run, stage or job patch (camelCase keys become snake_case columns; unknown
+ * keys are left out), with the id last; `placeholder(n)` writes the n-th parameter (1-based).
+ * Undefined when nothing is to change.
+ */
+export function patchStatement(
+  table: 'runs' | 'stages' | 'jobs',
+  id: number,
+  values: Record<string, unknown>,
+  placeholder: (n: number) => string,
+): { sql: string; params: unknown[] } | undefined {
+  const keys = Object.keys(values).filter((key) => PATCHABLE[table].has(key));
+  if (keys.length === 0) return undefined;
+  const column = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  const sets = keys.map((key, i) => `${column(key)} = ${placeholder(i + 1)}`);
+  return {
+    sql: `UPDATE ${table} SET ${sets.join(', ')} WHERE id = ${placeholder(keys.length + 1)}`,
+    params: [...keys.map((key) => values[key]), id],
+  };
+}
 
 /** Whether a configuration-file repository equals its stored row (for apply's summary). */
 export function sameRepository(

@@ -3,8 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from './migrations.ts';
 import {
-  column,
-  PATCHABLE,
+  patchStatement,
   samePackage,
   sameRepository,
   toAudit,
@@ -168,11 +167,8 @@ export function openSqliteStore(file: string): Store {
     id: number,
     values: Record<string, unknown>,
   ) => {
-    const columns = Object.keys(values).filter((c) => PATCHABLE[table].has(c));
-    if (columns.length === 0) return;
-    db.prepare(
-      `UPDATE ${table} SET ${columns.map((c) => `${column(c)} = @${c}`).join(', ')} WHERE id = @id`,
-    ).run({ ...Object.fromEntries(columns.map((c) => [c, values[c]])), id });
+    const update = patchStatement(table, id, values, () => '?');
+    if (update) db.prepare(update.sql).run(...update.params);
   };
 
   const all = (stmt: Database.Statement, ...args: unknown[]) =>
