@@ -11,6 +11,9 @@ export function postgresUrl(): string {
       'HOIST_TEST_DATABASE_URL is not set: start PostgreSQL with `bash .ci/postgres` (as root) and export the URL it prints',
     );
   }
+  if (!/^postgres(ql)?:\/\/\S+$/.test(url)) {
+    throw new Error(`HOIST_TEST_DATABASE_URL is not a postgres:// URL: ${JSON.stringify(url)}`);
+  }
   return url;
 }
 
