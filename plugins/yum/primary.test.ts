@@ -5,6 +5,8 @@ import { fixturePath } from '../../test/helpers/fixtures.ts';
 import { type PrimaryPackage, PrimaryReader } from './primary.ts';
 import { XmlSyntaxError } from './xml-tokenizer.ts';
 
+const COMMON = 'http://linux.duke.edu/metadata/common';
+
 const PRIMARY = `<?xml version="1.0" encoding="UTF-8"?>
 <!-- generated -->
 <metadata xmlns="http://linux.duke.edu/metadata/common" xmlns:rpm="http://linux.duke.edu/metadata/rpm" packages="3">
@@ -38,9 +40,14 @@ function read(
   xml: string | Uint8Array,
   chunkSizes: number[] = [1 << 20],
   want: (name: string) => boolean = (n) => n === 'app',
+  namePrefix?: string,
 ) {
   const packages: PrimaryPackage[] = [];
-  const reader = new PrimaryReader({ wantName: want, onPackage: (p) => packages.push(p) });
+  const reader = new PrimaryReader({
+    wantName: want,
+    onPackage: (p) => packages.push(p),
+    ...(namePrefix === undefined ? {} : { namePrefix }),
+  });
   const bytes = typeof xml === 'string' ? Buffer.from(xml) : Buffer.from(xml);
   let at = 0;
   let i = 0;
@@ -100,6 +107,59 @@ describe('plugins/yum/primary', () => {
       { numRuns: 300, seed: 7 },
     );
     for (let size = 1; size <= 12; size++) expect(read(PRIMARY, [size]).packages).toEqual(whole);
+  });
+
+  it('skips on name bytes exactly as reading every package and filtering would', () => {
+    const layouts: ((name: string, i: number) => string)[] = [
+      (n, i) =>
+        `<package type="rpm">\n  <name>${n}</name>\n  <arch>x86_64</arch>\n  <version epoch="0" ver="${i}" rel="1"/>\n  <format><rpm:requires><rpm:entry name="${n}x"/></rpm:requires><file>/a</file></format>\n</package>`,
+      (n, i) =>
+        `<package><name>${n}</name><arch>noarch</arch><version ver="${i}" rel="2"/></package>`,
+      (n, i) => `<package type="rpm"><name> ${n}\n</name><version ver="${i}" rel="3"/></package >`,
+      (n, i) =>
+        `<package type="rpm"><name>${n ? `&#${n.charCodeAt(0)};${n.slice(1)}` : ''}</name><version ver="${i}" rel="4"/></package>`,
+      (n, i) =>
+        `<package type="rpm"><name><![CDATA[${n}]]></name><version ver="${i}" rel="5"/></package>`,
+      (n, i) =>
+        `<package type="rpm"><name>${n}</name><!-- </package> --><version ver="${i}" rel="6"/></package>`,
+      (n, i) =>
+        `<package type="rpm"><arch>src</arch><name>${n}</name><version ver="${i}" rel="7"/></package>`,
+      (n, i) =>
+        `<package type="rpm" x="1"><name>${n}</name><version ver="${i}" rel="8"/></package>`,
+      (n, i) =>
+        `<!-- between --><c:package><c:name>${n}</c:name><c:version ver="${i}" rel="9"/></c:package>`,
+    ];
+    const document = fc
+      .array(
+        fc.tuple(
+          fc.constantFrom('a', 'ab', 'abc', 'b', 'ab-c', 'a.b', 'ä', ''),
+          fc.integer({ min: 0, max: layouts.length - 1 }),
+        ),
+        { maxLength: 30 },
+      )
+      .map(
+        (packages) =>
+          `<?xml version="1.0"?>\n<metadata xmlns="${COMMON}" xmlns:c="${COMMON}" xmlns:rpm="http://linux.duke.edu/metadata/rpm">\n${packages
+            .map(([name, layout], i) =>
+              (layouts[layout] as (n: string, i: number) => string)(name, i),
+            )
+            .join('\n')}\n</metadata>\n`,
+      );
+    fc.assert(
+      fc.property(
+        document,
+        fc.constantFrom('', 'a', 'ab', 'ä'),
+        fc.array(fc.integer({ min: 1, max: 200 }), { minLength: 1, maxLength: 8 }),
+        (xml, prefix, sizes) => {
+          const want = (name: string) => name.startsWith(prefix) && name !== 'abc';
+          const reference = read(xml, sizes, () => true);
+          const fast = read(xml, sizes, want, prefix);
+          expect(fast.summary).toEqual(reference.summary);
+          expect(fast.packages).toEqual(reference.packages.filter((p) => want(p.name)));
+        },
+      ),
+      { numRuns: 500, seed: 5 },
+    );
   });
 
   it('reads every package when every name is wanted, including the skipped-name path', () => {

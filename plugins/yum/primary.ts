@@ -1,3 +1,4 @@
+import { isSpace } from './xml-bytes.ts';
 import { XmlSyntaxError, type XmlToken, XmlTokenizer } from './xml-tokenizer.ts';
 
 /** Namespaces of primary.xml. */
@@ -38,6 +39,11 @@ export interface PrimarySummary {
 export interface PrimaryReaderOptions {
   /** Return false to skip a package by name without reading the rest of it. */
   wantName(name: string): boolean;
+  /**
+   * What every name `wantName` accepts starts with, if anything: names that do not are skipped
+   * on their bytes, without being decoded.
+   */
+  namePrefix?: string;
   /** Called for each package that was read in full. */
   onPackage(pkg: PrimaryPackage): void;
 }
@@ -77,9 +83,26 @@ export class PrimaryReader {
   /** Inside an unprefixed root whose default namespace is primary's: try the `<package>` fast path. */
   private expectPackage = false;
 
+  /** `namePrefix` as UTF-8. */
+  private readonly prefix: Buffer;
+
   constructor(options: PrimaryReaderOptions) {
     this.options = options;
+    this.prefix = Buffer.from(options.namePrefix ?? '');
   }
+
+  /** Is the package whose `<name>` text is `buf[start…end]` one to skip? */
+  private readonly skipName = (buf: Buffer, start: number, end: number): boolean => {
+    const { prefix } = this;
+    let p = start;
+    while (p < end && isSpace(buf[p] as number)) p++;
+    // A first byte past ASCII defers to trim(), which knows more white space than XML.
+    if (prefix.length > 0 && p < end && (buf[p] as number) < 0x80) {
+      if (end - p < prefix.length) return true;
+      for (let i = 0; i < prefix.length; i++) if (buf[p + i] !== prefix[i]) return true;
+    }
+    return !this.options.wantName(buf.toString('utf8', start, end).trim());
+  };
 
   /** Adds a chunk of decompressed primary.xml. @throws XmlSyntaxError */
   push(chunk: Uint8Array): void {
@@ -103,6 +126,7 @@ export class PrimaryReader {
         continue;
       }
       if (this.expectPackage && xml.depth === 1) {
+        this.count += xml.skipRun('package', PACKAGE_TAGS, 'name', this.skipName);
         const opened = xml.openLiteral('package', PACKAGE_TAGS);
         if (opened === null) return;
         if (opened) {

@@ -210,6 +210,7 @@ async function readPrimary(
   const packages: PrimaryPackage[] = [];
   const reader = new PrimaryReader({
     wantName: (name) => selection.spec.nameMayMatch(name),
+    namePrefix: selection.spec.namePrefix,
     onPackage: (p) => {
       if (!p.name || !p.arch || !p.version || !p.href) {
         ctx.logger.debug('skipped an incomplete package in primary.xml', { url, name: p.name });

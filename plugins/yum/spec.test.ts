@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseConstraint, satisfies } from './constraint.ts';
 import { parseEvr } from './evr.ts';
@@ -53,6 +54,26 @@ describe('plugins/yum/spec', () => {
     ]);
     expect(parsePackageSpec('*app').nameMayMatch('anything')).toBe(true);
     expect(parsePackageSpec('2:my-app-1.2-3.el9.x86_64').nameMayMatch('my-app')).toBe(true);
+  });
+
+  it('names the prefix every name worth reading starts with', () => {
+    expect(parsePackageSpec('libbench-core.aarch64').namePrefix).toBe('libbench');
+    expect(parsePackageSpec('my-app-1.*').namePrefix).toBe('my');
+    expect(parsePackageSpec('python3*').namePrefix).toBe('python3');
+    expect(parsePackageSpec('*app').namePrefix).toBe('');
+    // Specs and names built from the same pieces, so that many names may match.
+    const piece = fc.constantFrom('a', 'b', 'ab', '-', '.', '1', '2:', '*', '?', '[ab]', '~');
+    fc.assert(
+      fc.property(fc.array(piece, { minLength: 1, maxLength: 6 }), fc.array(piece), (s, n) => {
+        const text = s.join('');
+        fc.pre(specProblems(text).length === 0);
+        const spec = parsePackageSpec(text);
+        for (const name of [n.join(''), text.slice(0, n.length), `${text}${n.join('')}`]) {
+          if (spec.nameMayMatch(name)) expect(name.startsWith(spec.namePrefix)).toBe(true);
+        }
+      }),
+      { numRuns: 2000, seed: 11 },
+    );
   });
 
   it('reports bad specs', () => {

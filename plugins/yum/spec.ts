@@ -23,6 +23,8 @@ export interface PackageSpec {
    * package without parsing it.
    */
   nameMayMatch(name: string): boolean;
+  /** What every name `nameMayMatch` accepts starts with ('' when names may start with anything). */
+  readonly namePrefix: string;
   /** Does the spec itself ask for source packages (`….src`)? */
   readonly namesSourceArch: boolean;
 }
@@ -50,6 +52,7 @@ export function parsePackageSpec(text: string): PackageSpec {
   const exactNames = hasGlob ? undefined : candidateNames(text);
   return {
     text,
+    namePrefix: exactNames ? commonPrefix([...exactNames]) : firstSegment(literal),
     namesSourceArch: /\.src$/.test(text),
     matches(pkg) {
       const { name, epoch, version, release, arch } = pkg;
@@ -85,6 +88,18 @@ function candidateNames(text: string): Set<string> {
     }
   }
   return names;
+}
+
+function commonPrefix(names: string[]): string {
+  let prefix = names[0] ?? '';
+  for (const name of names) while (!name.startsWith(prefix)) prefix = prefix.slice(0, -1);
+  return prefix;
+}
+
+/** A name that matches a glob's literal start may also end before its first `-` or `.`. */
+function firstSegment(literal: string): string {
+  const cut = literal.search(/[-.]/);
+  return cut === -1 ? literal : literal.slice(0, cut);
 }
 
 function literalPrefix(text: string): string {

@@ -6,6 +6,21 @@
  * declared, so none can be expanded (no XXE, no billion laughs).
  */
 
+import {
+  bytesAt,
+  CDATA,
+  COMMENT,
+  DOCTYPE,
+  decodeEntities,
+  parseTag,
+  skipSpace,
+  startsAt,
+  tagBytes,
+  XmlSyntaxError,
+} from './xml-bytes.ts';
+
+export { decodeEntities, XmlSyntaxError } from './xml-bytes.ts';
+
 /** A tag or text, as `next()` yields it. */
 export type XmlToken =
   | {
@@ -23,15 +38,6 @@ export type XmlToken =
   | { kind: 'close'; qname: string; local: string; ns: string }
   | { kind: 'text'; text: string };
 
-/** Malformed XML; `offset` is the byte position in the document. */
-export class XmlSyntaxError extends Error {
-  readonly offset: number;
-  constructor(message: string, offset: number) {
-    super(`${message} at byte ${offset}`);
-    this.offset = offset;
-  }
-}
-
 const LT = 0x3c;
 const GT = 0x3e;
 const SLASH = 0x2f;
@@ -39,9 +45,12 @@ const BANG = 0x21;
 const QUESTION = 0x3f;
 const QUOTE = 0x22;
 const APOS = 0x27;
+const AMP = 0x26;
+
+/** Bytes of a new chunk joined behind unfinished bytes: more than most elements span. */
+const BRIDGE_BYTES = 32 << 10;
 
 const XML_NS = 'http://www.w3.org/XML/1998/namespace';
-const NAME = /^[A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?$/;
 
 interface Frame {
   qname: string;
@@ -75,34 +84,84 @@ export class XmlTokenizer {
 
   /** Adds the next chunk of the document. */
   feed(chunk: Uint8Array): void {
-    const tail = this.buf.length - this.pos;
+    this.flatten();
     const next = Buffer.isBuffer(chunk)
       ? chunk
       : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    this.consumed += this.pos;
+    const tail = this.buf.length - this.pos;
+    // Absolute offset of the new chunk's first byte.
+    const start = this.consumed + this.buf.length;
+    this.findSpecials(next, start, tail > 0 && this.buf[this.buf.length - 1] === LT);
     if (tail === 0) {
       this.release();
+      this.consumed = start;
       this.buf = next;
-    } else {
-      // Unfinished bytes stay in front of the new chunk. Two scratch buffers are reused in turn:
-      // fresh megabyte allocations per chunk cost more in page faults than the copy itself.
-      const size = tail + next.length;
-      let target = this.spare && this.spare.length >= size ? this.spare : undefined;
-      this.spare = undefined;
-      target ??= Buffer.allocUnsafeSlow(Math.max(size + (size >> 2), 1 << 16));
-      this.buf.copy(target, 0, this.pos, this.buf.length);
-      next.copy(target, tail);
-      this.release();
-      this.scratch = target;
-      this.buf = target.subarray(0, size);
+      this.pos = 0;
+      return;
     }
-    this.pos = 0;
-    this.findSpecials(tail);
+    // Unfinished bytes are joined to the start of the new chunk only (the bridge); once reading
+    // has moved past them, the chunk is read where it lies (`flatten`). Copying every chunk
+    // whole behind the tail cost a memcpy of the entire document.
+    this.rest = next;
+    this.restStart = start;
+    this.joinUnread(next.subarray(0, BRIDGE_BYTES));
   }
 
+  /** The chunk the bridge was cut from, while reading is still in the bridge. */
+  private rest: Buffer | undefined;
+  /** Absolute offset of `rest[0]`. */
+  private restStart = 0;
   /** The scratch buffer `buf` lives in, if any. */
   private scratch: Buffer | undefined;
   private spare: Buffer | undefined;
+
+  /**
+   * Makes `buf` the unread bytes followed by `more`. Two scratch buffers are reused in turn:
+   * fresh allocations per chunk cost more in page faults than the copy itself.
+   */
+  private joinUnread(more: Buffer): void {
+    const tail = this.buf.length - this.pos;
+    const size = tail + more.length;
+    let target = this.spare && this.spare.length >= size ? this.spare : undefined;
+    this.spare = undefined;
+    target ??= Buffer.allocUnsafeSlow(Math.max(size + (size >> 2), 1 << 16));
+    this.buf.copy(target, 0, this.pos, this.buf.length);
+    more.copy(target, tail);
+    this.release();
+    this.scratch = target;
+    this.consumed += this.pos;
+    this.buf = target.subarray(0, size);
+    this.pos = 0;
+  }
+
+  /** Ends the bridge: reads on in the chunk itself, or joins all of it when still short of it. */
+  private flatten(): void {
+    const { rest } = this;
+    if (!rest) return;
+    this.rest = undefined;
+    const at = this.consumed + this.pos;
+    if (at >= this.restStart) {
+      this.release();
+      this.buf = rest.subarray(at - this.restStart);
+      this.consumed = at;
+      this.pos = 0;
+      return;
+    }
+    // Still inside the unfinished bytes (an element longer than the bridge): join them to the
+    // whole chunk. `buf` holds the unread bytes, then the bridged start of `rest`.
+    this.buf = this.buf.subarray(0, this.restStart - this.consumed);
+    this.joinUnread(rest);
+  }
+
+  /**
+   * More input for a read that ran out of bytes: true when the rest of the bridged chunk was
+   * made readable (read again), false when the caller must wait for `feed`.
+   */
+  private advance(): boolean {
+    if (!this.rest) return false;
+    this.flatten();
+    return true;
+  }
 
   private release(): void {
     if (this.scratch) this.spare = this.scratch;
@@ -116,6 +175,13 @@ export class XmlTokenizer {
    * consumed; use `next()`), null when more input is needed to tell.
    */
   openLiteral(qname: string, literals: readonly Buffer[]): boolean | null {
+    for (;;) {
+      const opened = this.openLiteralHere(qname, literals);
+      if (opened !== null || !this.advance()) return opened;
+    }
+  }
+
+  private openLiteralHere(qname: string, literals: readonly Buffer[]): boolean | null {
     const { buf } = this;
     const p = skipSpace(buf, this.pos);
     for (const literal of literals) {
@@ -129,24 +195,98 @@ export class XmlTokenizer {
     return false;
   }
 
-  private findSpecials(from: number): void {
+  /** Records the `<!` and `<?` of `chunk`, whose first byte is at absolute offset `start`. */
+  /**
+   * Steps over a run of sibling elements that start exactly as one of `opens` (e.g.
+   * `<package type="rpm">`) and whose first child is `<first>` holding plain text, for as long
+   * as `skip(buf, start, end)` says so of that text's bytes: each is passed over up to its end
+   * tag without being tokenized, like `skipElement`. The fast path for the packages a spec
+   * cannot match. Stops before anything else (a comment or CDATA inside, an entity in the text,
+   * another layout), consuming nothing of it. Returns how many elements it stepped over.
+   */
+  skipRun(
+    qname: string,
+    opens: readonly Buffer[],
+    first: string,
+    skip: (buf: Buffer, start: number, end: number) => boolean,
+  ): number {
+    let count = 0;
+    for (;;) {
+      const run = this.skipRunHere(qname, opens, first, skip);
+      count += run.count;
+      if (!run.short || !this.advance()) return count;
+    }
+  }
+
+  private skipRunHere(
+    qname: string,
+    opens: readonly Buffer[],
+    first: string,
+    skip: (buf: Buffer, start: number, end: number) => boolean,
+  ): { count: number; short: boolean } {
     const { buf } = this;
+    const { open: firstOpen, close: firstClose } = tagBytes(first);
+    const endTag = tagBytes(qname).end;
+    let count = 0;
+    const short = () => ({ count, short: true });
+    for (;;) {
+      const start = skipSpace(buf, this.pos);
+      let p = -1;
+      for (const literal of opens) {
+        if (buf.length - start < literal.length) return short();
+        if (bytesAt(buf, start, literal)) {
+          p = start + literal.length;
+          break;
+        }
+      }
+      if (p === -1) return { count, short: false };
+      p = skipSpace(buf, p);
+      if (buf.length - p < firstOpen.length) return short();
+      if (!bytesAt(buf, p, firstOpen)) return { count, short: false };
+      const textStart = p + firstOpen.length;
+      // Names are short: a loop here is cheaper than a native search.
+      let lt = textStart;
+      while (lt < buf.length && buf[lt] !== LT) {
+        if (buf[lt] === AMP) return { count, short: false };
+        lt++;
+      }
+      if (buf.length - lt < firstClose.length) return short();
+      if (!bytesAt(buf, lt, firstClose) || !skip(buf, textStart, lt)) {
+        return { count, short: false };
+      }
+      // The end tag is `</qname` + optional white space + `>`.
+      let from = lt + firstClose.length;
+      let close: number;
+      let gt: number;
+      for (;;) {
+        close = buf.indexOf(endTag, from);
+        if (close === -1) return short();
+        gt = skipSpace(buf, close + endTag.length);
+        if (gt >= buf.length) return short();
+        if (buf[gt] === GT) break;
+        from = close + endTag.length;
+      }
+      // A comment, CDATA section or PI inside may hide a false end tag: leave it to the tokenizer.
+      if (this.specialBetween(start, close) !== -1) return { count, short: false };
+      this.pos = gt + 1;
+      count++;
+    }
+  }
+
+  private findSpecials(chunk: Buffer, start: number, afterLt: boolean): void {
     const found: number[] = [];
     for (const mark of [BANG, QUESTION]) {
-      for (let i = buf.indexOf(mark, Math.max(from, 1)); i !== -1; i = buf.indexOf(mark, i + 1)) {
-        if (buf[i - 1] === LT) found.push(this.consumed + i - 1);
+      for (let i = chunk.indexOf(mark); i !== -1; i = chunk.indexOf(mark, i + 1)) {
+        // The `<` may be the last byte of the previous data.
+        if (i === 0 ? afterLt : chunk[i - 1] === LT) found.push(start + i - 1);
       }
-    }
-    // A `<` at the very end of the previous data and `!`/`?` first in this chunk.
-    if (from > 0 && (buf[from] === BANG || buf[from] === QUESTION) && buf[from - 1] === LT) {
-      found.push(this.consumed + from - 1);
     }
     if (found.length === 0) return;
     if (this.specialsHead > 0) {
       this.specials = this.specials.slice(this.specialsHead);
       this.specialsHead = 0;
     }
-    this.specials.push(...new Set(found));
+    this.specials.push(...found);
     this.specials.sort((a, b) => a - b);
   }
 
@@ -171,6 +311,13 @@ export class XmlTokenizer {
    * `null` when more input is needed to tell.
    */
   readSimpleElement(qname: string): string | null | undefined {
+    for (;;) {
+      const text = this.readSimpleElementHere(qname);
+      if (text !== null || !this.advance()) return text;
+    }
+  }
+
+  private readSimpleElementHere(qname: string): string | null | undefined {
     const { buf } = this;
     const p = skipSpace(buf, this.pos);
     const { open, close } = tagBytes(qname);
@@ -193,6 +340,7 @@ export class XmlTokenizer {
 
   /** Marks the end of the document; later `next()` calls report what is unfinished. */
   end(): void {
+    this.flatten();
     this.ended = true;
   }
 
@@ -211,6 +359,13 @@ export class XmlTokenizer {
    * complete). Throws XmlSyntaxError on malformed input.
    */
   next(): XmlToken | null {
+    for (;;) {
+      const token = this.nextHere();
+      if (token !== null || !this.advance()) return token;
+    }
+  }
+
+  private nextHere(): XmlToken | null {
     for (;;) {
       const { buf } = this;
       if (this.pos >= buf.length) return this.atEnd();
@@ -251,6 +406,13 @@ export class XmlTokenizer {
    * `feed`). Assumes the element holds no element of the same name, as in repodata.
    */
   skipElement(qname: string): boolean {
+    for (;;) {
+      if (this.skipElementHere(qname)) return true;
+      if (!this.advance()) return false;
+    }
+  }
+
+  private skipElementHere(qname: string): boolean {
     const needle = tagBytes(qname).end;
     for (;;) {
       const { buf } = this;
@@ -427,109 +589,4 @@ export class XmlTokenizer {
     if (lenient !== undefined) return lenient;
     throw new XmlSyntaxError(`Undeclared namespace prefix in <${qname}>`, offset);
   }
-}
-
-/** `buf[at…]` equals `literal` (a short byte string), compared in JavaScript: no native call. */
-function bytesAt(buf: Buffer, at: number, literal: Buffer): boolean {
-  if (buf.length - at < literal.length) return false;
-  for (let i = 0; i < literal.length; i++) if (buf[at + i] !== literal[i]) return false;
-  return true;
-}
-
-const TAGS = new Map<string, { open: Buffer; close: Buffer; end: Buffer }>();
-
-/** `<q>`, `</q>` and `</q` as bytes, made once per name: searching with bytes skips encoding. */
-function tagBytes(qname: string): { open: Buffer; close: Buffer; end: Buffer } {
-  let tags = TAGS.get(qname);
-  if (!tags) {
-    tags = {
-      open: Buffer.from(`<${qname}>`),
-      close: Buffer.from(`</${qname}>`),
-      end: Buffer.from(`</${qname}`),
-    };
-    TAGS.set(qname, tags);
-  }
-  return tags;
-}
-
-const COMMENT = Buffer.from('<!--');
-const CDATA = Buffer.from('<![CDATA[');
-const DOCTYPE = Buffer.from('<!DOCTYPE');
-
-function startsAt(buf: Buffer, prefix: Buffer, pos: number): boolean {
-  return (
-    buf.length - pos >= prefix.length &&
-    buf.compare(prefix, 0, prefix.length, pos, pos + prefix.length) === 0
-  );
-}
-
-function parseTag(body: string, offset: number): { qname: string; attrs: Record<string, string> } {
-  let i = 0;
-  const n = body.length;
-  while (i < n && !isSpace(body.charCodeAt(i))) i++;
-  const qname = body.slice(0, i);
-  if (!NAME.test(qname))
-    throw new XmlSyntaxError(`Invalid element name '${qname.slice(0, 40)}'`, offset);
-  const attrs: Record<string, string> = {};
-  for (;;) {
-    const before = i;
-    while (i < n && isSpace(body.charCodeAt(i))) i++;
-    if (i >= n) break;
-    if (i === before)
-      throw new XmlSyntaxError(`Attributes of <${qname}> must be separated by spaces`, offset);
-    const eq = body.indexOf('=', i);
-    if (eq === -1) throw new XmlSyntaxError(`Attribute without a value in <${qname}>`, offset);
-    const name = body.slice(i, eq).trimEnd();
-    if (!NAME.test(name)) throw new XmlSyntaxError(`Invalid attribute name in <${qname}>`, offset);
-    i = eq + 1;
-    while (i < n && isSpace(body.charCodeAt(i))) i++;
-    const quote = body[i];
-    if (quote !== '"' && quote !== "'") {
-      throw new XmlSyntaxError(`Attribute '${name}' of <${qname}> is not quoted`, offset);
-    }
-    const close = body.indexOf(quote, i + 1);
-    if (close === -1)
-      throw new XmlSyntaxError(`Unterminated attribute '${name}' in <${qname}>`, offset);
-    const raw = body.slice(i + 1, close);
-    if (raw.includes('<'))
-      throw new XmlSyntaxError(`'<' in attribute '${name}' of <${qname}>`, offset);
-    if (Object.hasOwn(attrs, name))
-      throw new XmlSyntaxError(`Duplicate attribute '${name}' in <${qname}>`, offset);
-    attrs[name] = decodeEntities(raw, offset);
-    i = close + 1;
-  }
-  return { qname, attrs };
-}
-
-/** The first position at or after `from` that is not XML white space. */
-function skipSpace(buf: Buffer, from: number): number {
-  let p = from;
-  while (p < buf.length && isSpace(buf[p] as number)) p++;
-  return p;
-}
-
-function isSpace(c: number): boolean {
-  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
-}
-
-const ENTITY = /&(#x[0-9a-fA-F]+|#[0-9]+|[A-Za-z][\w.-]*);?/g;
-const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-
-/** Decodes the predefined entities and character references; any other entity is an error. */
-export function decodeEntities(text: string, offset: number): string {
-  if (!text.includes('&')) return text;
-  return text.replace(ENTITY, (match, ref: string) => {
-    if (!match.endsWith(';'))
-      throw new XmlSyntaxError(`Unterminated entity reference '${match}'`, offset);
-    if (ref.startsWith('#')) {
-      const code =
-        ref[1] === 'x' ? Number.parseInt(ref.slice(2), 16) : Number.parseInt(ref.slice(1), 10);
-      if (!(code > 0 && code <= 0x10ffff))
-        throw new XmlSyntaxError(`Invalid character reference '${match}'`, offset);
-      return String.fromCodePoint(code);
-    }
-    const value = NAMED[ref];
-    if (value === undefined) throw new XmlSyntaxError(`Undefined entity '&${ref};'`, offset);
-    return value;
-  });
 }
