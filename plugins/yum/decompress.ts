@@ -21,6 +21,13 @@ export function sniffCompression(head: Uint8Array): Compression {
  */
 const GUNZIP_OPTIONS = { chunkSize: 1 << 20, highWaterMark: 4 << 20 };
 
+/**
+ * Network reads are joined into 1 MiB pieces before inflating: each piece is one trip to the
+ * thread pool and back. Measured on the 100k benchmark: ~100 ms faster than 256 KiB pieces, and
+ * peak RSS at 400k packages 129 MiB (2 MiB pieces: 140 MiB for no further gain).
+ */
+const GUNZIP_INPUT = 1 << 20;
+
 /** The longest magic number we sniff. */
 export const SNIFF_BYTES = 6;
 
@@ -37,7 +44,7 @@ export async function decompress(
     case 'none':
       return source;
     case 'gzip':
-      return through(coalesce(source, 256 << 10), createGunzip(GUNZIP_OPTIONS));
+      return through(coalesce(source, GUNZIP_INPUT), createGunzip(GUNZIP_OPTIONS));
     case 'zstd': {
       const { default: binding } = await import('zstd-napi/binding.js');
       return zstdChunks(source, new binding.DCtx());
