@@ -1,5 +1,6 @@
 import { isSpace } from './xml-bytes.ts';
-import { XmlSyntaxError, type XmlToken, XmlTokenizer } from './xml-tokenizer.ts';
+import { XmlScanner } from './xml-scanner.ts';
+import { XmlSyntaxError, type XmlToken } from './xml-tokenizer.ts';
 
 /** Namespaces of primary.xml. */
 export const COMMON_NS = 'http://linux.duke.edu/metadata/common';
@@ -68,7 +69,7 @@ const TEXT_FIELDS: Record<string, TextField> = {
  * stepped over with a byte search instead of being parsed.
  */
 export class PrimaryReader {
-  private readonly xml = new XmlTokenizer({ lenientPrefixes: { rpm: RPM_NS } });
+  private readonly xml = new XmlScanner({ lenientPrefixes: { rpm: RPM_NS } });
   private readonly options: PrimaryReaderOptions;
   private count = 0;
   private pkg: PrimaryPackage | undefined;

@@ -12,6 +12,14 @@ export class XmlSyntaxError extends Error {
   }
 }
 
+/** Bytes the tokenizer looks for. */
+export const LT = 0x3c;
+export const GT = 0x3e;
+export const SLASH = 0x2f;
+export const BANG = 0x21;
+export const QUESTION = 0x3f;
+export const AMP = 0x26;
+
 const NAME = /^[A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?$/;
 
 /** `buf[at…]` equals `literal` (a short byte string), compared in JavaScript: no native call. */

@@ -1,0 +1,221 @@
+import {
+  AMP,
+  bytesAt,
+  GT,
+  LT,
+  QUESTION,
+  skipSpace,
+  tagBytes,
+  XmlSyntaxError,
+} from './xml-bytes.ts';
+import { XmlTokenizer } from './xml-tokenizer.ts';
+
+/**
+ * The tokenizer with the fast paths repodata needs: opening and reading the elements createrepo_c
+ * repeats by their exact bytes, and stepping over whole elements with a byte search instead of
+ * tokenizing them. Each fast path consumes nothing when the input is anything else, so the
+ * caller falls back to `next()` and gets the same answer, only slower.
+ */
+export class XmlScanner extends XmlTokenizer {
+  /**
+   * Opens `<qname>` when the next thing after white space is exactly one of `literals` (e.g.
+   * `<package type="rpm">`), without tokenizing it: the fast path for primary.xml's repeated
+   * element. Returns true when opened, false when the input is anything else (nothing
+   * consumed; use `next()`), null when more input is needed to tell.
+   */
+  openLiteral(qname: string, literals: readonly Buffer[]): boolean | null {
+    for (;;) {
+      const opened = this.openLiteralHere(qname, literals);
+      if (opened !== null || !this.advance()) return opened;
+    }
+  }
+
+  private openLiteralHere(qname: string, literals: readonly Buffer[]): boolean | null {
+    const { buf } = this;
+    const p = skipSpace(buf, this.pos);
+    for (const literal of literals) {
+      if (buf.length - p < literal.length) return this.ended ? false : null;
+      if (!bytesAt(buf, p, literal)) continue;
+      const ns = this.resolve('', undefined, this.offset, qname);
+      this.stack.push({ qname, local: qname, ns, bindings: undefined });
+      this.pos = p + literal.length;
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Reads `<qname>text</qname>` when it is the next thing after white space and holds plain
+   * text only (no markup, no entity): the fast path for `<name>` in primary.xml. Returns the
+   * text, `undefined` when the input is anything else (nothing consumed; use `next()`), or
+   * `null` when more input is needed to tell.
+   */
+  readSimpleElement(qname: string): string | null | undefined {
+    for (;;) {
+      const text = this.readSimpleElementHere(qname);
+      if (text !== null || !this.advance()) return text;
+    }
+  }
+
+  private readSimpleElementHere(qname: string): string | null | undefined {
+    const { buf } = this;
+    const p = skipSpace(buf, this.pos);
+    const { open, close } = tagBytes(qname);
+    if (buf.length - p < open.length) return this.ended ? undefined : null;
+    if (!bytesAt(buf, p, open)) return undefined;
+    const start = p + open.length;
+    const lt = buf.indexOf(LT, start);
+    if (lt === -1 || buf.length - lt < close.length) return this.ended ? undefined : null;
+    if (!bytesAt(buf, lt, close)) return undefined;
+    // Names are ASCII in practice; latin1 decoding is cheaper and identical for ASCII.
+    let ascii = true;
+    for (let i = start; i < lt; i++) {
+      const c = buf[i] as number;
+      if (c === 0x26) return undefined;
+      if (c > 0x7f) ascii = false;
+    }
+    this.pos = lt + close.length;
+    return buf.toString(ascii ? 'latin1' : 'utf8', start, lt);
+  }
+
+  /**
+   * Skips the rest of the element `qname` whose start tag was the last token read at this depth,
+   * up to and including its end tag. Returns false when more input is needed (call again after
+   * `feed`). Assumes the element holds no element of the same name, as in repodata.
+   */
+  skipElement(qname: string): boolean {
+    for (;;) {
+      if (this.skipElementHere(qname)) return true;
+      if (!this.advance()) return false;
+    }
+  }
+
+  private skipElementHere(qname: string): boolean {
+    const needle = tagBytes(qname).end;
+    for (;;) {
+      const { buf } = this;
+      const close = buf.indexOf(needle, this.pos);
+      const limit = close === -1 ? Math.max(this.pos, buf.length - needle.length - 8) : close;
+      // A comment, CDATA section or PI before the end tag may hide a false end tag: step over it.
+      const hidden = this.specialBetween(this.pos, limit);
+      if (hidden !== -1) {
+        this.pos = hidden;
+        if (buf[hidden + 1] === QUESTION) {
+          const end = buf.indexOf('?>', hidden + 2);
+          if (end === -1) return this.needMoreSkip('processing instruction');
+          this.pos = end + 2;
+        } else if (this.special() === null) {
+          return this.needMoreSkip('comment or CDATA section');
+        }
+        continue;
+      }
+      if (close === -1) {
+        this.pos = limit;
+        return this.needMoreSkip(`</${qname}>`);
+      }
+      const after = close + needle.length;
+      // The end tag is `</qname` + optional white space + `>`.
+      let gt = after;
+      while (
+        gt < buf.length &&
+        (buf[gt] === 0x20 || buf[gt] === 0x0a || buf[gt] === 0x09 || buf[gt] === 0x0d)
+      )
+        gt++;
+      if (gt >= buf.length) {
+        this.pos = close;
+        return this.needMoreSkip(`</${qname}>`);
+      }
+      if (buf[gt] !== GT) {
+        // `</packagex>` or similar: not our end tag; keep looking past it.
+        this.pos = after;
+        continue;
+      }
+      this.pos = gt + 1;
+      this.pop(qname, this.consumed + close);
+      return true;
+    }
+  }
+
+  private needMoreSkip(what: string): false {
+    if (this.ended) throw new XmlSyntaxError(`Document ends inside ${what}`, this.offset);
+    return false;
+  }
+
+  /** Records the `<!` and `<?` of `chunk`, whose first byte is at absolute offset `start`. */
+  /**
+   * Steps over a run of sibling elements that start exactly as one of `opens` (e.g.
+   * `<package type="rpm">`) and whose first child is `<first>` holding plain text, for as long
+   * as `skip(buf, start, end)` says so of that text's bytes: each is passed over up to its end
+   * tag without being tokenized, like `skipElement`. The fast path for the packages a spec
+   * cannot match. Stops before anything else (a comment or CDATA inside, an entity in the text,
+   * another layout), consuming nothing of it. Returns how many elements it stepped over.
+   */
+  skipRun(
+    qname: string,
+    opens: readonly Buffer[],
+    first: string,
+    skip: (buf: Buffer, start: number, end: number) => boolean,
+  ): number {
+    let count = 0;
+    for (;;) {
+      const run = this.skipRunHere(qname, opens, first, skip);
+      count += run.count;
+      if (!run.short || !this.advance()) return count;
+    }
+  }
+
+  private skipRunHere(
+    qname: string,
+    opens: readonly Buffer[],
+    first: string,
+    skip: (buf: Buffer, start: number, end: number) => boolean,
+  ): { count: number; short: boolean } {
+    const { buf } = this;
+    const { open: firstOpen, close: firstClose } = tagBytes(first);
+    const endTag = tagBytes(qname).end;
+    let count = 0;
+    const short = () => ({ count, short: true });
+    for (;;) {
+      const start = skipSpace(buf, this.pos);
+      let p = -1;
+      for (const literal of opens) {
+        if (buf.length - start < literal.length) return short();
+        if (bytesAt(buf, start, literal)) {
+          p = start + literal.length;
+          break;
+        }
+      }
+      if (p === -1) return { count, short: false };
+      p = skipSpace(buf, p);
+      if (buf.length - p < firstOpen.length) return short();
+      if (!bytesAt(buf, p, firstOpen)) return { count, short: false };
+      const textStart = p + firstOpen.length;
+      // Names are short: a loop here is cheaper than a native search.
+      let lt = textStart;
+      while (lt < buf.length && buf[lt] !== LT) {
+        if (buf[lt] === AMP) return { count, short: false };
+        lt++;
+      }
+      if (buf.length - lt < firstClose.length) return short();
+      if (!bytesAt(buf, lt, firstClose) || !skip(buf, textStart, lt)) {
+        return { count, short: false };
+      }
+      // The end tag is `</qname` + optional white space + `>`.
+      let from = lt + firstClose.length;
+      let close: number;
+      let gt: number;
+      for (;;) {
+        close = buf.indexOf(endTag, from);
+        if (close === -1) return short();
+        gt = skipSpace(buf, close + endTag.length);
+        if (gt >= buf.length) return short();
+        if (buf[gt] === GT) break;
+        from = close + endTag.length;
+      }
+      // A comment, CDATA section or PI inside may hide a false end tag: leave it to the tokenizer.
+      if (this.specialBetween(start, close) !== -1) return { count, short: false };
+      this.pos = gt + 1;
+      count++;
+    }
+  }
+}
