@@ -1,5 +1,4 @@
-import { isSpace } from './xml-bytes.ts';
-import { XmlScanner } from './xml-scanner.ts';
+import { type SkipRun, XmlScanner } from './xml-scanner.ts';
 import { XmlSyntaxError, type XmlToken } from './xml-tokenizer.ts';
 
 /** Namespaces of primary.xml. */
@@ -83,27 +82,18 @@ export class PrimaryReader {
   private expectName = false;
   /** Inside an unprefixed root whose default namespace is primary's: try the `<package>` fast path. */
   private expectPackage = false;
-
-  /** `namePrefix` as UTF-8. */
-  private readonly prefix: Buffer;
+  /** How unwanted packages are stepped over: by name, on its bytes first. */
+  private readonly skipRun: SkipRun;
 
   constructor(options: PrimaryReaderOptions) {
     this.options = options;
-    this.prefix = Buffer.from(options.namePrefix ?? '');
+    this.skipRun = {
+      opens: PACKAGE_TAGS,
+      first: 'name',
+      prefix: Buffer.from(options.namePrefix ?? ''),
+      skip: (name) => !options.wantName(name.trim()),
+    };
   }
-
-  /** Is the package whose `<name>` text is `buf[start…end]` one to skip? */
-  private readonly skipName = (buf: Buffer, start: number, end: number): boolean => {
-    const { prefix } = this;
-    let p = start;
-    while (p < end && isSpace(buf[p] as number)) p++;
-    // A first byte past ASCII defers to trim(), which knows more white space than XML.
-    if (prefix.length > 0 && p < end && (buf[p] as number) < 0x80) {
-      if (end - p < prefix.length) return true;
-      for (let i = 0; i < prefix.length; i++) if (buf[p + i] !== prefix[i]) return true;
-    }
-    return !this.options.wantName(buf.toString('utf8', start, end).trim());
-  };
 
   /** Adds a chunk of decompressed primary.xml. @throws XmlSyntaxError */
   push(chunk: Uint8Array): void {
@@ -127,7 +117,7 @@ export class PrimaryReader {
         continue;
       }
       if (this.expectPackage && xml.depth === 1) {
-        this.count += xml.skipRun('package', PACKAGE_TAGS, 'name', this.skipName);
+        this.count += xml.skipRun('package', this.skipRun);
         const opened = xml.openLiteral('package', PACKAGE_TAGS);
         if (opened === null) return;
         if (opened) {

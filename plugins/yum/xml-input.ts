@@ -108,6 +108,7 @@ export class XmlInput {
     this.scratch = undefined;
   }
 
+  /** Records the `<!` and `<?` of `chunk`, whose first byte is at absolute offset `start`. */
   private findSpecials(chunk: Buffer, start: number, afterLt: boolean): void {
     const found: number[] = [];
     for (const mark of [BANG, QUESTION]) {

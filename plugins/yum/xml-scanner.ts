@@ -141,44 +141,33 @@ export class XmlScanner extends XmlTokenizer {
     return false;
   }
 
-  /** Records the `<!` and `<?` of `chunk`, whose first byte is at absolute offset `start`. */
   /**
-   * Steps over a run of sibling elements that start exactly as one of `opens` (e.g.
-   * `<package type="rpm">`) and whose first child is `<first>` holding plain text, for as long
-   * as `skip(buf, start, end)` says so of that text's bytes: each is passed over up to its end
-   * tag without being tokenized, like `skipElement`. The fast path for the packages a spec
-   * cannot match. Stops before anything else (a comment or CDATA inside, an entity in the text,
-   * another layout), consuming nothing of it. Returns how many elements it stepped over.
+   * Steps over a run of sibling elements that start exactly as one of `run.opens` (e.g.
+   * `<package type="rpm">`) and whose first child is `<run.first>`, for as long as that child's
+   * text says so (see `SkipRun`): each is passed over up to its end tag without being tokenized,
+   * like `skipElement`. The fast path for the packages a spec cannot match. Stops before
+   * anything else (a comment or CDATA inside, another layout), consuming nothing of it. Returns
+   * how many elements it stepped over.
    */
-  skipRun(
-    qname: string,
-    opens: readonly Buffer[],
-    first: string,
-    skip: (buf: Buffer, start: number, end: number) => boolean,
-  ): number {
+  skipRun(qname: string, run: SkipRun): number {
     let count = 0;
     for (;;) {
-      const run = this.skipRunHere(qname, opens, first, skip);
-      count += run.count;
-      if (!run.short || !this.advance()) return count;
+      const here = this.skipRunHere(qname, run);
+      count += here.count;
+      if (!here.short || !this.advance()) return count;
     }
   }
 
-  private skipRunHere(
-    qname: string,
-    opens: readonly Buffer[],
-    first: string,
-    skip: (buf: Buffer, start: number, end: number) => boolean,
-  ): { count: number; short: boolean } {
+  private skipRunHere(qname: string, run: SkipRun): { count: number; short: boolean } {
     const { buf } = this;
-    const { open: firstOpen, close: firstClose } = tagBytes(first);
+    const { open: firstOpen, close: firstClose } = tagBytes(run.first);
     const endTag = tagBytes(qname).end;
     let count = 0;
     const short = () => ({ count, short: true });
     for (;;) {
       const start = skipSpace(buf, this.pos);
       let p = -1;
-      for (const literal of opens) {
+      for (const literal of run.opens) {
         if (buf.length - start < literal.length) return short();
         if (bytesAt(buf, start, literal)) {
           p = start + literal.length;
@@ -189,19 +178,24 @@ export class XmlScanner extends XmlTokenizer {
       p = skipSpace(buf, p);
       if (buf.length - p < firstOpen.length) return short();
       if (!bytesAt(buf, p, firstOpen)) return { count, short: false };
-      const textStart = p + firstOpen.length;
-      // Names are short: a loop here is cheaper than a native search.
-      let lt = textStart;
-      while (lt < buf.length && buf[lt] !== LT) {
-        if (buf[lt] === AMP) return { count, short: false };
-        lt++;
-      }
-      if (buf.length - lt < firstClose.length) return short();
-      if (!bytesAt(buf, lt, firstClose) || !skip(buf, textStart, lt)) {
-        return { count, short: false };
+      let from = p + firstOpen.length;
+      const verdict = prefixVerdict(buf, from, run.prefix);
+      if (verdict === 'short') return short();
+      if (verdict !== 'differs') {
+        const textStart = from;
+        // Names are short: a loop here is cheaper than a native search.
+        let lt = textStart;
+        while (lt < buf.length && buf[lt] !== LT) {
+          if (buf[lt] === AMP) return { count, short: false };
+          lt++;
+        }
+        if (buf.length - lt < firstClose.length) return short();
+        if (!bytesAt(buf, lt, firstClose) || !run.skip(buf.toString('utf8', textStart, lt))) {
+          return { count, short: false };
+        }
+        from = lt + firstClose.length;
       }
       // The end tag is `</qname` + optional white space + `>`.
-      let from = lt + firstClose.length;
       let close: number;
       let gt: number;
       for (;;) {
@@ -218,4 +212,36 @@ export class XmlScanner extends XmlTokenizer {
       count++;
     }
   }
+}
+
+/** How `skipRun` decides on an element from the text of its first child. */
+export interface SkipRun {
+  /** Start tags the elements are written with, byte for byte (e.g. `<package type="rpm">`). */
+  opens: readonly Buffer[];
+  /** The first child, whose text decides (e.g. `name`). */
+  first: string;
+  /**
+   * Texts that do not start with these bytes (after ASCII white space) are stepped over without
+   * being read further; empty to read every text.
+   */
+  prefix: Buffer;
+  /** For a text in plain characters that does start so: true to step over its element. */
+  skip(text: string): boolean;
+}
+
+/**
+ * Whether the text at `at` certainly does not start with `prefix`, as decoded and trimmed:
+ * 'differs' only when the bytes compared are plain ASCII characters (no entity, no markup, no
+ * white space beyond what trimming removes); otherwise 'open' (read it), or 'short' of bytes.
+ */
+function prefixVerdict(buf: Buffer, at: number, prefix: Buffer): 'differs' | 'open' | 'short' {
+  if (prefix.length === 0) return 'open';
+  let p = skipSpace(buf, at);
+  if (buf.length - p < prefix.length) return 'short';
+  for (let i = 0; i < prefix.length; i++, p++) {
+    const c = buf[p] as number;
+    if (c === LT || c === AMP || c >= 0x80) return 'open';
+    if (c !== prefix[i]) return 'differs';
+  }
+  return 'open';
 }
