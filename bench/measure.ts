@@ -49,26 +49,48 @@ export function median(values: number[]): number {
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
+/** What `repeat` reports of one command. */
+export interface Repeated {
+  seconds: number;
+  maxRssMib: number | undefined;
+  outputs: string[];
+}
+
 /**
  * Runs `command` `runs` times, after one untimed run that warms the page cache and the CPU as
  * for every command compared (each timed run still starts a new process with nothing cached
  * of its own); median seconds, max of peak RSS, and each run's stdout.
  */
-export async function repeat(
-  command: string | (() => string),
+export async function repeat(command: string | (() => string), runs: number): Promise<Repeated> {
+  const [result] = await repeatTogether([command], runs);
+  return result as Repeated;
+}
+
+/**
+ * `repeat` for commands compared with each other: their runs alternate (a, b, a, b, …), so a
+ * slower or busier moment of the machine weighs on all of them alike.
+ */
+export async function repeatTogether(
+  commands: (string | (() => string))[],
   runs: number,
-): Promise<{ seconds: number; maxRssMib: number | undefined; outputs: string[] }> {
-  await timeCommand(typeof command === 'string' ? command : command());
-  const samples: Sample[] = [];
+): Promise<Repeated[]> {
+  const text = (command: string | (() => string)) =>
+    typeof command === 'string' ? command : command();
+  for (const command of commands) await timeCommand(text(command));
+  const samples: Sample[][] = commands.map(() => []);
   for (let i = 0; i < runs; i++) {
-    samples.push(await timeCommand(typeof command === 'string' ? command : command()));
+    for (const [k, command] of commands.entries()) {
+      samples[k]?.push(await timeCommand(text(command)));
+    }
   }
-  const rss = samples.map((s) => s.maxRssKib).filter((r): r is number => r !== undefined);
-  return {
-    seconds: median(samples.map((s) => s.seconds)),
-    maxRssMib: rss.length ? Math.max(...rss) / 1024 : undefined,
-    outputs: samples.map((s) => s.stdout),
-  };
+  return samples.map((list) => {
+    const rss = list.map((s) => s.maxRssKib).filter((r): r is number => r !== undefined);
+    return {
+      seconds: median(list.map((s) => s.seconds)),
+      maxRssMib: rss.length ? Math.max(...rss) / 1024 : undefined,
+      outputs: list.map((s) => s.stdout),
+    };
+  });
 }
 
 /** `command -v` */
