@@ -3,6 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { PollerLogger } from '../poller/poller.ts';
+import { type SingleFlight, singleFlight } from '../single-flight.ts';
 import type { Store } from '../store/store.ts';
 
 /** What the poller and the engine need to hold leases. */
@@ -35,7 +36,6 @@ export class Instance implements LeaseHolder {
   readonly id: string;
   readonly leaseMs: number;
   private timer: NodeJS.Timeout | undefined;
-  private beating: Promise<void> | undefined;
 
   constructor(private readonly options: InstanceOptions) {
     this.id = options.id;
@@ -59,12 +59,7 @@ export class Instance implements LeaseHolder {
   }
 
   /** One heartbeat now (also run on the timer). */
-  beat(): Promise<void> {
-    this.beating ??= this.beatOnce().finally(() => {
-      this.beating = undefined;
-    });
-    return this.beating;
-  }
+  readonly beat: SingleFlight = singleFlight(() => this.beatOnce());
 
   private async beatOnce(): Promise<void> {
     try {
@@ -78,7 +73,7 @@ export class Instance implements LeaseHolder {
   /** A clean stop: leases released at once, so others need not wait for them to expire. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    await this.beating;
+    await this.beat.current;
     await this.options.store.retireInstance(this.id);
   }
 }

@@ -7,6 +7,7 @@ import {
 } from 'hoist';
 import type { Catalog, PolledPackage } from '../catalog.ts';
 import type { LeaseHolder } from '../cluster/instance.ts';
+import { type SingleFlight, singleFlight } from '../single-flight.ts';
 import type { CheckRow, Store, StoredRevision } from '../store/store.ts';
 import { backoffDelay, hostKey, withJitter } from './timing.ts';
 
@@ -75,7 +76,6 @@ export class Poller {
   private readonly concurrency: number;
   private readonly perHost: number;
   private claimTimer: NodeJS.Timeout | undefined;
-  private claiming: Promise<void> | undefined;
   private refreshedAt = 0;
   private renewedAt = 0;
 
@@ -212,13 +212,7 @@ export class Poller {
   }
 
   /** Shared polling: leases due materials from the store, as many as there are free slots. */
-  claim(): Promise<void> {
-    // One claim at a time; `.finally` runs after the assignment, even when nothing was awaited.
-    this.claiming ??= this.claimOnce().finally(() => {
-      this.claiming = undefined;
-    });
-    return this.claiming;
-  }
+  readonly claim: SingleFlight = singleFlight(() => this.claimOnce());
 
   private async claimOnce(): Promise<void> {
     try {
@@ -271,7 +265,7 @@ export class Poller {
     this.stopped = true;
     clearTimeout(this.timer);
     clearInterval(this.claimTimer);
-    await this.claiming;
+    await this.claim.current;
     const pending = [...this.inFlight.values()];
     const all = Promise.allSettled(pending.map((p) => p.promise));
     const timeout = new Promise((resolve) => setTimeout(resolve, graceMs).unref());
