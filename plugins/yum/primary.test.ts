@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fixturePath } from '../../test/helpers/fixtures.ts';
@@ -35,6 +36,13 @@ const PRIMARY = `<?xml version="1.0" encoding="UTF-8"?>
 <package type="rpm"><arch>x86_64</arch><name>app</name><version ver="2.0" rel="1" epoch="1"/><format/></package>
 </metadata>
 `;
+
+/** The CentOS Stream 9 AppStream primary.xml of the fixtures, decompressed (17,649 packages). */
+function cs9Primary(): Buffer {
+  const dir = `${fixturePath('osbuild/cs9-appstream-2025')}/repodata`;
+  const file = readdirSync(dir).find((f) => f.endsWith('primary.xml.gz')) as string;
+  return gunzipSync(readFileSync(`${dir}/${file}`));
+}
 
 function read(
   xml: string | Uint8Array,
@@ -210,23 +218,15 @@ describe('plugins/yum/primary', () => {
     expect(() => read(xml)).toThrow(message);
   });
 
-  it('reads the real CentOS Stream 9 primary (17,649 packages)', async () => {
-    const { gunzipSync } = await import('node:zlib');
-    const { readdirSync } = await import('node:fs');
-    const dir = `${fixturePath('osbuild/cs9-appstream-2025')}/repodata`;
-    const file = readdirSync(dir).find((f) => f.endsWith('primary.xml.gz')) as string;
-    const xml = gunzipSync(readFileSync(`${dir}/${file}`));
+  it('reads the real CentOS Stream 9 primary (17,649 packages)', () => {
+    const xml = cs9Primary();
     const { packages, summary } = read(xml, [65536], (n) => n === 'passt');
     expect(summary.packages).toBe(17649);
     expect(packages.map((p) => `${p.version}-${p.release}`)).toContain('0^20241121.g238c69f-1.el9');
   });
 
-  it('skips on name bytes exactly as reading everything would, on the real CentOS Stream 9 primary', async () => {
-    const { gunzipSync } = await import('node:zlib');
-    const { readdirSync } = await import('node:fs');
-    const dir = `${fixturePath('osbuild/cs9-appstream-2025')}/repodata`;
-    const file = readdirSync(dir).find((f) => f.endsWith('primary.xml.gz')) as string;
-    const xml = gunzipSync(readFileSync(`${dir}/${file}`));
+  it('skips on name bytes exactly as reading everything would, on the real CentOS Stream 9 primary', () => {
+    const xml = cs9Primary();
     const all = read(xml, [1 << 20], () => true).packages;
     // A third of the names under each prefix, picked by a hash of the name.
     const picked = (name: string) =>
