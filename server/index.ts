@@ -154,7 +154,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
   const poller = new Poller({
     instance,
     shared: store.kind === 'postgres',
-    onRevisions: (pkg, inserted) => engine.onRevisions(pkg, inserted),
+    onRevisions: (pkg, inserted, trigger) => engine.onRevisions(pkg, inserted, trigger),
     store,
     catalog,
     host: runtime.host,

@@ -87,6 +87,19 @@ export interface PluginHost {
     previous: PreviousRevision,
     options?: CallOptions,
   ): Promise<Revision[]>;
+  /** Can the plugin look up one revision by its label (`revisionByLabel`)? */
+  canLookUpRevisions(pluginId: string): boolean;
+  /**
+   * The revision with exactly this label, or `null` when the repository does not have it.
+   * @throws PluginError when the plugin cannot look revisions up, or answers another label.
+   */
+  revisionByLabel(
+    pluginId: string,
+    repository: Configuration,
+    pkg: Configuration,
+    label: string,
+    options?: CallOptions,
+  ): Promise<Revision | null>;
 }
 
 type Shape<T> = (value: unknown) => { value: T } | { problem: string };
@@ -269,6 +282,29 @@ export function createPluginHost(options: PluginHostOptions): PluginHost {
         ),
       );
       return checkShape(RevisionsShape, result, id, 'latestRevisionsSince');
+    },
+    canLookUpRevisions: (id) => typeof registry.get(id).revisionByLabel === 'function',
+    async revisionByLabel(id, repository, pkg, label, callOptions) {
+      const plugin = registry.get(id);
+      const lookUp = plugin.revisionByLabel;
+      if (!lookUp) {
+        throw new PluginError(`Plugin '${id}' cannot look up a revision by its label`, {
+          pluginId: id,
+        });
+      }
+      await requireValid(plugin, repository, pkg);
+      const result = await invoke(plugin, 'revisionByLabel', callOptions, (ctx) =>
+        lookUp(repoConfig(plugin, repository), pkgConfig(plugin, pkg), label, ctx),
+      );
+      if (result === null) return null;
+      const revision = checkShape(RevisionShape, result, id, 'revisionByLabel');
+      if (revision.revision !== label) {
+        throw new PluginError(
+          `Plugin '${id}' answered revisionByLabel('${label}') with '${revision.revision}'`,
+          { pluginId: id },
+        );
+      }
+      return revision;
     },
   };
 }

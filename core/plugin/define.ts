@@ -38,7 +38,7 @@ export function defineRepositoryPlugin(input: RepositoryPluginInput): Repository
   for (const call of REQUIRED_CALLS) {
     if (typeof input[call] !== 'function') fail(`${call} must be a function`);
   }
-  for (const call of ['validateRepository', 'validatePackage'] as const) {
+  for (const call of ['validateRepository', 'validatePackage', 'revisionByLabel'] as const) {
     if (input[call] !== undefined && typeof input[call] !== 'function') {
       fail(`${call} must be a function when given`);
     }
@@ -60,6 +60,7 @@ export function defineRepositoryPlugin(input: RepositoryPluginInput): Repository
     checkPackageConnection: input.checkPackageConnection,
     latestRevision: input.latestRevision,
     latestRevisionsSince: input.latestRevisionsSince,
+    revisionByLabel: input.revisionByLabel,
   } satisfies RepositoryPlugin);
 }
 

@@ -190,6 +190,18 @@ export interface RepositoryPluginCalls {
     previous: PreviousRevision,
     ctx: PluginContext,
   ): Promise<Revision[]>;
+  /**
+   * Optional: the revision with this exact label, if the repository still has it (whether or not
+   * the host has seen it), else `null`. Lets a person pin a run to an older version that was
+   * published before the material was first polled (a rollback). Without it, only revisions the
+   * host has stored can be pinned.
+   */
+  revisionByLabel?(
+    repository: Configuration,
+    pkg: Configuration,
+    label: string,
+    ctx: PluginContext,
+  ): Promise<Revision | null>;
 }
 
 /** What a plugin author passes to `defineRepositoryPlugin`. */

@@ -6,7 +6,7 @@ import {
   type PluginContext,
 } from 'hoist';
 import { repositoryAccess } from './access.ts';
-import { newerThan, previousEvr, selectStream, toRevision } from './choose.ts';
+import { newerThan, previousEvr, revisionLabel, selectStream, toRevision } from './choose.ts';
 import {
   packageProperties,
   repositoryProperties,
@@ -73,6 +73,12 @@ export const yumPlugin = defineRepositoryPlugin({
   async latestRevisionsSince(repo, pkg, previous, ctx) {
     const { packages, base } = await readStream(repo, pkg, ctx);
     return newerThan(packages, previousEvr(previous)).map((p) => toRevision(p, base));
+  },
+
+  async revisionByLabel(repo, pkg, label, ctx) {
+    const { packages, base } = await readStream(repo, pkg, ctx);
+    const found = packages.findLast((p) => revisionLabel(p) === label);
+    return found ? toRevision(found, base) : null;
   },
 });
 

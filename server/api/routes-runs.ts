@@ -10,6 +10,12 @@ const Params = z.object({ name: z.string() });
 const RunParams = z.object({ name: z.string(), counter: z.coerce.number().int().min(1) });
 const StageParams = RunParams.extend({ stage: z.string() });
 const JobParams = StageParams.extend({ job: z.string() });
+const ScheduleBody = z.strictObject({
+  /** Package revisions by `repo/pkg`: the pipeline's own, or carried by an upstream pipeline. */
+  revisions: z.record(z.string().regex(/^[^/]+\/[^/]+$/), z.string().min(1)).default({}),
+  /** Upstream runs by pipeline name: `{"build": 2}` runs with what `build/2` tested. */
+  upstream: z.record(z.string().min(1), z.number().int().min(1)).default({}),
+});
 
 /** Pipeline runs: schedule (optionally pinned), list, approve, cancel, pause, job logs. */
 export function runRoutes(app: FastifyInstance, ctx: ServerContext, engine: PipelineEngine): void {
@@ -27,15 +33,24 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext, engine: Pipe
       schema: {
         tags: ['runs'],
         params: Params,
-        body: z.object({ revisions: z.record(z.string(), z.string()).default({}) }).nullish(),
+        body: ScheduleBody.nullish(),
       },
     },
     async (req, reply) => {
-      const run = await engine.schedule(req.params.name, req.body?.revisions ?? {}, actor(req));
+      const run = await engine.schedule(
+        req.params.name,
+        { revisions: req.body?.revisions ?? {}, upstream: req.body?.upstream ?? {} },
+        actor(req),
+      );
       return reply
         .code(202)
         .send({ pipeline: run.pipeline, counter: run.counter, cause: run.cause });
     },
+  );
+  api.get(
+    '/api/pipelines/:name/candidates',
+    { config: { role: 'viewer' }, schema: { tags: ['runs'], params: Params } },
+    async (req) => engine.choices(req.params.name),
   );
   api.get(
     '/api/promotions',

@@ -1,8 +1,6 @@
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import {
   ConflictError,
-  ForbiddenError,
   materialEnvironment,
   NotFoundError,
   type PluginHost,
@@ -10,24 +8,15 @@ import {
 } from 'hoist';
 import type { Catalog, PolledPackage } from '../catalog.ts';
 import type { LeaseHolder } from '../cluster/instance.ts';
-import { type PipelineConfig, parseDuration } from '../config/schema.ts';
+import { parseDuration } from '../config/schema.ts';
 import type { PollerLogger } from '../poller/poller.ts';
-import type {
-  BuildCause,
-  CauseMaterial,
-  PipelineRow,
-  RunRow,
-  StageRow,
-  Store,
-} from '../store/store.ts';
+import type { CheckRow, RunRow, StageRow, Store } from '../store/store.ts';
+import { type Actor, requireApprover } from './approvals.ts';
+import { definitionOf } from './definition.ts';
 import { runJob } from './runner.ts';
+import { type PinChoices, type ScheduleRequest, Scheduler } from './scheduler.ts';
 
-/** Who asks (for approvals and manual runs). */
-export interface Actor {
-  name: string;
-  groups?: string[];
-  admin?: boolean;
-}
+export type { Actor } from './approvals.ts';
 
 /** Options of the engine. */
 export interface EngineOptions {
@@ -58,9 +47,18 @@ export class PipelineEngine {
   private slots: number;
   private readonly waiters: (() => void)[] = [];
   private stopped = false;
+  private readonly scheduler: Scheduler;
 
   constructor(private readonly options: EngineOptions) {
     this.slots = options.concurrency ?? 4;
+    this.scheduler = new Scheduler({
+      store: options.store,
+      catalog: options.catalog,
+      host: options.host,
+      logger: options.logger,
+      lease: () => ({ owner: this.owner, until: this.leaseUntil() }),
+      start: (run) => this.kick(run.id, run.pipeline, run.counter),
+    });
   }
 
   private get owner(): string {
@@ -115,58 +113,23 @@ export class PipelineEngine {
     }
   }
 
-  /** New revisions of a material: schedule the pipelines that use it. */
-  async onRevisions(pkg: PolledPackage, inserted: Revision[]): Promise<void> {
-    const material = `${pkg.repository}/${pkg.name}`;
-    // All runs are created before any starts: their first jobs would otherwise compete with the
-    // scheduling of the rest (for the database and the CPU).
-    const created: RunRow[] = [];
-    for (const pipeline of await this.options.store.listPipelines()) {
-      const definition = pipeline.definition as unknown as PipelineConfig;
-      const entry = definition.materials.find((m) => 'package' in m && m.package === material) as
-        | { package: string; trigger: 'latest' | 'every' }
-        | undefined;
-      if (!entry) continue;
-      const why = await this.autoTriggerBlocked(pipeline, material);
-      if (why) {
-        this.options.logger.info({ pipeline: pipeline.name, material }, `not scheduled: ${why}`);
-        continue;
-      }
-      const chosen = entry.trigger === 'every' ? inserted : inserted.slice(-1);
-      for (const revision of chosen) {
-        await this.createRun(
-          pipeline,
-          { [material]: revision },
-          'poll',
-          null,
-          true,
-          undefined,
-          created,
-        );
-      }
-    }
-    for (const run of created) this.kick(run.id, run.pipeline, run.counter);
+  /** New revisions of a material (found by a check): schedule the pipelines that use it. */
+  onRevisions(
+    pkg: PolledPackage,
+    inserted: Revision[],
+    trigger: CheckRow['trigger'] = 'schedule',
+  ): Promise<void> {
+    return this.scheduler.onRevisions(pkg, inserted, trigger);
   }
 
-  /** A manual run, optionally pinned to stored revisions (promotion and rollback). */
-  async schedule(name: string, pins: Record<string, string>, actor: Actor): Promise<RunRow> {
-    const pipeline = await this.options.store.getPipeline(name);
-    if (!pipeline) throw new NotFoundError(`no pipeline '${name}'`);
-    const definition = pipeline.definition as unknown as PipelineConfig;
-    const pinned: Record<string, Revision> = {};
-    for (const [material, label] of Object.entries(pins)) {
-      if (!definition.materials.some((m) => 'package' in m && m.package === material)) {
-        throw new NotFoundError(`pipeline '${name}' has no package material '${material}'`);
-      }
-      const revision = await this.findRevision(material, label);
-      if (!revision)
-        throw new NotFoundError(`no revision '${label}' in the history of '${material}'`);
-      pinned[material] = revision;
-    }
-    const run = await this.createRun(pipeline, pinned, 'manual', actor.name, false);
-    if (!run)
-      throw new ConflictError(`pipeline '${name}' cannot run yet: a material has no revision`);
-    return run;
+  /** A person's run, optionally pinned to package revisions or upstream runs. */
+  schedule(name: string, request: ScheduleRequest, actor: Actor): Promise<RunRow> {
+    return this.scheduler.schedule(name, request, actor);
+  }
+
+  /** What a pipeline's runs may be pinned to. */
+  choices(name: string): Promise<PinChoices> {
+    return this.scheduler.choices(name);
   }
 
   /**
@@ -186,18 +149,10 @@ export class PipelineEngine {
     const stage = run.stages.find((s) => s.name === stageName);
     if (!stage) throw new NotFoundError(`run ${name}/${counter} has no stage '${stageName}'`);
     const pipeline = await store.getPipeline(name);
-    const definition = (pipeline?.definition as unknown as PipelineConfig | undefined)?.stages.find(
-      (s) => s.name === stageName,
-    );
-    const approvers = definition?.approvers;
-    if (approvers && approvers.length > 0 && !actor.admin) {
-      const ok =
-        approvers.includes(actor.name) || (actor.groups ?? []).some((g) => approvers.includes(g));
-      if (!ok)
-        throw new ForbiddenError(
-          `only ${approvers.join(', ')} may approve stage '${stageName}' of ${name}`,
-        );
-    }
+    const definition = pipeline
+      ? definitionOf(pipeline).stages.find((s) => s.name === stageName)
+      : undefined;
+    requireApprover(definition, actor, name, 'approve');
     const previous = run.stages.find((s) => s.position === stage.position - 1);
     const afterFailure =
       stage.approval === 'manual' &&
@@ -288,6 +243,13 @@ export class PipelineEngine {
     if (run.stages.some((s) => s.position < stage.position && s.status !== 'passed')) {
       throw new ConflictError(`an earlier stage of ${name}/${counter} has not passed`);
     }
+    const pipeline = await store.getPipeline(name);
+    requireApprover(
+      pipeline && definitionOf(pipeline).stages.find((s) => s.name === stageName),
+      actor,
+      name,
+      're-run',
+    );
     for (const later of run.stages.filter((s) => s.position >= stage.position)) {
       for (const job of later.jobs) {
         await store.updateJob(job.id, {
@@ -350,166 +312,6 @@ export class PipelineEngine {
     await Promise.allSettled([...this.advancing.values()]);
   }
 
-  // --- scheduling -------------------------------------------------------------------------
-
-  private async autoTriggerBlocked(
-    pipeline: PipelineRow,
-    material: string,
-  ): Promise<string | undefined> {
-    if (pipeline.paused) return 'the pipeline is paused';
-    const definition = pipeline.definition as unknown as PipelineConfig;
-    if (definition.stages[0]?.approval === 'manual')
-      return 'its first stage is manual: run it by hand';
-    // Fan-in: when an upstream pipeline carries this package, run with the revision it tested.
-    for (const m of definition.materials) {
-      if ('pipeline' in m && (await this.upstreamCarries(m.pipeline, material, new Set()))) {
-        return `upstream pipeline '${m.pipeline}' carries ${material}: this pipeline runs when it passes`;
-      }
-    }
-    return undefined;
-  }
-
-  private async upstreamCarries(
-    name: string,
-    material: string,
-    seen: Set<string>,
-  ): Promise<boolean> {
-    if (seen.has(name)) return false;
-    seen.add(name);
-    const pipeline = await this.options.store.getPipeline(name);
-    const definition = pipeline?.definition as unknown as PipelineConfig | undefined;
-    for (const m of definition?.materials ?? []) {
-      if ('package' in m && m.package === material) return true;
-      if ('pipeline' in m && (await this.upstreamCarries(m.pipeline, material, seen))) return true;
-    }
-    return false;
-  }
-
-  /**
-   * Creates a run: `chosen` revisions for some package materials (changed), the latest stored
-   * for the others; with `upstream`, the upstream run's packages are carried and win.
-   */
-  private async createRun(
-    pipeline: PipelineRow,
-    chosen: Record<string, Revision>,
-    trigger: RunRow['trigger'],
-    triggeredBy: string | null,
-    dedupe: boolean,
-    upstream?: RunRow & { stageName: string },
-    /** Collects the run instead of starting it (the caller starts it). */
-    deferred?: RunRow[],
-  ): Promise<RunRow | undefined> {
-    const { store, logger } = this.options;
-    const definition = pipeline.definition as unknown as PipelineConfig;
-    const packages: Record<string, Revision> = { ...(upstream?.cause.packages ?? {}) };
-    const materials: CauseMaterial[] = [];
-    for (const m of definition.materials) {
-      if ('package' in m) {
-        const revision =
-          packages[m.package] ?? chosen[m.package] ?? (await this.latestOf(m.package));
-        if (!revision) {
-          logger.info(
-            { pipeline: pipeline.name, material: m.package },
-            'not scheduled: the material has no revision yet',
-          );
-          return undefined;
-        }
-        packages[m.package] = strip(revision);
-        materials.push({
-          material: m.package,
-          type: 'package',
-          revision: revision.revision,
-          changed: m.package in chosen,
-        });
-      } else {
-        const up =
-          upstream && upstream.pipeline === m.pipeline
-            ? upstream
-            : await this.lastPassed(m.pipeline, m.stage);
-        if (!up) {
-          logger.info(
-            { pipeline: pipeline.name, upstream: m.pipeline },
-            'not scheduled: the upstream stage has not passed yet',
-          );
-          return undefined;
-        }
-        if (up !== upstream) Object.assign(packages, up.cause.packages, packages);
-        materials.push({
-          material: `${m.pipeline}/${m.stage}`,
-          type: 'pipeline',
-          revision: `${up.pipeline}/${up.counter}/${m.stage}`,
-          changed: up === upstream,
-        });
-      }
-    }
-    const cause: BuildCause = {
-      materials,
-      packages,
-      ...(upstream
-        ? {
-            upstream: {
-              pipeline: upstream.pipeline,
-              counter: upstream.counter,
-              stage: upstream.stageName,
-            },
-          }
-        : {}),
-    };
-    const revisionKey = createHash('sha256')
-      .update(JSON.stringify(materials.map((m) => [m.material, m.revision]).sort()))
-      .digest('hex');
-    const run = await store.createRun({
-      pipeline: pipeline.name,
-      cause,
-      revisionKey,
-      dedupe,
-      trigger,
-      triggeredBy,
-      lease: { owner: this.owner, until: this.leaseUntil() },
-      stages: definition.stages.map((s) => ({
-        name: s.name,
-        approval: s.approval,
-        jobs: s.jobs.map((j) => j.name),
-      })),
-    });
-    if (!run) {
-      logger.info(
-        { pipeline: pipeline.name },
-        'not scheduled: it already ran with these revisions',
-      );
-      return undefined;
-    }
-    logger.info(
-      { pipeline: run.pipeline, counter: run.counter, trigger, materials },
-      'run scheduled',
-    );
-    if (deferred) deferred.push(run);
-    else this.kick(run.id, run.pipeline, run.counter);
-    return run;
-  }
-
-  private async latestOf(material: string): Promise<Revision | undefined> {
-    const [repository, name] = material.split('/') as [string, string];
-    const pkg = await this.options.store.getPackage(repository, name);
-    return pkg ? this.options.store.latestRevision(pkg.fingerprint) : undefined;
-  }
-
-  private async findRevision(material: string, label: string): Promise<Revision | undefined> {
-    const [repository, name] = material.split('/') as [string, string];
-    const pkg = await this.options.store.getPackage(repository, name);
-    if (!pkg) return undefined;
-    return (await this.options.store.listRevisions(pkg.fingerprint, 10_000)).find(
-      (r) => r.revision === label,
-    );
-  }
-
-  private async lastPassed(name: string, stage: string): Promise<RunRow | undefined> {
-    for (const run of await this.options.store.listRuns(name, 50)) {
-      if (run.stages.some((s) => s.name === stage && s.status === 'passed')) return run;
-    }
-    return undefined;
-  }
-
   // --- running ----------------------------------------------------------------------------
 
   /**
@@ -569,7 +371,7 @@ export class PipelineEngine {
         const after = await this.requireRun(name, counter);
         if (after.status === 'cancelled') return;
         if (!passed) continue;
-        await this.onStagePassed(after, stage.name);
+        await this.scheduler.onStagePassed(after, stage.name);
         const next = after.stages.find((s) => s.position === stage.position + 1);
         if (next?.approval === 'manual')
           await store.updateStage(next.id, { status: 'awaiting_approval' });
@@ -581,10 +383,10 @@ export class PipelineEngine {
 
   private async runStage(run: RunRow, stage: StageRow): Promise<boolean> {
     const { store } = this.options;
-    const definition = (await store.getPipeline(run.pipeline))?.definition as unknown as
-      | PipelineConfig
-      | undefined;
-    const stageDefinition = definition?.stages.find((s) => s.name === stage.name);
+    const pipeline = await store.getPipeline(run.pipeline);
+    const stageDefinition = pipeline
+      ? definitionOf(pipeline).stages.find((s) => s.name === stage.name)
+      : undefined;
     await store.updateStage(stage.id, { status: 'building', startedAt: new Date().toISOString() });
     const controller = new AbortController();
     this.running.set(run.id, { controller, pipeline: run.pipeline, counter: run.counter });
@@ -659,17 +461,6 @@ export class PipelineEngine {
     }
   }
 
-  private async onStagePassed(run: RunRow, stageName: string): Promise<void> {
-    for (const pipeline of await this.options.store.listPipelines()) {
-      const definition = pipeline.definition as unknown as PipelineConfig;
-      const listens = definition.materials.some(
-        (m) => 'pipeline' in m && m.pipeline === run.pipeline && m.stage === stageName,
-      );
-      if (!listens || pipeline.paused) continue;
-      await this.createRun(pipeline, {}, 'upstream', null, true, { ...run, stageName });
-    }
-  }
-
   /** The job environment of a run's stage, and the values to mask. */
   private async environment(run: RunRow, stage: StageRow) {
     const env: Record<string, string> = {
@@ -720,16 +511,4 @@ export class PipelineEngine {
     if (next) next();
     else this.slots++;
   }
-}
-
-function strip(revision: Revision): Revision {
-  const { revision: label, timestamp, user, comment, trackbackUrl, data } = revision;
-  return {
-    revision: label,
-    timestamp,
-    data,
-    ...(user ? { user } : {}),
-    ...(comment ? { comment } : {}),
-    ...(trackbackUrl ? { trackbackUrl } : {}),
-  };
 }

@@ -47,7 +47,11 @@ export interface PollerOptions {
   /** Shared polling: how often the store is asked for due materials; default 1 s. */
   claimIntervalMs?: number;
   /** Called after new revisions are stored (the scheduler listens here). */
-  onRevisions?: (pkg: PolledPackage, inserted: StoredRevision[]) => void | Promise<void>;
+  onRevisions?: (
+    pkg: PolledPackage,
+    inserted: StoredRevision[],
+    trigger: CheckRow['trigger'],
+  ) => void | Promise<void>;
 }
 
 interface Entry {
@@ -433,7 +437,7 @@ export class Poller {
     else logger.debug({ ...log, decision }, 'check finished');
     if (inserted.length > 0) {
       logger.info({ ...log, revisions: inserted.map((r) => r.revision) }, 'new revisions');
-      await this.options.onRevisions?.(pkg, inserted);
+      await this.options.onRevisions?.(pkg, inserted, trigger);
     }
   }
 }

@@ -8,6 +8,7 @@ import {
   type Transaction,
 } from './postgres-query.ts';
 import { patchStatement, toJob, toRun, toStage } from './rows.ts';
+import { firstStageGated, openedBy } from './rules.ts';
 import type { RunRow, Store } from './store.ts';
 
 type RunMethods = Pick<
@@ -57,8 +58,9 @@ export function postgresRuns(pool: pg.Pool, tx: Transaction): RunMethods {
       )) as Row;
       if (run.dedupe && found.duplicate !== null) return undefined;
       const counter = Number(found.last) + 1;
-      // A manual first stage waits for approval, unless a person scheduled the run.
-      const gated = run.stages[0]?.approval === 'manual' && run.trigger !== 'manual';
+      const gated = firstStageGated(run);
+      const createdAt = now();
+      const opened = openedBy(run, createdAt);
       const inserted = (await one(
         c,
         `INSERT INTO runs (pipeline, counter, status, cause, revision_key, trigger, triggered_by, created_at, lease_owner, lease_until)
@@ -71,7 +73,7 @@ export function postgresRuns(pool: pg.Pool, tx: Transaction): RunMethods {
           run.revisionKey,
           run.trigger,
           run.triggeredBy,
-          now(),
+          createdAt,
           run.lease?.owner ?? null,
           run.lease?.until ?? null,
         ],
@@ -79,8 +81,9 @@ export function postgresRuns(pool: pg.Pool, tx: Transaction): RunMethods {
       // Stages and jobs go in one statement each: a run is created in a few round trips.
       const stageRows = await rows(
         c,
-        `INSERT INTO stages (run_id, position, name, status, approval)
-        SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[]) RETURNING *`,
+        `INSERT INTO stages (run_id, position, name, status, approval, approved_by, approved_at)
+        SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+        RETURNING *`,
         [
           inserted.id,
           run.stages.map((_, position) => position),
@@ -89,6 +92,8 @@ export function postgresRuns(pool: pg.Pool, tx: Transaction): RunMethods {
             position === 0 && gated ? 'awaiting_approval' : 'scheduled',
           ),
           run.stages.map((stage) => stage.approval),
+          run.stages.map((_, position) => (position === 0 ? opened.by : null)),
+          run.stages.map((_, position) => (position === 0 ? opened.at : null)),
         ],
       );
       const stageIds = new Map(stageRows.map((row) => [Number(row.position), String(row.id)]));

@@ -17,6 +17,7 @@ import {
   toRun,
   toStage,
 } from './rows.ts';
+import { firstStageGated, openedBy } from './rules.ts';
 import { sqliteWork } from './sqlite-work.ts';
 import type {
   ConfigurationPlan,
@@ -111,7 +112,7 @@ export function openSqliteStore(file: string): Store {
     maxCounter: db.prepare('SELECT COALESCE(MAX(counter), 0) AS n FROM runs WHERE pipeline = ?'),
     byKey: db.prepare('SELECT id FROM runs WHERE pipeline = ? AND revision_key = ? LIMIT 1'),
     insertStage: db.prepare(
-      `INSERT INTO stages (run_id, position, name, status, approval) VALUES (?, ?, ?, ?, ?)`,
+      `INSERT INTO stages (run_id, position, name, status, approval, approved_by, approved_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
     ),
     insertJob: db.prepare(`INSERT INTO jobs (stage_id, name, status) VALUES (?, ?, 'scheduled')`),
     run: db.prepare('SELECT * FROM runs WHERE pipeline = ? AND counter = ?'),
@@ -134,8 +135,8 @@ export function openSqliteStore(file: string): Store {
   const createRun = db.transaction((run: NewRun): RunRow | undefined => {
     if (run.dedupe && r.byKey.get(run.pipeline, run.revisionKey)) return undefined;
     const counter = Number((r.maxCounter.get(run.pipeline) as { n: number }).n) + 1;
-    // A manual first stage waits for approval, unless a person scheduled the run: that is the approval.
-    const gated = run.stages[0]?.approval === 'manual' && run.trigger !== 'manual';
+    const createdAt = now();
+    const gated = firstStageGated(run);
     const info = r.insertRun.run({
       leaseOwner: run.lease?.owner ?? null,
       leaseUntil: run.lease?.until ?? null,
@@ -146,16 +147,19 @@ export function openSqliteStore(file: string): Store {
       revisionKey: run.revisionKey,
       trigger: run.trigger,
       triggeredBy: run.triggeredBy,
-      now: now(),
+      now: createdAt,
     });
     for (const [position, stage] of run.stages.entries()) {
       const status = position === 0 && gated ? 'awaiting_approval' : 'scheduled';
+      const opened = position === 0 ? openedBy(run, createdAt) : { by: null, at: null };
       const stageInfo = r.insertStage.run(
         info.lastInsertRowid,
         position,
         stage.name,
         status,
         stage.approval,
+        opened.by,
+        opened.at,
       );
       for (const job of stage.jobs) r.insertJob.run(stageInfo.lastInsertRowid, job);
     }

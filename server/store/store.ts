@@ -169,7 +169,8 @@ export interface RunRow {
   status: RunStatus;
   cause: BuildCause;
   revisionKey: string;
-  trigger: 'poll' | 'manual' | 'upstream';
+  /** `poll`: a scheduled check found it; `check-now`: a check someone asked for did. */
+  trigger: 'poll' | 'check-now' | 'manual' | 'upstream';
   triggeredBy: string | null;
   createdAt: string;
   finishedAt: string | null;
@@ -186,6 +187,11 @@ export interface NewRun {
   trigger: RunRow['trigger'];
   triggeredBy: string | null;
   stages: { name: string; approval: 'auto' | 'manual'; jobs: string[] }[];
+  /**
+   * The person whose manual run opens a manual first stage (triggering it is the approval; the
+   * caller has checked they may). Without it, a manual first stage awaits approval.
+   */
+  openedBy?: string;
   /** The instance creating the run holds its lease until this time (epoch ms). */
   lease?: { owner: string; until: number };
 }

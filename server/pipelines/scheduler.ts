@@ -1,0 +1,318 @@
+import { ConflictError, HoistError, NotFoundError, type PluginHost, type Revision } from 'hoist';
+import type { Catalog, PolledPackage } from '../catalog.ts';
+import type { PipelineConfig } from '../config/schema.ts';
+import type { PollerLogger } from '../poller/poller.ts';
+import type { CheckRow, PipelineRow, RunRow, Store } from '../store/store.ts';
+import { type Actor, requireApprover } from './approvals.ts';
+import { composeCause, revisionKey } from './cause.ts';
+import { definitionOf, packageMaterials, upstreamMaterials } from './definition.ts';
+import { carries, type RunSelection, type RunSources, resolveRun } from './resolve.ts';
+
+/** How many runs of an upstream pipeline are searched for one that passed. */
+const UPSTREAM_SEARCH = 1000;
+
+/** What the scheduler needs. */
+export interface SchedulerOptions {
+  store: Store;
+  catalog: Catalog;
+  host: PluginHost;
+  logger: PollerLogger;
+  /** The instance creating runs holds their lease. */
+  lease: () => { owner: string; until: number };
+  /** Starts advancing a run just created. */
+  start: (run: RunRow) => void;
+}
+
+/** A manual run's request: package revisions and upstream runs to pin. */
+export interface ScheduleRequest {
+  /** Package revision labels by `repo/pkg` (of the pipeline's own or its upstreams'). */
+  revisions?: Record<string, string>;
+  /** Upstream runs by pipeline name: `{ build: 2 }` runs with `build/2`'s packages. */
+  upstream?: Record<string, number>;
+}
+
+/** What a run is created from. */
+interface Creation {
+  selection: RunSelection;
+  trigger: RunRow['trigger'];
+  triggeredBy: string | null;
+  /** A second run with the same revisions is refused (automatic triggers). */
+  dedupe: boolean;
+  openedBy?: string;
+}
+
+/**
+ * Decides what to run for which revisions: new revisions of a package schedule the pipelines
+ * that take it from the repository, a passed stage schedules the pipelines downstream of it,
+ * and a person's request schedules a run pinned to revisions or upstream runs.
+ */
+export class Scheduler {
+  private readonly sources: RunSources;
+
+  constructor(private readonly options: SchedulerOptions) {
+    const { store } = options;
+    this.sources = {
+      definition: async (name) => {
+        const row = await store.getPipeline(name);
+        return row ? definitionOf(row) : undefined;
+      },
+      runs: (name) => store.listRuns(name, UPSTREAM_SEARCH),
+      run: (name, counter) => store.getRun(name, counter),
+      latest: (material) => this.latestOf(material),
+      revision: (material, label) => this.findRevision(material, label),
+    };
+  }
+
+  /** New revisions of a material: schedule the pipelines that take it from the repository. */
+  async onRevisions(
+    pkg: PolledPackage,
+    inserted: Revision[],
+    check: CheckRow['trigger'] = 'schedule',
+  ): Promise<void> {
+    const material = `${pkg.repository}/${pkg.name}`;
+    // All runs are created before any starts: their first jobs would otherwise compete with the
+    // scheduling of the rest (for the database and the CPU).
+    const created: RunRow[] = [];
+    for (const pipeline of await this.options.store.listPipelines()) {
+      const definition = definitionOf(pipeline);
+      const entry = packageMaterials(definition).find((m) => m.package === material);
+      if (!entry) continue;
+      const why = await this.autoTriggerBlocked(pipeline, material);
+      if (why) {
+        this.options.logger.info({ pipeline: pipeline.name, material }, `not scheduled: ${why}`);
+        continue;
+      }
+      const chosen = entry.trigger === 'every' ? inserted : inserted.slice(-1);
+      for (const revision of chosen) {
+        const run = await this.createAutomatic(pipeline, {
+          selection: { changed: { [material]: revision } },
+          trigger: check === 'manual' ? 'check-now' : 'poll',
+          triggeredBy: null,
+          dedupe: true,
+        });
+        if (run) created.push(run);
+      }
+    }
+    for (const run of created) this.options.start(run);
+  }
+
+  /** A stage passed: schedule the pipelines downstream of it, with the same packages. */
+  async onStagePassed(run: RunRow, stage: string): Promise<void> {
+    for (const pipeline of await this.options.store.listPipelines()) {
+      const listens = upstreamMaterials(definitionOf(pipeline)).some(
+        (m) => m.pipeline === run.pipeline && m.stage === stage,
+      );
+      if (!listens || pipeline.paused) continue;
+      const created = await this.createAutomatic(pipeline, {
+        selection: { upstream: { run, stage } },
+        trigger: 'upstream',
+        triggeredBy: null,
+        dedupe: true,
+      });
+      if (created) this.options.start(created);
+    }
+  }
+
+  /**
+   * A person's run, optionally pinned (promotion and rollback). Scheduling a pipeline whose
+   * first stage is manual opens that stage, so only its approvers may.
+   */
+  async schedule(name: string, request: ScheduleRequest, actor: Actor): Promise<RunRow> {
+    const pipeline = await this.options.store.getPipeline(name);
+    if (!pipeline) throw new NotFoundError(`no pipeline '${name}'`);
+    const definition = definitionOf(pipeline);
+    const first = definition.stages[0];
+    requireApprover(first, actor, name, 'run');
+    const run = await this.create(pipeline, {
+      selection: {
+        pins: { packages: request.revisions ?? {}, upstreams: request.upstream ?? {} },
+      },
+      trigger: 'manual',
+      triggeredBy: actor.name,
+      dedupe: false,
+      ...(first?.approval === 'manual' ? { openedBy: actor.name } : {}),
+    });
+    if (!run) throw new ConflictError(`pipeline '${name}' was not scheduled`);
+    this.options.start(run);
+    return run;
+  }
+
+  /**
+   * What a person may pin a pipeline to: for each package it takes from the repository, the
+   * stored revisions; for each package it gets through an upstream pipeline, the revisions
+   * that passed there (newest run first); and the upstream runs that passed.
+   */
+  async choices(name: string): Promise<PinChoices> {
+    const pipeline = await this.options.store.getPipeline(name);
+    if (!pipeline) throw new NotFoundError(`no pipeline '${name}'`);
+    const definition = definitionOf(pipeline);
+    const packages: PinChoices['packages'] = [];
+    const upstreams: PinChoices['upstreams'] = [];
+    const seen = new Set<string>();
+    for (const m of upstreamMaterials(definition)) {
+      const runs = (await this.sources.runs(m.pipeline)).filter((r) =>
+        r.stages.some((s) => s.name === m.stage && s.status === 'passed'),
+      );
+      upstreams.push({
+        pipeline: m.pipeline,
+        stage: m.stage,
+        runs: runs.slice(0, 50).map((r) => ({
+          counter: r.counter,
+          createdAt: r.createdAt,
+          packages: Object.fromEntries(
+            Object.entries(r.cause.packages).map(([k, v]) => [k, v.revision]),
+          ),
+        })),
+      });
+      for (const run of runs) {
+        for (const [material, revision] of Object.entries(run.cause.packages)) {
+          if (!(await carries(m.pipeline, material, this.sources))) continue;
+          const key = `${material}\u0000${revision.revision}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          const entry = packages.find((p) => p.material === material && p.via === m.pipeline);
+          const choice = { revision: revision.revision, upstream: `${m.pipeline}/${run.counter}` };
+          if (entry) entry.revisions.push(choice);
+          else packages.push({ material, via: m.pipeline, revisions: [choice] });
+        }
+      }
+    }
+    for (const m of packageMaterials(definition)) {
+      if (packages.some((p) => p.material === m.package)) continue;
+      const [repository, pkgName] = m.package.split('/') as [string, string];
+      const pkg = await this.options.store.getPackage(repository, pkgName);
+      const history = pkg ? await this.options.store.listRevisions(pkg.fingerprint, 50) : [];
+      packages.push({
+        material: m.package,
+        via: null,
+        revisions: history.map((r) => ({ revision: r.revision })),
+      });
+    }
+    return { pipeline: name, packages, upstreams };
+  }
+
+  private async createAutomatic(pipeline: PipelineRow, creation: Creation) {
+    try {
+      return await this.create(pipeline, creation);
+    } catch (error) {
+      if (!(error instanceof HoistError)) throw error;
+      this.options.logger.info({ pipeline: pipeline.name }, `not scheduled: ${error.message}`);
+      return undefined;
+    }
+  }
+
+  private async create(pipeline: PipelineRow, creation: Creation): Promise<RunRow | undefined> {
+    const { store, logger } = this.options;
+    const definition = definitionOf(pipeline);
+    const inputs = await resolveRun(definition, creation.selection, this.sources);
+    const cause = composeCause(definition, inputs);
+    const run = await store.createRun({
+      pipeline: pipeline.name,
+      cause,
+      revisionKey: revisionKey(cause),
+      dedupe: creation.dedupe,
+      trigger: creation.trigger,
+      triggeredBy: creation.triggeredBy,
+      lease: this.options.lease(),
+      stages: stagesOf(definition),
+      ...(creation.openedBy ? { openedBy: creation.openedBy } : {}),
+    });
+    if (!run) {
+      logger.info(
+        { pipeline: pipeline.name },
+        'not scheduled: it already ran with these revisions',
+      );
+      return undefined;
+    }
+    logger.info(
+      {
+        pipeline: run.pipeline,
+        counter: run.counter,
+        trigger: creation.trigger,
+        materials: cause.materials,
+      },
+      'run scheduled',
+    );
+    return run;
+  }
+
+  /** Why a new revision does not start this pipeline by itself, if it does not. */
+  private async autoTriggerBlocked(pipeline: PipelineRow, material: string) {
+    if (pipeline.paused) return 'the pipeline is paused';
+    const definition = definitionOf(pipeline);
+    // Fan-in: when an upstream pipeline carries this package, run with the revision it tested.
+    for (const m of upstreamMaterials(definition)) {
+      if (await carries(m.pipeline, material, this.sources)) {
+        return `upstream pipeline '${m.pipeline}' carries ${material}: this pipeline runs when its stage '${m.stage}' passes`;
+      }
+    }
+    if (definition.stages[0]?.approval === 'manual')
+      return 'its first stage is manual: an approver runs it';
+    return undefined;
+  }
+
+  private async latestOf(material: string): Promise<Revision | undefined> {
+    const [repository, name] = material.split('/') as [string, string];
+    const pkg = await this.options.store.getPackage(repository, name);
+    return pkg ? this.options.store.latestRevision(pkg.fingerprint) : undefined;
+  }
+
+  /**
+   * A revision by label: from the material's history, else (when the plugin can look one up)
+   * from the repository, so that a rollback may reach a version published before this server
+   * first polled it.
+   */
+  private async findRevision(material: string, label: string): Promise<Revision | undefined> {
+    const { store, catalog, host } = this.options;
+    const [repository, name] = material.split('/') as [string, string];
+    const pkg = await store.getPackage(repository, name);
+    if (!pkg) throw new NotFoundError(`no package '${material}'`);
+    const stored = (await store.listRevisions(pkg.fingerprint, 10_000)).find(
+      (r) => r.revision === label,
+    );
+    if (stored) return stored;
+    const polled = (await catalog.polledPackages()).find((p) => p.fingerprint === pkg.fingerprint);
+    if (!polled || !host.canLookUpRevisions(polled.plugin)) {
+      throw new NotFoundError(
+        `no revision '${label}' in the history of '${material}' (its plugin cannot look up revisions it has not reported)`,
+      );
+    }
+    const found = await host.revisionByLabel(
+      polled.plugin,
+      polled.repositoryConfig,
+      polled.packageConfig,
+      label,
+    );
+    if (!found) {
+      throw new NotFoundError(
+        `no revision '${label}' of '${material}' in its history or in the repository`,
+      );
+    }
+    return found;
+  }
+}
+
+/** What `choices` answers. */
+export interface PinChoices {
+  pipeline: string;
+  packages: {
+    material: string;
+    /** The upstream pipeline it comes through, or null when taken from the repository. */
+    via: string | null;
+    /** Newest first; with `upstream`, the upstream run (`pipeline/counter`) that passed with it. */
+    revisions: { revision: string; upstream?: string }[];
+  }[];
+  upstreams: {
+    pipeline: string;
+    stage: string;
+    runs: { counter: number; createdAt: string; packages: Record<string, string> }[];
+  }[];
+}
+
+function stagesOf(definition: PipelineConfig) {
+  return definition.stages.map((s) => ({
+    name: s.name,
+    approval: s.approval,
+    jobs: s.jobs.map((j) => j.name),
+  }));
+}
