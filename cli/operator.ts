@@ -167,7 +167,13 @@ export function registerOperatorCommands(program: Command): void {
     .argument('<pipeline>')
     .option(
       '--revision <repo/pkg=REV>',
-      'pin a package material to a stored revision (repeatable)',
+      'pin a package to a revision (repeatable); for a package that comes through an upstream pipeline, the newest upstream run that passed with it is used',
+      (v: string, p: string[]) => [...p, v],
+      [],
+    )
+    .option(
+      '--upstream <pipeline=COUNTER>',
+      "run with the packages of that upstream run, which must have passed (repeatable), e.g. 'build=2'",
       (v: string, p: string[]) => [...p, v],
       [],
     )
@@ -176,24 +182,26 @@ export function registerOperatorCommands(program: Command): void {
     .action(
       async (
         pipeline: string,
-        options: { server?: string; json?: boolean; follow?: boolean; revision: string[] },
+        options: {
+          server?: string;
+          json?: boolean;
+          follow?: boolean;
+          revision: string[];
+          upstream: string[];
+        },
       ) => {
         const client = await resolveClient(options);
-        const revisions: Record<string, string> = {};
-        for (const pin of options.revision) {
-          const eq = pin.indexOf('=');
-          if (eq <= 0)
-            throw new ClientError(
-              `--revision takes repo/pkg=REVISION, got '${pin}'`,
-              CLIENT_EXIT.usage,
-            );
-          revisions[pin.slice(0, eq)] = pin.slice(eq + 1);
-        }
+        const revisions = pinsOf(options.revision, '--revision', /^[^/=]+\/[^/=]+$/, /.+/);
+        const upstream: Record<string, number> = {};
+        for (const [name, counter] of Object.entries(
+          pinsOf(options.upstream, '--upstream', /^[^/=]+$/, /^[1-9]\d*$/),
+        ))
+          upstream[name] = Number(counter);
         const scheduled = await call<{ counter: number }>(
           client,
           'POST',
           `/api/pipelines/${encodeURIComponent(pipeline)}/schedule`,
-          { revisions },
+          { revisions, upstream },
         );
         if (!options.follow) {
           if (options.json) return json(scheduled);
@@ -322,4 +330,19 @@ export function registerOperatorCommands(program: Command): void {
         }
       },
     );
+}
+
+/** `KEY=VALUE` options as a record; a malformed one is a usage error naming the option. */
+function pinsOf(values: string[], option: string, key: RegExp, value: RegExp) {
+  const shape = option === '--upstream' ? 'PIPELINE=COUNTER' : 'repo/pkg=REVISION';
+  const pins: Record<string, string> = {};
+  for (const pin of values) {
+    const eq = pin.indexOf('=');
+    const k = pin.slice(0, Math.max(eq, 0));
+    const v = pin.slice(eq + 1);
+    if (eq <= 0 || !key.test(k) || !value.test(v))
+      throw new ClientError(`${option} takes ${shape}, got '${pin}'`, CLIENT_EXIT.usage);
+    pins[k] = v;
+  }
+  return pins;
 }

@@ -139,6 +139,21 @@ pipelines:
     }, 20_000);
     expect(pinned.counter).toBe(3);
 
+    // deploy gets the package through build: its picker offers what passed build, and the run
+    // carries that upstream run's package (the admin's click opens the manual first stage).
+    await page.getByRole('button', { name: 'Run deploy with a chosen revision' }).click();
+    const picker = page.getByLabel('Revision of internal/app (passed build)');
+    await expect(picker.locator('option').allTextContents()).resolves.toContain(
+      'app-1.1-1.noarch — build/2',
+    );
+    await picker.selectOption('app-1.0-1.noarch');
+    await page.getByRole('button', { name: 'Run deploy with the chosen revision' }).click();
+    const rollback = await eventually(async () => {
+      const latest = (await runs('deploy'))[0] as Run & { triggeredBy: string | null };
+      return latest?.triggeredBy === 'admin' && latest.status === 'passed' ? latest : undefined;
+    }, 20_000);
+    expect(rollback.cause.packages['internal/app']?.revision).toBe('app-1.0-1.noarch');
+
     await page.goto(`${server.url}/#/run/deploy/1`);
     await page.getByRole('region', { name: 'Value stream' }).getByText('build #1').waitFor();
     await page.screenshot({ path: `${SHOTS}value-stream.png`, fullPage: true });

@@ -220,6 +220,23 @@ async function checkValid(
     `${label}: a second latestRevision answered ${again?.revision}, not ${latest.revision}`,
   );
 
+  if (host.canLookUpRevisions(plugin.id)) {
+    const found = await host
+      .revisionByLabel(plugin.id, repository, pkg, latest.revision, { state })
+      .catch((e) => e);
+    check(
+      found?.revision === latest.revision,
+      `${label}: revisionByLabel(latest) answered ${describe(found)}, not ${latest.revision}`,
+    );
+    const missing = await host
+      .revisionByLabel(plugin.id, repository, pkg, `${latest.revision}-no-such-label`, { state })
+      .catch((e) => e);
+    check(
+      missing === null,
+      `${label}: revisionByLabel of an unknown label answered ${describe(missing)}`,
+    );
+  }
+
   const none = await host
     .latestRevisionsSince(plugin.id, repository, pkg, latest, { state })
     .catch((e) => e);

@@ -153,6 +153,26 @@ describe('core/host/plugin-host', () => {
     ).rejects.toBeInstanceOf(PluginError);
   });
 
+  it('looks one revision up by label when the plugin can, and holds it to the label asked', async () => {
+    const plain = hostWith(samplePlugin());
+    expect(plain.canLookUpRevisions('sample')).toBe(false);
+    await expect(plain.revisionByLabel('sample', repo, pkg, 'app-1')).rejects.toThrow(
+      "Plugin 'sample' cannot look up a revision by its label",
+    );
+    const host = hostWith(
+      samplePlugin({
+        revisionByLabel: async (_r, _p, label) =>
+          label === 'app-1' ? sampleRevision(1) : label === 'liar' ? sampleRevision(2) : null,
+      }),
+    );
+    expect(host.canLookUpRevisions('sample')).toBe(true);
+    expect(await host.revisionByLabel('sample', repo, pkg, 'app-1')).toEqual(sampleRevision(1));
+    expect(await host.revisionByLabel('sample', repo, pkg, 'app-9')).toBeNull();
+    await expect(host.revisionByLabel('sample', repo, pkg, 'liar')).rejects.toThrow(
+      "Plugin 'sample' answered revisionByLabel('liar') with 'app-2'",
+    );
+  });
+
   it('gives each call the material state it is handed', async () => {
     const state = createMemoryState();
     const host = hostWith(

@@ -70,6 +70,25 @@ pipelines:
     ]);
   });
 
+  it('names the two shapes of a material when one is neither', () => {
+    const bad = `
+pipelines:
+  - name: deploy
+    materials: [{ pipeline: build }, { package: a/b, trigger: sometimes }, { package: a/b }]
+    stages: [{ name: s, jobs: [{ name: j, tasks: [{ run: "true" }] }] }]
+`;
+    const shapes =
+      "a material is either { package: 'repository/package', trigger: latest | every } or { pipeline: NAME, stage: STAGE }";
+    expect(() => parseConfigText(bad, 'hoist.yaml', {})).toThrow(
+      expect.objectContaining({
+        issues: [
+          { key: 'pipelines[0].materials[0]', message: shapes },
+          { key: 'pipelines[0].materials[1]', message: shapes },
+        ],
+      }),
+    );
+  });
+
   it('names a missing environment variable and where it is used', () => {
     expect(() => parseConfigText(valid, 'hoist.yaml', { VIEWER_TOKEN: 'v'.repeat(20) })).toThrow(
       'repositories[0].config.PASSWORD: environment variable REPO_PASSWORD is not set',

@@ -60,13 +60,20 @@ export const Stage = z.strictObject({
   jobs: z.array(Job).min(1, 'a stage needs at least one job'),
 });
 
-export const Material = z.union([
-  z.strictObject({
-    package: z.string().regex(/^[^/]+\/[^/]+$/, "must name a package as 'repository/package'"),
-    trigger: z.enum(['latest', 'every']).default('latest'),
-  }),
-  z.strictObject({ pipeline: Name, stage: Name }),
-]);
+export const PackageMaterial = z.strictObject({
+  package: z.string().regex(/^[^/]+\/[^/]+$/, "must name a package as 'repository/package'"),
+  trigger: z.enum(['latest', 'every']).default('latest'),
+});
+
+export const UpstreamMaterial = z.strictObject({ pipeline: Name, stage: Name });
+
+/** A package of a repository, or the stage of an upstream pipeline whose packages it takes. */
+export const Material = z.union([PackageMaterial, UpstreamMaterial], {
+  error: (issue) =>
+    issue.code === 'invalid_union'
+      ? "a material is either { package: 'repository/package', trigger: latest | every } or { pipeline: NAME, stage: STAGE }"
+      : undefined,
+});
 
 export const PipelineConfig = z.strictObject({
   name: Name,

@@ -223,6 +223,25 @@ describe.each([sqlite, postgres])('server/store ($kind)', (backend) => {
     expect((await store.listActiveRuns()).map((r) => r.counter)).toEqual([2]);
   });
 
+  it('gates a manual first stage unless the person who scheduled the run opened it', async () => {
+    const store = await (await backend.database()).open();
+    const gate = [{ name: 'production', approval: 'manual' as const, jobs: ['install'] }];
+    const waiting = await store.createRun({ ...newRun('g1', 'upstream'), stages: gate });
+    expect(waiting).toMatchObject({ status: 'waiting' });
+    expect(waiting?.stages[0]).toMatchObject({ status: 'awaiting_approval', approvedBy: null });
+    // A manual run without a named opener waits too: triggering alone is no approval.
+    const unnamed = await store.createRun({ ...newRun('g2', 'manual'), stages: gate });
+    expect(unnamed?.stages[0]?.status).toBe('awaiting_approval');
+    const opened = await store.createRun({
+      ...newRun('g3', 'manual'),
+      stages: gate,
+      openedBy: 'carol',
+    });
+    expect(opened).toMatchObject({ status: 'building' });
+    expect(opened?.stages[0]).toMatchObject({ status: 'scheduled', approvedBy: 'carol' });
+    expect(opened?.stages[0]?.approvedAt).toBe(opened?.createdAt);
+  });
+
   it('creates exactly one run when instances see the same revision at once', async () => {
     const db = await backend.database();
     const instances = await Promise.all([db.open(), db.open(), db.open()]);

@@ -142,26 +142,41 @@ async function pipelines() {
 
 async function openPicker(name) {
   clearInterval(timer);
-  const pipeline = await api('GET', `/api/pipelines/${enc(name)}`);
-  const material = pipeline.materials.find((m) => m.package)?.package;
   const box = main.querySelector(`.picker[data-for="${CSS.escape(name)}"]`);
-  if (!material) {
-    box.innerHTML = '<p class="muted">This pipeline has no package material to pin.</p>';
+  const { packages } = await api('GET', `/api/pipelines/${enc(name)}/candidates`);
+  if (packages.length === 0) {
+    box.innerHTML = '<p class="muted">This pipeline has no package to pin.</p>';
     return;
   }
-  const materials = await api('GET', '/api/materials?checks=0');
-  const m = materials.find((x) => `${x.repository}/${x.package}` === material);
-  const revisions = await api('GET', `/api/materials/${m.fingerprint}/revisions?limit=50`);
-  box.innerHTML = `<form class="pin"><label for="pin-${esc(name)}">Revision of ${esc(material)}</label>
-    <select id="pin-${esc(name)}">${revisions.map((r) => `<option>${esc(r.revision)}</option>`).join('')}</select>
+  // A package that comes through an upstream pipeline offers only the revisions that passed there.
+  const field = (p, i) => {
+    const id = `pin-${esc(name)}-${i}`;
+    const where = p.via ? ` (passed ${esc(p.via)})` : '';
+    const options = p.revisions
+      .map(
+        (r) =>
+          `<option value="${esc(r.revision)}">${esc(r.revision)}${r.upstream ? ` — ${esc(r.upstream)}` : ''}</option>`,
+      )
+      .join('');
+    const none = p.revisions.length === 0 ? '<option value="">no revision yet</option>' : '';
+    return `<label for="${id}">Revision of ${esc(p.material)}${where}</label>
+      <select id="${id}" data-material="${esc(p.material)}">${i === 0 ? '' : '<option value="">as it comes</option>'}${none}${options}</select>`;
+  };
+  box.innerHTML = `<form class="pin">${packages.map(field).join('')}
     <button class="primary" type="submit" aria-label="Run ${esc(name)} with the chosen revision">Run</button>
     <button type="button" data-act="close">Close</button></form>`;
   box.querySelector('form').addEventListener('submit', async (event) => {
     event.preventDefault();
-    await api('POST', `/api/pipelines/${enc(name)}/schedule`, {
-      revisions: { [material]: box.querySelector('select').value },
-    });
-    route();
+    const revisions = {};
+    for (const select of box.querySelectorAll('select')) {
+      if (select.value) revisions[select.dataset.material] = select.value;
+    }
+    try {
+      await api('POST', `/api/pipelines/${enc(name)}/schedule`, { revisions });
+      route();
+    } catch (error) {
+      show(error);
+    }
   });
 }
 
