@@ -8,6 +8,8 @@ const POSTGRES_SUITES = [
   'test/pipelines.test.ts',
   'test/pipelines-durability.test.ts',
   'test/operator.test.ts',
+  'test/promotion.test.ts',
+  'test/run-record.test.ts',
   'test/plugins.test.ts',
   'test/dashboard.test.ts',
   'test/cluster.test.ts',
