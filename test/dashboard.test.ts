@@ -143,9 +143,14 @@ pipelines:
     // carries that upstream run's package (the admin's click opens the manual first stage).
     await page.getByRole('button', { name: 'Run deploy with a chosen revision' }).click();
     const picker = page.getByLabel('Revision of internal/app (passed build)');
-    await expect(picker.locator('option').allTextContents()).resolves.toContain(
+    await picker
+      .locator('option', { hasText: 'app-1.1-1.noarch — build/2' })
+      .waitFor({ state: 'attached' });
+    // Newest run first; 1.0 passed in build/1 and build/3 and is offered once, with build/3.
+    expect(await picker.locator('option').allTextContents()).toEqual([
+      'app-1.0-1.noarch — build/3',
       'app-1.1-1.noarch — build/2',
-    );
+    ]);
     await picker.selectOption('app-1.0-1.noarch');
     await page.getByRole('button', { name: 'Run deploy with the chosen revision' }).click();
     const rollback = await eventually(async () => {
