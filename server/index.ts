@@ -144,7 +144,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
     },
   });
   engine = new PipelineEngine({
-    instance,
+    leases: instance,
     store,
     catalog,
     host: runtime.host,
@@ -152,7 +152,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
     dataDir,
   });
   const poller = new Poller({
-    instance,
+    leases: instance,
     shared: store.kind === 'postgres',
     onRevisions: (pkg, inserted, trigger) => engine.onRevisions(pkg, inserted, trigger),
     store,

@@ -2,25 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { PollerLogger } from '../poller/poller.ts';
+import type { Logger } from '../logger.ts';
 import { type SingleFlight, singleFlight } from '../single-flight.ts';
 import type { Store } from '../store/store.ts';
-
-/** What the poller and the engine need to hold leases. */
-export interface LeaseHolder {
-  /** This instance's id: the owner of its leases. */
-  readonly id: string;
-  /** Lease time; an instance silent for this long is taken for stopped. */
-  readonly leaseMs: number;
-  /** When a lease taken now expires (epoch ms), unless renewed. */
-  leaseUntil(): number;
-}
+import type { LeaseHolder } from './lease-holder.ts';
 
 /** Options of an instance. */
 export interface InstanceOptions {
   store: Store;
   id: string;
-  logger: PollerLogger;
+  logger: Logger;
   /** Lease time: how long work of a stopped instance waits before others take it; default 30 s. */
   leaseMs?: number;
   /** Called on every heartbeat: leases are renewed and orphaned work taken over here. */

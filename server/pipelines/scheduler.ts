@@ -1,7 +1,7 @@
 import { ConflictError, HoistError, NotFoundError, type PluginHost, type Revision } from 'hoist';
 import type { Catalog, PolledPackage } from '../catalog.ts';
 import type { PipelineConfig } from '../config/schema.ts';
-import type { PollerLogger } from '../poller/poller.ts';
+import type { Logger } from '../logger.ts';
 import type { CheckRow, PipelineRow, RunRow, Store } from '../store/store.ts';
 import { type Actor, requireApprover } from './approvals.ts';
 import { composeCause, revisionKey } from './cause.ts';
@@ -16,7 +16,7 @@ export interface SchedulerOptions {
   store: Store;
   catalog: Catalog;
   host: PluginHost;
-  logger: PollerLogger;
+  logger: Logger;
   /** The instance creating runs holds their lease. */
   lease: () => { owner: string; until: number };
   /** Starts advancing a run just created. */

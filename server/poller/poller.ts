@@ -6,18 +6,11 @@ import {
   type Revision,
 } from 'hoist';
 import type { Catalog, PolledPackage } from '../catalog.ts';
-import type { LeaseHolder } from '../cluster/instance.ts';
+import { type LeaseHolder, localLeases } from '../cluster/lease-holder.ts';
+import type { Logger } from '../logger.ts';
 import { type SingleFlight, singleFlight } from '../single-flight.ts';
 import type { CheckRow, Store, StoredRevision } from '../store/store.ts';
 import { backoffDelay, hostKey, withJitter } from './timing.ts';
-
-/** Logging the poller needs (pino's shape). */
-export interface PollerLogger {
-  info(object: object, message: string): void;
-  warn(object: object, message: string): void;
-  error(object: object, message: string): void;
-  debug(object: object, message: string): void;
-}
 
 /** Counters and timings the poller reports. */
 export interface PollerMetrics {
@@ -29,7 +22,7 @@ export interface PollerOptions {
   store: Store;
   catalog: Catalog;
   host: PluginHost;
-  logger: PollerLogger;
+  logger: Logger;
   metrics?: PollerMetrics;
   /** Checks running at once; default 16. */
   concurrency?: number;
@@ -37,8 +30,8 @@ export interface PollerOptions {
   perHost?: number;
   /** Time limit of one check; default 5 minutes. */
   checkTimeoutMs?: number;
-  /** The instance's leases; every check is recorded with its id. */
-  instance?: LeaseHolder;
+  /** The instance's leases (a lone server's by default); every check is recorded with its id. */
+  leases?: LeaseHolder;
   /**
    * Shared polling (several instances on one store): which material is due comes from the
    * store, and each check is leased there, so that one instance checks it.
@@ -83,7 +76,10 @@ export class Poller {
   private refreshedAt = 0;
   private renewedAt = 0;
 
+  private readonly leases: LeaseHolder;
+
   constructor(private readonly options: PollerOptions) {
+    this.leases = options.leases ?? localLeases();
     this.concurrency = options.concurrency ?? 16;
     this.perHost = options.perHost ?? 4;
   }
@@ -127,10 +123,10 @@ export class Poller {
    * schedule instead of checking everything again.
    */
   private async checkAllIfAlone(): Promise<void> {
-    const { store, instance } = this.options;
+    const { store } = this.options;
     const now = Date.now();
-    const others = (await store.listInstances(now - (instance?.leaseMs ?? 30_000))).filter(
-      (i) => i.id !== instance?.id,
+    const others = (await store.listInstances(now - this.leases.leaseMs)).filter(
+      (i) => i.id !== this.leases.id,
     );
     if (others.length > 0) return;
     const at = new Date(now).toISOString();
@@ -201,18 +197,13 @@ export class Poller {
    * is half-way through meanwhile.
    */
   private async renewLeases(): Promise<void> {
-    const { store, instance } = this.options;
-    const leaseMs = instance?.leaseMs ?? 30_000;
-    if (Date.now() - this.renewedAt < leaseMs / 3) return;
+    const { store } = this.options;
+    if (Date.now() - this.renewedAt < this.leases.leaseMs / 3) return;
     this.renewedAt = Date.now();
     const held = [...this.entries.values()]
       .filter((e) => e.claimed || e.running)
       .map((e) => e.pkg.fingerprint);
-    await store.renewMaterialLeases(
-      instance?.id ?? 'local',
-      held,
-      instance?.leaseUntil() ?? Date.now() + leaseMs,
-    );
+    await store.renewMaterialLeases(this.leases.id, held, this.leases.leaseUntil());
   }
 
   /** Shared polling: leases due materials from the store, as many as there are free slots. */
@@ -226,12 +217,12 @@ export class Poller {
       const waiting = [...this.entries.values()].filter((e) => e.claimed && !e.running).length;
       const free = this.concurrency - this.running - waiting;
       if (free <= 0) return;
-      const { store, instance } = this.options;
-      const owner = instance?.id ?? 'local';
+      const { store } = this.options;
+      const owner = this.leases.id;
       const claimed = await store.claimDueMaterials(
         owner,
         Date.now(),
-        instance?.leaseUntil() ?? Date.now() + 30_000,
+        this.leases.leaseUntil(),
         free,
       );
       for (const { fingerprint, trigger } of claimed) {
@@ -337,8 +328,8 @@ export class Poller {
   }
 
   private async check(entry: Entry, signal: AbortSignal): Promise<void> {
-    const { store, host, logger, instance } = this.options;
-    const owner = instance?.id ?? 'local';
+    const { store, host, logger } = this.options;
+    const owner = this.leases.id;
     const { pkg } = entry;
     const trigger = entry.trigger;
     entry.trigger = 'schedule';
@@ -414,7 +405,7 @@ export class Poller {
         error: failure ? failure.message : null,
         decision,
         trigger,
-        instance: instance?.id ?? null,
+        instance: owner,
       },
       nextCheckAt: nextAt === null ? null : new Date(nextAt).toISOString(),
       failures,
@@ -426,7 +417,7 @@ export class Poller {
     this.options.metrics?.checkFinished(outcome, durationMs / 1000, inserted.length);
     const log = {
       material: label(pkg),
-      ...(instance ? { instance: instance.id } : {}),
+      instance: owner,
       fingerprint: pkg.fingerprint,
       durationMs,
       outcome,

@@ -9,12 +9,9 @@ import {
 } from './postgres-query.ts';
 import { patchStatement, toJob, toRun, toStage } from './rows.ts';
 import { firstStageGated, openedBy } from './rules.ts';
-import type { RunRow, Store } from './store.ts';
+import type { RunChange, RunRow, Store } from './store.ts';
 
-type RunMethods = Pick<
-  Store,
-  'createRun' | 'getRun' | 'listRuns' | 'listActiveRuns' | 'updateRun' | 'updateStage' | 'updateJob'
->;
+type RunMethods = Pick<Store, 'createRun' | 'getRun' | 'listRuns' | 'listActiveRuns' | 'changeRun'>;
 
 /** Pipeline runs on PostgreSQL: runs with their stages and jobs, read in three queries. */
 export function postgresRuns(pool: pg.Pool, tx: Transaction): RunMethods {
@@ -120,13 +117,20 @@ export function postgresRuns(pool: pg.Pool, tx: Transaction): RunMethods {
     });
 
   const patch = async (
+    c: Queryable,
     table: 'runs' | 'stages' | 'jobs',
     id: number,
     values: Record<string, unknown>,
   ) => {
     const update = patchStatement(table, id, values, (n) => `$${n}`);
-    if (update) await pool.query(update.sql, update.params);
+    if (update) await c.query(update.sql, update.params);
   };
+  const changeRun = (id: number, change: RunChange) =>
+    tx(async (c) => {
+      if (change.run) await patch(c, 'runs', id, change.run);
+      for (const stage of change.stages ?? []) await patch(c, 'stages', stage.id, stage.patch);
+      for (const job of change.jobs ?? []) await patch(c, 'jobs', job.id, job.patch);
+    });
 
   return {
     createRun,
@@ -153,8 +157,6 @@ export function postgresRuns(pool: pg.Pool, tx: Transaction): RunMethods {
         pool,
         await rows(pool, `SELECT * FROM runs WHERE status IN ('building', 'waiting') ORDER BY id`),
       ),
-    updateRun: (id, values) => patch('runs', id, values),
-    updateStage: (id, values) => patch('stages', id, values),
-    updateJob: (id, values) => patch('jobs', id, values),
+    changeRun,
   };
 }

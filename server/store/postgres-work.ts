@@ -23,8 +23,6 @@ export function postgresWork(pool: pg.Pool, tx: Transaction): StoreWorkSharing {
     ]);
   };
   return {
-    setJobInstance: async (id, instance) =>
-      void (await query('UPDATE jobs SET instance = $2 WHERE id = $1', [id, instance])),
     jobInstance: async (id) =>
       ((await query('SELECT instance FROM jobs WHERE id = $1', [id])).rows[0]?.instance as
         | string

@@ -181,7 +181,7 @@ const PATCHABLE: Record<'runs' | 'stages' | 'jobs', ReadonlySet<string>> = {
     'startedAt',
     'finishedAt',
   ]),
-  jobs: new Set(['status', 'startedAt', 'finishedAt', 'exitCode', 'error']),
+  jobs: new Set(['status', 'startedAt', 'finishedAt', 'exitCode', 'error', 'instance']),
 };
 
 /**

@@ -16,7 +16,6 @@ export function sqliteWork(db: Database.Database): StoreWorkSharing {
   const one = (stmt: Database.Statement, ...args: unknown[]) =>
     stmt.get(...args) as Row | undefined;
   const w = {
-    setJobInstance: db.prepare('UPDATE jobs SET instance = ? WHERE id = ?'),
     jobInstance: db.prepare('SELECT instance FROM jobs WHERE id = ?'),
     registerInstance:
       db.prepare(`INSERT INTO instances (id, host, pid, url, version, started_at, heartbeat_at)
@@ -119,7 +118,6 @@ export function sqliteWork(db: Database.Database): StoreWorkSharing {
   );
 
   return {
-    setJobInstance: async (id, instance) => void w.setJobInstance.run(instance, id),
     jobInstance: async (id) => {
       const row = one(w.jobInstance, id);
       return row ? ((row.instance as string | null) ?? null) : null;

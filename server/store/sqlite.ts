@@ -25,6 +25,7 @@ import type {
   PackageRow,
   PipelineRow,
   RepositoryRow,
+  RunChange,
   RunRow,
   Store,
   StoredRevision,
@@ -174,6 +175,12 @@ export function openSqliteStore(file: string): Store {
     const update = patchStatement(table, id, values, () => '?');
     if (update) db.prepare(update.sql).run(...update.params);
   };
+
+  const changeRun = db.transaction((id: number, change: RunChange) => {
+    if (change.run) patch('runs', id, change.run);
+    for (const stage of change.stages ?? []) patch('stages', stage.id, stage.patch);
+    for (const job of change.jobs ?? []) patch('jobs', job.id, job.patch);
+  });
 
   const all = (stmt: Database.Statement, ...args: unknown[]) =>
     stmt.all(...args) as Record<string, unknown>[];
@@ -338,9 +345,7 @@ export function openSqliteStore(file: string): Store {
     listRuns: async (pipeline, limit) =>
       (r.runs.all(pipeline, limit) as Record<string, unknown>[]).map(runOf),
     listActiveRuns: async () => (r.active.all() as Record<string, unknown>[]).map(runOf),
-    updateRun: async (id, values) => patch('runs', id, values),
-    updateStage: async (id, values) => patch('stages', id, values),
-    updateJob: async (id, values) => patch('jobs', id, values),
+    changeRun: async (id, change) => changeRun(id, change),
     ...sqliteWork(db),
     addAudit: async (entry) => void r.addAudit.run(entry),
     listAudit: async (limit) => (r.audit.all(limit) as Record<string, unknown>[]).map(toAudit),

@@ -212,15 +212,41 @@ describe.each([sqlite, postgres])('server/store ($kind)', (backend) => {
     expect(run?.stages[0]?.jobs.map((j) => j.name)).toEqual(['unit', 'lint']);
     expect(await store.createRun(newRun('k1'))).toBeUndefined();
     expect((await store.createRun(newRun('k2')))?.counter).toBe(2);
-    await store.updateStage(run!.stages[0]!.id, { status: 'passed', approvedBy: 'ann' });
-    await store.updateJob(run!.stages[0]!.jobs[0]!.id, { status: 'passed', exitCode: 0 });
-    await store.updateRun(run!.id, { status: 'passed', finishedAt: 'now' });
+    await store.changeRun(run!.id, {
+      run: { status: 'passed', finishedAt: 'now' },
+      stages: [{ id: run!.stages[0]!.id, patch: { status: 'passed', approvedBy: 'ann' } }],
+      jobs: [
+        {
+          id: run!.stages[0]!.jobs[0]!.id,
+          patch: { status: 'passed', exitCode: 0, instance: 'i1' },
+        },
+      ],
+    });
+    expect(await store.jobInstance(run!.stages[0]!.jobs[0]!.id)).toBe('i1');
     const again = await store.getRun('build', 1);
     expect(again?.status).toBe('passed');
     expect(again?.stages[0]).toMatchObject({ status: 'passed', approvedBy: 'ann' });
     expect(again?.stages[0]?.jobs[0]).toMatchObject({ status: 'passed', exitCode: 0 });
     expect((await store.listRuns('build', 10)).map((r) => r.counter)).toEqual([2, 1]);
     expect((await store.listActiveRuns()).map((r) => r.counter)).toEqual([2]);
+  });
+
+  it('writes a run transition whole or not at all', async () => {
+    const store = await (await backend.database()).open();
+    const run = (await store.createRun(newRun('t1')))!;
+    const stage = run.stages[0]!;
+    // The job patch breaks a NOT NULL column: the run's and the stage's patches go with it.
+    await expect(
+      store.changeRun(run.id, {
+        run: { status: 'passed', finishedAt: 'now' },
+        stages: [{ id: stage.id, patch: { status: 'passed' } }],
+        jobs: [{ id: stage.jobs[0]!.id, patch: { status: null as never } }],
+      }),
+    ).rejects.toThrow();
+    const after = await store.getRun('build', run.counter);
+    expect(after?.status).toBe('building');
+    expect(after?.stages[0]?.status).toBe('scheduled');
+    expect(after?.stages[0]?.jobs[0]?.status).toBe('scheduled');
   });
 
   it('gates a manual first stage unless the person who scheduled the run opened it', async () => {

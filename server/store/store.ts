@@ -177,6 +177,29 @@ export interface RunRow {
   stages: StageRow[];
 }
 
+/** What a transition may change of a run. */
+export type RunPatch = Partial<Pick<RunRow, 'status' | 'finishedAt'>>;
+/** What a transition may change of a stage. */
+export type StagePatch = Partial<
+  Pick<
+    StageRow,
+    'status' | 'approvedBy' | 'approvedAt' | 'approvalComment' | 'startedAt' | 'finishedAt'
+  >
+>;
+/** What a transition may change of a job; `instance` is where it runs (its log lives there). */
+export type JobPatch = Partial<
+  Pick<JobRow, 'status' | 'startedAt' | 'finishedAt' | 'exitCode' | 'error'> & {
+    instance: string;
+  }
+>;
+
+/** One run transition: patches of the run and of some of its stages and jobs. */
+export interface RunChange {
+  run?: RunPatch;
+  stages?: { id: number; patch: StagePatch }[];
+  jobs?: { id: number; patch: JobPatch }[];
+}
+
 /** A run to create. */
 export interface NewRun {
   pipeline: string;
@@ -307,23 +330,11 @@ export interface Store {
   listRuns(pipeline: string, limit: number): Promise<RunRow[]>;
   /** Runs that are building or waiting. */
   listActiveRuns(): Promise<RunRow[]>;
-  updateRun(id: number, patch: Partial<Pick<RunRow, 'status' | 'finishedAt'>>): Promise<void>;
-  updateStage(
-    id: number,
-    patch: Partial<
-      Pick<
-        StageRow,
-        'status' | 'approvedBy' | 'approvedAt' | 'approvalComment' | 'startedAt' | 'finishedAt'
-      >
-    >,
-  ): Promise<void>;
-  updateJob(
-    id: number,
-    patch: Partial<Pick<JobRow, 'status' | 'startedAt' | 'finishedAt' | 'exitCode' | 'error'>>,
-  ): Promise<void>;
-
-  /** The job's instance is recorded when it starts (its log lives there). */
-  setJobInstance(id: number, instance: string): Promise<void>;
+  /**
+   * Writes one run transition: the patches of the run, its stages and its jobs, in one
+   * transaction (all of them or none).
+   */
+  changeRun(runId: number, change: RunChange): Promise<void>;
   /** The instance that ran a job, if any. */
   jobInstance(id: number): Promise<string | null>;
 
@@ -382,7 +393,6 @@ export interface Store {
 /** The store's work-sharing methods (instances, leases, settings). */
 export type StoreWorkSharing = Pick<
   Store,
-  | 'setJobInstance'
   | 'jobInstance'
   | 'registerInstance'
   | 'heartbeat'
