@@ -100,10 +100,11 @@ export async function call<T>(
   let message = `HTTP ${response.status}`;
   try {
     const parsed = JSON.parse(text) as {
-      error?: { message?: string; issues?: { key: string; message: string }[] };
+      error?: { code?: string; message?: string; issues?: { key: string; message: string }[] };
     };
     message = parsed.error?.message ?? message;
-    if (parsed.error?.issues?.length)
+    // A request the API refused names its issues in the message already.
+    if (parsed.error?.issues?.length && parsed.error.code !== 'ERR_BAD_REQUEST')
       message += `: ${parsed.error.issues.map((i) => `${i.key}: ${i.message}`).join('; ')}`;
   } catch {
     // Not JSON: keep the status.

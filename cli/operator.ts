@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { CLIENT_EXIT, ClientError, call, resolveClient, saveLogin, table } from './client.ts';
 
 interface Stage {
@@ -139,7 +139,7 @@ export function registerOperatorCommands(program: Command): void {
   withServer(program.command('approve'))
     .summary('approve a manual stage')
     .argument('<pipeline>')
-    .argument('<counter>')
+    .argument('<counter>', 'the run number, e.g. 12', runNumber)
     .argument('<stage>')
     .option('--comment <text>', 'why (kept in the promotion history)')
     .option('--json', 'print JSON')
@@ -177,6 +177,10 @@ export function registerOperatorCommands(program: Command): void {
       (v: string, p: string[]) => [...p, v],
       [],
     )
+    .option(
+      '--comment <text>',
+      'why; kept as the approval of a manual first stage (triggering it opens it)',
+    )
     .option('--follow', 'show progress until the run passes, fails or waits for approval')
     .option('--json', 'print JSON')
     .action(
@@ -188,6 +192,7 @@ export function registerOperatorCommands(program: Command): void {
           follow?: boolean;
           revision: string[];
           upstream: string[];
+          comment?: string;
         },
       ) => {
         const client = await resolveClient(options);
@@ -201,7 +206,7 @@ export function registerOperatorCommands(program: Command): void {
           client,
           'POST',
           `/api/pipelines/${encodeURIComponent(pipeline)}/schedule`,
-          { revisions, upstream },
+          { revisions, upstream, ...(options.comment ? { comment: options.comment } : {}) },
         );
         if (!options.follow) {
           if (options.json) return json(scheduled);
@@ -293,7 +298,7 @@ export function registerOperatorCommands(program: Command): void {
   withServer(program.command('logs'))
     .summary("print a job's log")
     .argument('<pipeline>')
-    .argument('<counter>')
+    .argument('<counter>', 'the run number, e.g. 12', runNumber)
     .argument('<stage>')
     .argument('<job>')
     .option('--follow', 'keep printing until the job ends')
@@ -342,7 +347,15 @@ function pinsOf(values: string[], option: string, key: RegExp, value: RegExp) {
     const v = pin.slice(eq + 1);
     if (eq <= 0 || !key.test(k) || !value.test(v))
       throw new ClientError(`${option} takes ${shape}, got '${pin}'`, CLIENT_EXIT.usage);
+    if (pins[k] !== undefined && pins[k] !== v)
+      throw new ClientError(`${option} pins '${k}' twice: ${pins[k]} and ${v}`, CLIENT_EXIT.usage);
     pins[k] = v;
   }
   return pins;
+}
+
+/** A `<counter>` argument: a run number. */
+function runNumber(value: string): string {
+  if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError('must be a run number, e.g. 12');
+  return value;
 }

@@ -145,13 +145,17 @@ pipelines:
   });
 
   it('rolls deploy back to 1.0 by package revision: the run of build that passed with it', async () => {
-    const rolled = await schedule('deploy', { revisions: { 'internal/app': 'app-1.0-1.noarch' } });
+    const rolled = await schedule('deploy', {
+      revisions: { 'internal/app': 'app-1.0-1.noarch' },
+      comment: 'INC-12: roll back',
+    });
     expect(rolled.status).toBe(202);
     const run = await until(server, 'deploy', rolled.body.counter, (r) => r.status === 'passed');
     expect(run.trigger).toBe('manual');
     expect(run.triggeredBy).toBe('alice');
     // Scheduling it was the approval, and it is recorded as such.
     expect(run.stages[0]?.approvedBy).toBe('alice');
+    expect(run.stages[0]?.approvalComment).toBe('INC-12: roll back');
     expect(run.cause.materials).toEqual([
       { material: 'build/verify', type: 'pipeline', revision: 'build/1/verify', changed: true },
     ]);
@@ -183,6 +187,9 @@ pipelines:
     expect(byFailedRun.status).toBe(409);
     const typo = await schedule('deploy', { revision: { 'internal/app': 'app-1.0-1.noarch' } });
     expect(typo.status).toBe(400);
+    const unnamed = await schedule('deploy', { revisions: { app: 'app-1.0-1.noarch' } });
+    expect(unnamed.status).toBe(400);
+    expect(unnamed.body.error?.message).toContain("a package is named 'repository/package'");
     expect((await runsOf(server, 'deploy')).length).toBe(before);
   });
 
@@ -213,6 +220,32 @@ pipelines:
     );
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim()).toBe("hoist: --upstream takes PIPELINE=COUNTER, got 'build'");
+    // Two pins of one package that disagree are refused, not settled by the last one.
+    const twice = await runHoist(
+      [
+        'trigger',
+        'deploy',
+        '--revision',
+        'internal/app=app-1.0-1.noarch',
+        '--revision',
+        'internal/app=app-1.1-1.noarch',
+        '--server',
+        server.url,
+      ],
+      { HOIST_TOKEN: ALICE },
+    );
+    expect(twice.code).toBe(2);
+    expect(twice.stderr.trim()).toBe(
+      "hoist: --revision pins 'internal/app' twice: app-1.0-1.noarch and app-1.1-1.noarch",
+    );
+    const notANumber = await runHoist(
+      ['approve', 'deploy', 'x', 'production', '--server', server.url],
+      {
+        HOIST_TOKEN: ALICE,
+      },
+    );
+    expect(notANumber.code).toBe(2);
+    expect(notANumber.stderr).toContain('must be a run number, e.g. 12');
   });
 
   it('on a fresh server, rolls back to a revision the repository has but the server never saw', async () => {

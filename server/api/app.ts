@@ -73,14 +73,17 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.setErrorHandler((error, request, reply) => {
     if (hasZodFastifySchemaValidationErrors(error)) {
+      const issues = error.validation.map((v) => ({
+        key: v.instancePath.replace(/^\//, '').replace(/\//g, '.'),
+        message: innerMessage(v.params) ?? v.message ?? 'invalid',
+      }));
       return reply.code(400).send({
         error: {
           code: 'ERR_BAD_REQUEST',
-          message: 'The request does not match the API',
-          issues: error.validation.map((v) => ({
-            key: v.instancePath.replace(/^\//, '').replace(/\//g, '.'),
-            message: v.message ?? 'invalid',
-          })),
+          message: `The request does not match the API: ${issues
+            .map((i) => (i.key ? `${i.key}: ${i.message}` : i.message))
+            .join('; ')}`,
+          issues,
         },
       });
     }
@@ -106,4 +109,10 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     }),
   );
   return app;
+}
+
+/** The message of a nested issue (an invalid record key says why only inside). */
+function innerMessage(params: unknown): string | undefined {
+  const inner = (params as { issues?: { message?: string }[] } | undefined)?.issues;
+  return Array.isArray(inner) ? inner[0]?.message : undefined;
 }

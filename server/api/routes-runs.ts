@@ -12,9 +12,16 @@ const StageParams = RunParams.extend({ stage: z.string() });
 const JobParams = StageParams.extend({ job: z.string() });
 const ScheduleBody = z.strictObject({
   /** Package revisions by `repo/pkg`: the pipeline's own, or carried by an upstream pipeline. */
-  revisions: z.record(z.string().regex(/^[^/]+\/[^/]+$/), z.string().min(1)).default({}),
+  revisions: z
+    .record(
+      z.string().regex(/^[^/]+\/[^/]+$/, "a package is named 'repository/package'"),
+      z.string().min(1),
+    )
+    .default({}),
   /** Upstream runs by pipeline name: `{"build": 2}` runs with what `build/2` tested. */
   upstream: z.record(z.string().min(1), z.number().int().min(1)).default({}),
+  /** Kept as the approval comment of a manual first stage, which the run opens. */
+  comment: z.string().max(2000).optional(),
 });
 
 /** Pipeline runs: schedule (optionally pinned), list, approve, cancel, pause, job logs. */
@@ -39,7 +46,11 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext, engine: Pipe
     async (req, reply) => {
       const run = await engine.schedule(
         req.params.name,
-        { revisions: req.body?.revisions ?? {}, upstream: req.body?.upstream ?? {} },
+        {
+          revisions: req.body?.revisions ?? {},
+          upstream: req.body?.upstream ?? {},
+          ...(req.body?.comment ? { comment: req.body.comment } : {}),
+        },
         actor(req),
       );
       return reply

@@ -29,6 +29,8 @@ export interface ScheduleRequest {
   revisions?: Record<string, string>;
   /** Upstream runs by pipeline name: `{ build: 2 }` runs with `build/2`'s packages. */
   upstream?: Record<string, number>;
+  /** Why: the approval comment of a manual first stage, which the run opens. */
+  comment?: string;
 }
 
 /** What a run is created from. */
@@ -38,7 +40,7 @@ interface Creation {
   triggeredBy: string | null;
   /** A second run with the same revisions is refused (automatic triggers). */
   dedupe: boolean;
-  openedBy?: string;
+  openedBy?: { name: string; comment?: string };
 }
 
 /**
@@ -130,7 +132,14 @@ export class Scheduler {
       trigger: 'manual',
       triggeredBy: actor.name,
       dedupe: false,
-      ...(first?.approval === 'manual' ? { openedBy: actor.name } : {}),
+      ...(first?.approval === 'manual'
+        ? {
+            openedBy: {
+              name: actor.name,
+              ...(request.comment ? { comment: request.comment } : {}),
+            },
+          }
+        : {}),
     });
     if (!run) throw new ConflictError(`pipeline '${name}' was not scheduled`);
     this.options.start(run);

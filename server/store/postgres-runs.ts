@@ -78,8 +78,8 @@ export function postgresRuns(pool: pg.Pool, tx: Transaction): RunMethods {
       // Stages and jobs go in one statement each: a run is created in a few round trips.
       const stageRows = await rows(
         c,
-        `INSERT INTO stages (run_id, position, name, status, approval, approved_by, approved_at)
-        SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+        `INSERT INTO stages (run_id, position, name, status, approval, approved_by, approved_at, approval_comment)
+        SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
         RETURNING *`,
         [
           inserted.id,
@@ -91,6 +91,7 @@ export function postgresRuns(pool: pg.Pool, tx: Transaction): RunMethods {
           run.stages.map((stage) => stage.approval),
           run.stages.map((_, position) => (position === 0 ? opened.by : null)),
           run.stages.map((_, position) => (position === 0 ? opened.at : null)),
+          run.stages.map((_, position) => (position === 0 ? opened.comment : null)),
         ],
       );
       const stageIds = new Map(stageRows.map((row) => [Number(row.position), String(row.id)]));

@@ -10,12 +10,12 @@ export function firstStageGated(run: Pick<NewRun, 'stages' | 'openedBy'>): boole
   return run.stages[0]?.approval === 'manual' && !run.openedBy;
 }
 
-/** Who opened the first stage, and when: recorded as its approval. */
+/** Who opened the first stage, when and why: recorded as its approval. */
 export function openedBy(
   run: Pick<NewRun, 'stages' | 'openedBy'>,
   at: string,
-): { by: string | null; at: string | null } {
+): { by: string | null; at: string | null; comment: string | null } {
   return run.stages[0]?.approval === 'manual' && run.openedBy
-    ? { by: run.openedBy, at }
-    : { by: null, at: null };
+    ? { by: run.openedBy.name, at, comment: run.openedBy.comment ?? null }
+    : { by: null, at: null, comment: null };
 }

@@ -113,7 +113,8 @@ export function openSqliteStore(file: string): Store {
     maxCounter: db.prepare('SELECT COALESCE(MAX(counter), 0) AS n FROM runs WHERE pipeline = ?'),
     byKey: db.prepare('SELECT id FROM runs WHERE pipeline = ? AND revision_key = ? LIMIT 1'),
     insertStage: db.prepare(
-      `INSERT INTO stages (run_id, position, name, status, approval, approved_by, approved_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO stages (run_id, position, name, status, approval, approved_by, approved_at, approval_comment)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     insertJob: db.prepare(`INSERT INTO jobs (stage_id, name, status) VALUES (?, ?, 'scheduled')`),
     run: db.prepare('SELECT * FROM runs WHERE pipeline = ? AND counter = ?'),
@@ -152,7 +153,8 @@ export function openSqliteStore(file: string): Store {
     });
     for (const [position, stage] of run.stages.entries()) {
       const status = position === 0 && gated ? 'awaiting_approval' : 'scheduled';
-      const opened = position === 0 ? openedBy(run, createdAt) : { by: null, at: null };
+      const opened =
+        position === 0 ? openedBy(run, createdAt) : { by: null, at: null, comment: null };
       const stageInfo = r.insertStage.run(
         info.lastInsertRowid,
         position,
@@ -161,6 +163,7 @@ export function openSqliteStore(file: string): Store {
         stage.approval,
         opened.by,
         opened.at,
+        opened.comment,
       );
       for (const job of stage.jobs) r.insertJob.run(stageInfo.lastInsertRowid, job);
     }

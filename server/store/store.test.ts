@@ -261,10 +261,14 @@ describe.each([sqlite, postgres])('server/store ($kind)', (backend) => {
     const opened = await store.createRun({
       ...newRun('g3', 'manual'),
       stages: gate,
-      openedBy: 'carol',
+      openedBy: { name: 'carol', comment: 'CAB-9' },
     });
     expect(opened).toMatchObject({ status: 'building' });
-    expect(opened?.stages[0]).toMatchObject({ status: 'scheduled', approvedBy: 'carol' });
+    expect(opened?.stages[0]).toMatchObject({
+      status: 'scheduled',
+      approvedBy: 'carol',
+      approvalComment: 'CAB-9',
+    });
     expect(opened?.stages[0]?.approvedAt).toBe(opened?.createdAt);
   });
 

@@ -214,7 +214,7 @@ export interface NewRun {
    * The person whose manual run opens a manual first stage (triggering it is the approval; the
    * caller has checked they may). Without it, a manual first stage awaits approval.
    */
-  openedBy?: string;
+  openedBy?: { name: string; comment?: string };
   /** The instance creating the run holds its lease until this time (epoch ms). */
   lease?: { owner: string; until: number };
 }

@@ -16,6 +16,7 @@ export interface Run {
     name: string;
     status: string;
     approvedBy: string | null;
+    approvalComment: string | null;
     jobs: { name: string; status: string; error: string | null }[];
   }[];
 }
