@@ -10,7 +10,7 @@ import type { ServerContext } from './api/context.ts';
 import { configRoutes } from './api/routes-config.ts';
 import { materialRoutes } from './api/routes-materials.ts';
 import { runRoutes } from './api/routes-runs.ts';
-import { Catalog } from './catalog.ts';
+import { Catalog } from './catalog/catalog.ts';
 import { Instance, loadInstanceId } from './cluster/instance.ts';
 import { loadConfigFile, parseConfigText } from './config/load.ts';
 import type { HoistConfig } from './config/schema.ts';
@@ -163,6 +163,8 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
     ...(options.concurrency ? { concurrency: options.concurrency } : {}),
     ...(options.perHost ? { perHost: options.perHost } : {}),
   });
+  // What is polled changes with the catalog: the poller reads it again.
+  catalog.onChange(() => poller.refresh());
   const context: ServerContext = {
     store,
     catalog,

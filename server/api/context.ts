@@ -1,5 +1,5 @@
 import type { PluginHost } from 'hoist';
-import type { Catalog } from '../catalog.ts';
+import type { Catalog } from '../catalog/catalog.ts';
 import type { Instance } from '../cluster/instance.ts';
 import type { ServerMetrics } from '../metrics.ts';
 import type { Poller } from '../poller/poller.ts';

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { NotFoundError } from 'hoist';
 import { z } from 'zod';
 import type { ServerContext } from './context.ts';
+import { packageView, pipelineView, repositoryView } from './views.ts';
 
 const Values = z.record(
   z.string(),
@@ -29,24 +30,24 @@ export function configRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const read = { role: 'viewer' as const };
   const admin = { role: 'admin' as const };
+  const view = async (name: string) =>
+    repositoryView(await ctx.catalog.requireRepository(name), await ctx.store.listPackages(name));
 
-  api.get('/api/repositories', { config: read, schema: { tags: ['configuration'] } }, async () =>
-    Promise.all((await ctx.store.listRepositories()).map((r) => ctx.catalog.repositoryView(r))),
-  );
+  api.get('/api/repositories', { config: read, schema: { tags: ['configuration'] } }, async () => {
+    const packages = await ctx.store.listPackages();
+    return (await ctx.store.listRepositories()).map((r) => repositoryView(r, packages));
+  });
   api.get(
     '/api/repositories/:name',
     { config: read, schema: { tags: ['configuration'], params: NameParam } },
-    async (req) => ctx.catalog.repositoryView(await ctx.catalog.requireRepository(req.params.name)),
+    async (req) => view(req.params.name),
   );
   api.post(
     '/api/repositories',
     { config: admin, schema: { tags: ['configuration'], body: RepositoryBody } },
     async (req, reply) => {
       await ctx.catalog.createRepository(req.body);
-      await ctx.poller.refresh();
-      return reply
-        .code(201)
-        .send(await ctx.catalog.repositoryView(await ctx.catalog.requireRepository(req.body.name)));
+      return reply.code(201).send(await view(req.body.name));
     },
   );
   api.put(
@@ -57,8 +58,7 @@ export function configRoutes(app: FastifyInstance, ctx: ServerContext): void {
     },
     async (req) => {
       await ctx.catalog.updateRepository(req.params.name, req.body);
-      await ctx.poller.refresh();
-      return ctx.catalog.repositoryView(await ctx.catalog.requireRepository(req.params.name));
+      return view(req.params.name);
     },
   );
   api.delete(
@@ -66,13 +66,12 @@ export function configRoutes(app: FastifyInstance, ctx: ServerContext): void {
     { config: admin, schema: { tags: ['configuration'], params: NameParam } },
     async (req, reply) => {
       await ctx.catalog.deleteRepository(req.params.name);
-      await ctx.poller.refresh();
       return reply.code(204).send();
     },
   );
 
   api.get('/api/packages', { config: read, schema: { tags: ['configuration'] } }, async () =>
-    (await ctx.store.listPackages()).map((p) => ctx.catalog.packageView(p)),
+    (await ctx.store.listPackages()).map((p) => packageView(p)),
   );
   api.get(
     '/api/packages/:repository/:name',
@@ -80,7 +79,7 @@ export function configRoutes(app: FastifyInstance, ctx: ServerContext): void {
     async (req) => {
       const row = await ctx.store.getPackage(req.params.repository, req.params.name);
       if (!row) throw new NotFoundError(`no package '${req.params.repository}/${req.params.name}'`);
-      return ctx.catalog.packageView(row);
+      return packageView(row);
     },
   );
   api.post(
@@ -88,9 +87,8 @@ export function configRoutes(app: FastifyInstance, ctx: ServerContext): void {
     { config: admin, schema: { tags: ['configuration'], body: PackageBody } },
     async (req, reply) => {
       await ctx.catalog.createPackage(req.body);
-      await ctx.poller.refresh();
       const row = await ctx.store.getPackage(req.body.repository, req.body.name);
-      return reply.code(201).send(row && ctx.catalog.packageView(row));
+      return reply.code(201).send(row && packageView(row));
     },
   );
   api.put(
@@ -101,9 +99,8 @@ export function configRoutes(app: FastifyInstance, ctx: ServerContext): void {
     },
     async (req) => {
       await ctx.catalog.updatePackage(req.params.repository, req.params.name, req.body);
-      await ctx.poller.refresh();
       const row = await ctx.store.getPackage(req.params.repository, req.params.name);
-      return row && ctx.catalog.packageView(row);
+      return row && packageView(row);
     },
   );
   api.delete(
@@ -111,17 +108,12 @@ export function configRoutes(app: FastifyInstance, ctx: ServerContext): void {
     { config: admin, schema: { tags: ['configuration'], params: PackageParams } },
     async (req, reply) => {
       await ctx.catalog.deletePackage(req.params.repository, req.params.name);
-      await ctx.poller.refresh();
       return reply.code(204).send();
     },
   );
 
   api.get('/api/pipelines', { config: read, schema: { tags: ['configuration'] } }, async () =>
-    (await ctx.store.listPipelines()).map((p) => ({
-      ...(p.definition as object),
-      paused: p.paused,
-      source: p.source,
-    })),
+    (await ctx.store.listPipelines()).map(pipelineView),
   );
   api.get(
     '/api/pipelines/:name',
@@ -129,7 +121,7 @@ export function configRoutes(app: FastifyInstance, ctx: ServerContext): void {
     async (req) => {
       const row = await ctx.store.getPipeline(req.params.name);
       if (!row) throw new NotFoundError(`no pipeline '${req.params.name}'`);
-      return { ...(row.definition as object), paused: row.paused, source: row.source };
+      return pipelineView(row);
     },
   );
   api.post(
@@ -163,7 +155,6 @@ export function configRoutes(app: FastifyInstance, ctx: ServerContext): void {
     async (req) => {
       const text = typeof req.body === 'string' && req.body.trim() !== '' ? req.body : undefined;
       const summary = await ctx.applyConfig(text);
-      await ctx.poller.refresh();
       return summary;
     },
   );

@@ -2,9 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { NotFoundError, toGoCdProperties } from 'hoist';
 import { z } from 'zod';
-import { formatInterval } from '../catalog.ts';
 import type { CheckRow } from '../store/store.ts';
 import type { ServerContext } from './context.ts';
+import { formatInterval } from './views.ts';
 
 const CheckBody = z.union([
   z.object({ repository: z.string().min(1) }).strict(),

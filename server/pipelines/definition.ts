@@ -1,3 +1,4 @@
+import type { JsonValue } from 'hoist';
 import type { PipelineConfig } from '../config/schema.ts';
 import type { PipelineRow } from '../store/store.ts';
 
@@ -14,6 +15,11 @@ export type StageConfig = PipelineConfig['stages'][number];
  */
 export function definitionOf(row: PipelineRow): PipelineConfig {
   return row.definition as unknown as PipelineConfig;
+}
+
+/** A validated definition as the store keeps it. */
+export function toStored(definition: PipelineConfig): JsonValue {
+  return definition as unknown as JsonValue;
 }
 
 export function packageMaterials(definition: PipelineConfig): PackageMaterial[] {

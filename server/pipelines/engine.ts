@@ -1,5 +1,5 @@
 import { NotFoundError, type PluginHost, type Revision } from 'hoist';
-import type { Catalog, PolledPackage } from '../catalog.ts';
+import type { Catalog, PolledPackage } from '../catalog/catalog.ts';
 import type { LeaseHolder } from '../cluster/lease-holder.ts';
 import type { Logger } from '../logger.ts';
 import type { CheckRow, RunChange, RunRow, Store } from '../store/store.ts';

@@ -1,5 +1,5 @@
 import { ConflictError, HoistError, NotFoundError, type PluginHost, type Revision } from 'hoist';
-import type { Catalog, PolledPackage } from '../catalog.ts';
+import type { Catalog, PolledPackage } from '../catalog/catalog.ts';
 import type { PipelineConfig } from '../config/schema.ts';
 import type { Logger } from '../logger.ts';
 import type { CheckRow, PipelineRow, RunRow, Store } from '../store/store.ts';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { materialEnvironment, type PluginHost } from 'hoist';
-import type { Catalog } from '../catalog.ts';
+import type { Catalog } from '../catalog/catalog.ts';
 import { parseDuration } from '../config/schema.ts';
 import type { JobRow, RunRow, StageRow, Store } from '../store/store.ts';
 import type { StageConfig } from './definition.ts';

@@ -5,7 +5,7 @@ import {
   RepositoryUnreachableError,
   type Revision,
 } from 'hoist';
-import type { Catalog, PolledPackage } from '../catalog.ts';
+import type { Catalog, PolledPackage } from '../catalog/catalog.ts';
 import { type LeaseHolder, localLeases } from '../cluster/lease-holder.ts';
 import type { Logger } from '../logger.ts';
 import { type SingleFlight, singleFlight } from '../single-flight.ts';
