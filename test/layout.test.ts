@@ -1,0 +1,128 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const LAYERS = ['core', 'plugins', 'server', 'cli', 'testing'];
+const SELF = new Map([
+  ['hoist', 'core/index.ts'],
+  ['hoist/yum', 'plugins/yum/index.ts'],
+  ['hoist/testing', 'testing/index.ts'],
+  ['hoist/server', 'server/index.ts'],
+]);
+
+/** Every source file (not tests) and the files and packages it imports. */
+function graph(): Map<string, { files: string[]; packages: string[] }> {
+  const files = LAYERS.flatMap((layer) => walk(join(ROOT, layer)));
+  const edges = new Map<string, { files: string[]; packages: string[] }>();
+  for (const file of files) {
+    const text = readFileSync(file, 'utf8');
+    const specifiers = [...text.matchAll(/^\s*(?:import|export)[^'"]*?from\s+'([^']+)'/gm)].map(
+      (m) => m[1] as string,
+    );
+    const own: string[] = [];
+    const packages: string[] = [];
+    for (const specifier of specifiers) {
+      if (specifier.startsWith('.')) own.push(relative(ROOT, resolve(dirname(file), specifier)));
+      else if (SELF.has(specifier)) own.push(SELF.get(specifier) as string);
+      else packages.push(specifier);
+    }
+    edges.set(relative(ROOT, file), { files: own, packages });
+  }
+  return edges;
+}
+
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return name === '__fixtures__' ? [] : walk(path);
+    return /\.ts$/.test(name) && !/\.(test|d)\.ts$/.test(name) ? [path] : [];
+  });
+}
+
+/** The strongly connected components with more than one file (Tarjan). */
+function cycles(edges: Map<string, { files: string[] }>): string[][] {
+  let index = 0;
+  const found: string[][] = [];
+  const stack: string[] = [];
+  const meta = new Map<string, { index: number; low: number; onStack: boolean }>();
+  const visit = (node: string) => {
+    meta.set(node, { index, low: index, onStack: true });
+    index++;
+    stack.push(node);
+    for (const next of edges.get(node)?.files ?? []) {
+      if (!edges.has(next)) continue;
+      if (!meta.has(next)) {
+        visit(next);
+        const m = meta.get(node) as { low: number };
+        m.low = Math.min(m.low, (meta.get(next) as { low: number }).low);
+      } else if (meta.get(next)?.onStack) {
+        const m = meta.get(node) as { low: number };
+        m.low = Math.min(m.low, (meta.get(next) as { index: number }).index);
+      }
+    }
+    const m = meta.get(node) as { index: number; low: number };
+    if (m.low !== m.index) return;
+    const component: string[] = [];
+    for (;;) {
+      const top = stack.pop() as string;
+      (meta.get(top) as { onStack: boolean }).onStack = false;
+      component.push(top);
+      if (top === node) break;
+    }
+    if (component.length > 1) found.push(component.sort());
+  };
+  for (const node of edges.keys()) if (!meta.has(node)) visit(node);
+  return found;
+}
+
+describe('layout: imports flow plugins → core, server → core + plugins', () => {
+  const edges = graph();
+  const offenders = (from: string, allowed: (target: string) => boolean) =>
+    [...edges.entries()]
+      .filter(([file]) => file.startsWith(`${from}/`))
+      .flatMap(([file, e]) => e.files.filter((t) => !allowed(t)).map((t) => `${file} → ${t}`));
+
+  it('reads the whole tree', () => {
+    expect(edges.size).toBeGreaterThan(80);
+    expect(edges.get('server/pipelines/engine.ts')?.files).toContain(
+      'server/pipelines/scheduler.ts',
+    );
+  });
+
+  it('has no import cycles', () => {
+    expect(cycles(edges)).toEqual([]);
+  });
+
+  it('finds a cycle when there is one', () => {
+    const two = new Map([
+      ['a.ts', { files: ['b.ts'] }],
+      ['b.ts', { files: ['a.ts'] }],
+      ['c.ts', { files: ['a.ts'] }],
+    ]);
+    expect(cycles(two)).toEqual([['a.ts', 'b.ts']]);
+  });
+
+  it('keeps core to itself and zod, and plugins to core', () => {
+    expect(offenders('core', (t) => t.startsWith('core/'))).toEqual([]);
+    const corePackages = [...edges.entries()]
+      .filter(([file]) => file.startsWith('core/'))
+      .flatMap(([, e]) => e.packages)
+      .filter((p) => !p.startsWith('node:') && p !== 'zod');
+    expect(corePackages).toEqual([]);
+    expect(offenders('plugins', (t) => t.startsWith('core/') || t.startsWith('plugins/'))).toEqual(
+      [],
+    );
+  });
+
+  it('keeps fastify and the database drivers inside server/', () => {
+    const serverOnly = /^(fastify|@fastify\/|fastify-type-provider-zod|pg$|better-sqlite3)/;
+    const leaks = [...edges.entries()]
+      .filter(([file]) => !file.startsWith('server/'))
+      .flatMap(([file, e]) =>
+        e.packages.filter((p) => serverOnly.test(p)).map((p) => `${file} → ${p}`),
+      );
+    expect(leaks).toEqual([]);
+  });
+});
