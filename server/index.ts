@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { ConfigInvalidError, type RepositoryPlugin } from 'hoist';
 import { loadAdminToken } from './admin-token.ts';
 import { createApp } from './api/app.ts';
+import { auditLog } from './api/audit.ts';
 import { TokenTable } from './api/auth.ts';
 import type { ServerContext } from './api/context.ts';
 import { configRoutes } from './api/routes-config.ts';
@@ -191,10 +192,12 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
       return summary;
     },
   };
-  materialRoutes(app, context);
-  configRoutes(app, context);
-  runRoutes(app, context, engine);
-  await webRoutes(app);
+  // The audit hook first: it is not encapsulated and sees every route registered after it.
+  await app.register(auditLog, { store });
+  await app.register(materialRoutes, { ctx: context });
+  await app.register(configRoutes, { ctx: context });
+  await app.register(runRoutes, { ctx: context, engine });
+  await app.register(webRoutes);
   await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8153 });
   const address = app.server.address() as AddressInfo;
   const hostPart = address.family === 'IPv6' ? `[${address.address}]` : address.address;

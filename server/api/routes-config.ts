@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { NotFoundError } from 'hoist';
 import { z } from 'zod';
@@ -26,8 +26,14 @@ const NameParam = z.object({ name: z.string() });
 const PackageParams = z.object({ repository: z.string(), name: z.string() });
 
 /** Configuration routes: repositories, packages, pipelines (admin changes, viewer reads). */
-export function configRoutes(app: FastifyInstance, ctx: ServerContext): void {
+export const configRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => {
   const api = app.withTypeProvider<ZodTypeProvider>();
+  // YAML bodies (a configuration to apply) are read here only: this plugin's routes take them.
+  app.addContentTypeParser(
+    ['application/yaml', 'text/yaml', 'text/plain'],
+    { parseAs: 'string' },
+    (_req, body, done) => done(null, body),
+  );
   const read = { role: 'viewer' as const };
   const admin = { role: 'admin' as const };
   const view = async (name: string) =>
@@ -158,9 +164,4 @@ export function configRoutes(app: FastifyInstance, ctx: ServerContext): void {
       return summary;
     },
   );
-  app.addContentTypeParser(
-    ['application/yaml', 'text/yaml', 'text/plain'],
-    { parseAs: 'string' },
-    (_req, body, done) => done(null, body),
-  );
-}
+};

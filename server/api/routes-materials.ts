@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { NotFoundError, toGoCdProperties } from 'hoist';
 import { z } from 'zod';
@@ -12,33 +12,8 @@ const CheckBody = z.union([
 ]);
 
 /** Plugins, materials and check-now; health and metrics. */
-export function materialRoutes(app: FastifyInstance, ctx: ServerContext): void {
+export const materialRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => {
   const api = app.withTypeProvider<ZodTypeProvider>();
-
-  // The audit log: every change, approval and manual run that the API accepted or refused
-  // after authentication. Bodies are never recorded: they may hold secrets.
-  app.addHook('onResponse', async (request, reply) => {
-    if (request.method === 'GET' || request.method === 'HEAD' || !request.principal) return;
-    const params = (request.params ?? {}) as Record<string, string>;
-    await ctx.store.addAudit({
-      at: new Date().toISOString(),
-      actor: request.principal.name,
-      action: `${request.method} ${request.routeOptions.url ?? request.url}`,
-      target: Object.values(params).join('/'),
-      outcome: reply.statusCode,
-    });
-  });
-  api.get(
-    '/api/audit',
-    {
-      config: { role: 'viewer' },
-      schema: {
-        tags: ['system'],
-        querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }),
-      },
-    },
-    async (req) => ctx.store.listAudit(req.query.limit),
-  );
 
   api.get(
     '/api/whoami',
@@ -197,4 +172,4 @@ export function materialRoutes(app: FastifyInstance, ctx: ServerContext): void {
       });
     },
   );
-}
+};

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { NotFoundError } from 'hoist';
 import { z } from 'zod';
@@ -25,7 +25,10 @@ const ScheduleBody = z.strictObject({
 });
 
 /** Pipeline runs: schedule (optionally pinned), list, approve, cancel, pause, job logs. */
-export function runRoutes(app: FastifyInstance, ctx: ServerContext, engine: PipelineEngine): void {
+export const runRoutes: FastifyPluginAsync<{ ctx: ServerContext; engine: PipelineEngine }> = async (
+  app,
+  { ctx, engine },
+) => {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const actor = (req: { principal?: { name: string; role: string; groups: string[] } }) => ({
     name: req.principal?.name ?? 'unknown',
@@ -169,7 +172,7 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext, engine: Pipe
       return reply.type('text/plain; charset=utf-8').send(text);
     },
   );
-}
+};
 
 /**
  * A job's log lives in the data folder of the instance that ran it: another instance fetches it

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 
 /** The dashboard's files, next to this module's sources in the package. */
 function assetsDir(): string {
@@ -22,7 +22,7 @@ function assetsDir(): string {
 }
 
 /** Serves the dashboard at `/` (its files under `/ui/`); everything it shows comes from the API. */
-export async function webRoutes(app: FastifyInstance): Promise<void> {
+export const webRoutes: FastifyPluginAsync = async (app) => {
   const root = assetsDir();
   await app.register(fastifyStatic, { root, prefix: '/ui/', index: false });
   const page = readFileSync(join(root, 'index.html'), 'utf8');
@@ -35,4 +35,4 @@ export async function webRoutes(app: FastifyInstance): Promise<void> {
       )
       .send(page),
   );
-}
+};
