@@ -1,10 +1,8 @@
 import type pg from 'pg';
 import type { Transaction } from './postgres-query.ts';
 import { dueTrigger, toInstance } from './rows.ts';
+import { FORGET_AFTER_MS } from './rules.ts';
 import type { StoreWorkSharing } from './store.ts';
-
-/** An instance silent for a day leaves the list. */
-const FORGET_AFTER_MS = 86_400_000;
 
 /**
  * Work sharing on PostgreSQL: leases taken with `FOR UPDATE SKIP LOCKED`, so that instances

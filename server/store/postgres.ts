@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { POSTGRES_MIGRATIONS } from './migrations-postgres.ts';
-import { one, type Queryable, type Row, rows, transactions } from './postgres-query.ts';
+import { one, type Queryable, rows, transactions } from './postgres-query.ts';
 import { postgresRuns } from './postgres-runs.ts';
 import { postgresWork } from './postgres-work.ts';
 import {
@@ -14,6 +14,7 @@ import {
   toRepository,
   toRevision,
 } from './rows.ts';
+import { applyTally, CHECK_RETENTION, nextCheckAfterRecord } from './rules.ts';
 import type { ConfigurationPlan, Store, StoredRevision } from './store.ts';
 
 /** Options of the PostgreSQL store. */
@@ -99,13 +100,8 @@ export async function openPostgresStore(
     tx(async (c) => {
       // One apply at a time across instances: each sees the other's result whole.
       await c.query("SELECT pg_advisory_xact_lock(hashtext('hoist:configuration'))");
-      let added = 0;
-      let changed = 0;
-      let removed = 0;
-      const count = (existing: Row | undefined, same: boolean) => {
-        if (!existing) added++;
-        else if (!same) changed++;
-      };
+      const tally = applyTally();
+      const count = tally.saved;
       for (const r of plan.repositories) {
         const existing = await one(c, 'SELECT * FROM repositories WHERE name = $1', [r.name]);
         count(existing, sameRepository(existing, r));
@@ -126,25 +122,31 @@ export async function openPostgresStore(
         await savePipeline(c, p);
       }
       const keepPackages = plan.packages.map((p) => `${p.repository}/${p.name}`);
-      removed += (
-        await c.query(
-          `DELETE FROM packages WHERE source = 'config' AND NOT (repository || '/' || name = ANY($1::text[]))`,
-          [keepPackages],
-        )
-      ).rowCount as number;
-      removed += (
-        await c.query(
-          `DELETE FROM repositories WHERE source = 'config' AND NOT (name = ANY($1::text[]))`,
-          [plan.repositories.map((r) => r.name)],
-        )
-      ).rowCount as number;
-      removed += (
-        await c.query(
-          `DELETE FROM pipelines WHERE source = 'config' AND NOT (name = ANY($1::text[]))`,
-          [plan.pipelines.map((p) => p.name)],
-        )
-      ).rowCount as number;
-      return { added, changed, removed };
+      tally.removed(
+        (
+          await c.query(
+            `DELETE FROM packages WHERE source = 'config' AND NOT (repository || '/' || name = ANY($1::text[]))`,
+            [keepPackages],
+          )
+        ).rowCount as number,
+      );
+      tally.removed(
+        (
+          await c.query(
+            `DELETE FROM repositories WHERE source = 'config' AND NOT (name = ANY($1::text[]))`,
+            [plan.repositories.map((r) => r.name)],
+          )
+        ).rowCount as number,
+      );
+      tally.removed(
+        (
+          await c.query(
+            `DELETE FROM pipelines WHERE source = 'config' AND NOT (name = ANY($1::text[]))`,
+            [plan.pipelines.map((p) => p.name)],
+          )
+        ).rowCount as number,
+      );
+      return tally.result();
     });
 
   const record = (result: Parameters<Store['recordCheck']>[0]) =>
@@ -172,7 +174,7 @@ export async function openPostgresStore(
       }
       await c.query(
         `UPDATE materials SET state = $2, last_check_at = $3,
-          next_check_at = CASE WHEN due_trigger = 'manual' THEN next_check_at ELSE $4 END,
+          next_check_at = ${nextCheckAfterRecord('$4')},
           last_error = $5, last_error_code = $6, failures = $7,
           lease_owner = CASE WHEN lease_owner = $8 THEN NULL ELSE lease_owner END,
           lease_until = CASE WHEN lease_owner = $8 THEN NULL ELSE lease_until END
@@ -207,7 +209,7 @@ export async function openPostgresStore(
       );
       await c.query(
         `DELETE FROM checks WHERE fingerprint = $1 AND id <= (
-          SELECT id FROM checks WHERE fingerprint = $1 ORDER BY id DESC LIMIT 1 OFFSET 500)`,
+          SELECT id FROM checks WHERE fingerprint = $1 ORDER BY id DESC LIMIT 1 OFFSET ${CHECK_RETENTION})`,
         [result.fingerprint],
       );
       return { inserted };

@@ -1,11 +1,9 @@
 import type Database from 'better-sqlite3';
 import { dueTrigger, toInstance } from './rows.ts';
+import { FORGET_AFTER_MS } from './rules.ts';
 import type { StoreWorkSharing } from './store.ts';
 
 type Row = Record<string, unknown>;
-
-/** An instance silent for a day leaves the list. */
-const FORGET_AFTER_MS = 86_400_000;
 
 /**
  * Work sharing on SQLite. There is one instance, but the same leases keep its bookkeeping

@@ -17,7 +17,13 @@ import {
   toRun,
   toStage,
 } from './rows.ts';
-import { firstStageGated, openedBy } from './rules.ts';
+import {
+  applyTally,
+  CHECK_RETENTION,
+  firstStageGated,
+  nextCheckAfterRecord,
+  openedBy,
+} from './rules.ts';
 import { sqliteWork } from './sqlite-work.ts';
 import type {
   ConfigurationPlan,
@@ -81,7 +87,7 @@ export function openSqliteStore(file: string): Store {
       'UPDATE materials SET next_check_at = ?, due_trigger = ? WHERE fingerprint = ?',
     ),
     updateMaterial: db.prepare(`UPDATE materials SET state = @state, last_check_at = @lastCheckAt,
-      next_check_at = CASE WHEN due_trigger = 'manual' THEN next_check_at ELSE @nextCheckAt END,
+      next_check_at = ${nextCheckAfterRecord('@nextCheckAt')},
       last_error = @lastError, last_error_code = @lastErrorCode, failures = @failures,
       lease_owner = CASE WHEN lease_owner = @owner THEN NULL ELSE lease_owner END,
       lease_until = CASE WHEN lease_owner = @owner THEN NULL ELSE lease_until END
@@ -103,7 +109,7 @@ export function openSqliteStore(file: string): Store {
       'SELECT * FROM revisions WHERE id IN (SELECT MAX(id) FROM revisions GROUP BY fingerprint)',
     ),
     trimChecks: db.prepare(`DELETE FROM checks WHERE fingerprint = ? AND id <= (
-      SELECT id FROM checks WHERE fingerprint = ? ORDER BY id DESC LIMIT 1 OFFSET 500)`),
+      SELECT id FROM checks WHERE fingerprint = ? ORDER BY id DESC LIMIT 1 OFFSET ${CHECK_RETENTION})`),
   };
 
   const r = {
@@ -208,13 +214,8 @@ export function openSqliteStore(file: string): Store {
     });
 
   const apply = db.transaction((plan: ConfigurationPlan) => {
-    let added = 0;
-    let changed = 0;
-    let removed = 0;
-    const count = (existing: unknown, same: boolean) => {
-      if (!existing) added++;
-      else if (!same) changed++;
-    };
+    const tally = applyTally();
+    const count = tally.saved;
     for (const r of plan.repositories) {
       const existing = one(q.repository, r.name);
       count(existing, sameRepository(existing, r));
@@ -234,24 +235,24 @@ export function openSqliteStore(file: string): Store {
     for (const row of all(q.packages).map(toPackage)) {
       if (row.source === 'config' && !keepPackages.has(`${row.repository}/${row.name}`)) {
         q.deletePackage.run(row.repository, row.name);
-        removed++;
+        tally.removed();
       }
     }
     const keepRepositories = new Set(plan.repositories.map((r) => r.name));
     for (const row of all(q.repositories).map(toRepository)) {
       if (row.source === 'config' && !keepRepositories.has(row.name)) {
         q.deleteRepository.run(row.name);
-        removed++;
+        tally.removed();
       }
     }
     const keepPipelines = new Set(plan.pipelines.map((p) => p.name));
     for (const row of all(q.pipelines).map(toPipeline)) {
       if (row.source === 'config' && !keepPipelines.has(row.name)) {
         q.deletePipeline.run(row.name);
-        removed++;
+        tally.removed();
       }
     }
-    return { added, changed, removed };
+    return tally.result();
   });
 
   const record = db.transaction((result: Parameters<Store['recordCheck']>[0]) => {
