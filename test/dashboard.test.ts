@@ -172,7 +172,7 @@ pipelines:
     await page.goto(`${server.url}/#/log/build/1/verify/test`);
     await page.getByText('tested app-1.0-1.noarch').waitFor();
     await page.close();
-  });
+  }, 90_000);
 
   it('shows a viewer no action buttons, and reads well at phone width', async () => {
     const page = await signIn(VIEWER, 390);
