@@ -2,29 +2,24 @@ import {
   ConfigInvalidError,
   type Configuration,
   ConflictError,
-  materialFingerprint,
   NotFoundError,
   type PluginHost,
-  type ValidationIssue,
 } from 'hoist';
 import { formatPath } from '../config/load.ts';
-import {
-  type HoistConfig,
-  Name,
-  PipelineConfig,
-  PollInterval,
-  pollIntervalMs,
-} from '../config/schema.ts';
+import { type HoistConfig, PipelineConfig } from '../config/schema.ts';
 import { definitionOf, toStored } from '../pipelines/definition.ts';
 import type { SecretBox } from '../secrets.ts';
-import type { ConfigurationPlan, PackageRow, RepositoryRow, Store } from '../store/store.ts';
-import { type PluginVerdicts, planConfiguration } from './plan.ts';
+import type { ConfigurationPlan, RepositoryRow, Store } from '../store/store.ts';
 import {
-  pipelineIssues,
-  pipelinesDownstreamOf,
-  pipelinesUsing,
-  variableCollisions,
-} from './references.ts';
+  type ChangeContext,
+  pluginIds,
+  putPackage,
+  putRepository,
+  requireRepository,
+  verdicts,
+} from './changes.ts';
+import { planConfiguration } from './plan.ts';
+import { pipelineIssues, pipelinesDownstreamOf, pipelinesUsing } from './references.ts';
 import { type SealedValues, sealedValues } from './sealed.ts';
 
 /** A package ready to poll: both configurations opened, with its plugin. */
@@ -51,12 +46,15 @@ export class Catalog {
   private readonly sealed: SealedValues;
   private readonly listeners: CatalogListener[] = [];
 
+  private readonly context: ChangeContext;
+
   constructor(
     private readonly store: Store,
     private readonly host: PluginHost,
     box: SecretBox,
   ) {
     this.sealed = sealedValues(box);
+    this.context = { store, host, sealed: this.sealed };
   }
 
   /** Listens to changes of what is polled. */
@@ -72,8 +70,8 @@ export class Catalog {
         repositories: await this.store.listRepositories(),
         packages: await this.store.listPackages(),
       },
-      verdicts: await this.verdicts(config),
-      pluginIds: this.pluginIds(),
+      verdicts: await verdicts(this.context, config),
+      pluginIds: pluginIds(this.host),
       sealed: this.sealed,
     });
     if (issues.length > 0) throw new ConfigInvalidError(issues);
@@ -128,15 +126,18 @@ export class Catalog {
   async createRepository(input: { name: string; plugin: string; config: Record<string, string> }) {
     if (await this.store.getRepository(input.name))
       throw new ConflictError(`repository '${input.name}' exists already`);
-    await this.putRepository(input, undefined);
+    await putRepository(this.context, input, undefined);
+    await this.changed();
   }
 
   async updateRepository(name: string, input: { plugin?: string; config: Record<string, string> }) {
     const existing = await this.requireRepository(name);
-    await this.putRepository(
+    await putRepository(
+      this.context,
       { name, plugin: input.plugin ?? existing.plugin, config: input.config },
       existing,
     );
+    await this.changed();
   }
 
   async deleteRepository(name: string) {
@@ -160,7 +161,8 @@ export class Catalog {
   }) {
     if (await this.store.getPackage(input.repository, input.name))
       throw new ConflictError(`package '${input.repository}/${input.name}' exists already`);
-    await this.putPackage(input, undefined);
+    await putPackage(this.context, input, undefined);
+    await this.changed();
   }
 
   async updatePackage(
@@ -170,7 +172,8 @@ export class Catalog {
   ) {
     const existing = await this.store.getPackage(repository, name);
     if (!existing) throw new NotFoundError(`no package '${repository}/${name}'`);
-    await this.putPackage({ repository, name, ...input }, existing);
+    await putPackage(this.context, { repository, name, ...input }, existing);
+    await this.changed();
   }
 
   async deletePackage(repository: string, name: string) {
@@ -226,131 +229,11 @@ export class Catalog {
     await this.store.deletePipeline(name);
   }
 
-  async requireRepository(name: string): Promise<RepositoryRow> {
-    const repo = await this.store.getRepository(name);
-    if (!repo) throw new NotFoundError(`no repository '${name}'`);
-    return repo;
+  requireRepository(name: string): Promise<RepositoryRow> {
+    return requireRepository(this.store, name);
   }
 
   // --- internals --------------------------------------------------------------------------
-
-  /** The plugins' verdicts on a configuration file (gathered for the pure plan). */
-  private async verdicts(config: HoistConfig): Promise<PluginVerdicts> {
-    const verdicts: PluginVerdicts = { plugins: [], repositories: [], packages: [] };
-    for (const [i, repo] of config.repositories.entries()) {
-      const known = this.host.registry.has(repo.plugin);
-      verdicts.plugins[i] = known ? this.host.registry.get(repo.plugin) : undefined;
-      verdicts.repositories[i] = known
-        ? await this.host.validateRepository(repo.plugin, repo.config)
-        : [];
-      const packages: ValidationIssue[][] = [];
-      for (const pkg of known ? repo.packages : [])
-        packages.push(await this.host.validatePackage(repo.plugin, repo.config, pkg.config));
-      verdicts.packages[i] = packages;
-    }
-    return verdicts;
-  }
-
-  private async putRepository(
-    input: { name: string; plugin: string; config: Record<string, string> },
-    existing: RepositoryRow | undefined,
-  ) {
-    const nameCheck = Name.safeParse(input.name);
-    if (!nameCheck.success)
-      throw new ConfigInvalidError([
-        { key: 'name', message: nameCheck.error.issues[0]?.message ?? 'invalid' },
-      ]);
-    if (!this.host.registry.has(input.plugin))
-      throw new ConfigInvalidError([
-        {
-          key: 'plugin',
-          message: `no plugin '${input.plugin}'; known: ${this.pluginIds().join(', ')}`,
-        },
-      ]);
-    const plugin = this.host.registry.get(input.plugin);
-    const issues = await this.host.validateRepository(input.plugin, input.config);
-    if (issues.length > 0)
-      throw new ConfigInvalidError(
-        issues.map((i) => ({ key: i.key ? `config.${i.key}` : 'config', message: i.message })),
-      );
-    // Packages change identity when identity properties of their repository change.
-    const packages = existing ? await this.store.listPackages(existing.name) : [];
-    const refingerprinted = packages.map((p) => ({
-      ...p,
-      fingerprint: materialFingerprint(plugin, input.config, this.sealed.open(p.config, p.secrets)),
-    }));
-    await this.refuseDuplicates(
-      refingerprinted.map((p) => ({
-        key: `${p.repository}/${p.name}`,
-        fingerprint: p.fingerprint,
-      })),
-    );
-    const split = this.sealed.split(plugin.repositoryProperties, input.config, existing?.secrets);
-    await this.store.saveRepository({
-      name: input.name,
-      plugin: input.plugin,
-      ...split,
-      source: 'api',
-    });
-    for (const p of refingerprinted) await this.store.savePackage({ ...p, source: p.source });
-    await this.changed();
-  }
-
-  private async putPackage(
-    input: {
-      repository: string;
-      name: string;
-      config: Record<string, string>;
-      pollInterval?: string;
-    },
-    existing: PackageRow | undefined,
-  ) {
-    const repo = await this.requireRepository(input.repository);
-    const issues: ValidationIssue[] = [];
-    const nameCheck = Name.safeParse(input.name);
-    if (!nameCheck.success)
-      issues.push({ key: 'name', message: nameCheck.error.issues[0]?.message ?? 'invalid' });
-    const interval = input.pollInterval ?? (existing ? undefined : '60s');
-    if (interval !== undefined && !PollInterval.safeParse(interval).success)
-      issues.push({ key: 'pollInterval', message: "must look like '30s', '5m', '1h' or 'never'" });
-    const plugin = this.host.registry.get(repo.plugin);
-    const repoConfig = this.sealed.open(repo.config, repo.secrets);
-    for (const issue of await this.host.validatePackage(repo.plugin, repoConfig, input.config))
-      issues.push({ key: issue.key ? `config.${issue.key}` : 'config', message: issue.message });
-    if (issues.length > 0) throw new ConfigInvalidError(issues);
-    const fingerprint = materialFingerprint(plugin, repoConfig, input.config);
-    await this.refuseDuplicates([{ key: `${input.repository}/${input.name}`, fingerprint }]);
-    const [collision] = variableCollisions([
-      ...(await this.store.listPackages())
-        .filter((p) => !(p.repository === input.repository && p.name === input.name))
-        .map((p) => ({ repository: p.repository, package: p.name })),
-      { repository: input.repository, package: input.name },
-    ]);
-    if (collision) throw new ConflictError(collision);
-    await this.store.savePackage({
-      repository: input.repository,
-      name: input.name,
-      ...this.sealed.split(plugin.packageProperties, input.config, existing?.secrets),
-      pollIntervalMs:
-        interval === undefined ? (existing?.pollIntervalMs ?? 60_000) : pollIntervalMs(interval),
-      fingerprint,
-      source: existing?.source ?? 'api',
-    });
-    await this.changed();
-  }
-
-  private async refuseDuplicates(candidates: { key: string; fingerprint: string }[]) {
-    const others = await this.store.listPackages();
-    for (const c of candidates) {
-      const clash = others.find(
-        (p) => p.fingerprint === c.fingerprint && `${p.repository}/${p.name}` !== c.key,
-      );
-      if (clash)
-        throw new ConflictError(
-          `package '${c.key}' has the same repository and package identity as '${clash.repository}/${clash.name}': they would be one material`,
-        );
-    }
-  }
 
   private async pipelines() {
     return (await this.store.listPipelines()).map((p) => ({
@@ -362,9 +245,5 @@ export class Catalog {
   private async changed(): Promise<void> {
     await this.ensureMaterials();
     for (const listener of this.listeners) await listener();
-  }
-
-  private pluginIds(): string[] {
-    return this.host.registry.list().map((p) => p.id);
   }
 }

@@ -10,16 +10,31 @@ export type UpstreamMaterial = Extract<PipelineConfig['materials'][number], { pi
 export type StageConfig = PipelineConfig['stages'][number];
 
 /**
- * The definition of a stored pipeline. Definitions are stored only after `PipelineConfig` has
- * validated them (configuration file or API), so this is the one place that reads them back.
+ * The definition of a stored pipeline: the one place that reads one back. Definitions are
+ * stored only after `PipelineConfig` has validated them (configuration file or API); a row
+ * that is not even shaped like one is refused here rather than misread later.
  */
 export function definitionOf(row: PipelineRow): PipelineConfig {
-  return row.definition as unknown as PipelineConfig;
+  if (!isDefinition(row.definition))
+    throw new Error(`the stored definition of pipeline '${row.name}' is not a pipeline`);
+  return row.definition;
 }
 
-/** A validated definition as the store keeps it. */
+/** A validated definition as the store keeps it: plain JSON. */
 export function toStored(definition: PipelineConfig): JsonValue {
-  return definition as unknown as JsonValue;
+  const stored: JsonValue = JSON.parse(JSON.stringify(definition));
+  return stored;
+}
+
+function isDefinition(value: JsonValue): value is JsonValue & PipelineConfig {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    typeof value.name === 'string' &&
+    Array.isArray(value.materials) &&
+    Array.isArray(value.stages)
+  );
 }
 
 export function packageMaterials(definition: PipelineConfig): PackageMaterial[] {

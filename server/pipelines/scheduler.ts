@@ -4,9 +4,12 @@ import type { PipelineConfig } from '../config/schema.ts';
 import type { Logger } from '../logger.ts';
 import type { CheckRow, PipelineRow, RunRow, Store } from '../store/store.ts';
 import { type Actor, requireApprover } from './approvals.ts';
+import { candidates, type PinChoices } from './candidates.ts';
 import { composeCause, revisionKey } from './cause.ts';
 import { definitionOf, packageMaterials, upstreamMaterials } from './definition.ts';
 import { carries, type RunSelection, type RunSources, resolveRun } from './resolve.ts';
+
+export type { PinChoices } from './candidates.ts';
 
 /** How many runs of an upstream pipeline are searched for one that passed. */
 const UPSTREAM_SEARCH = 1000;
@@ -146,58 +149,9 @@ export class Scheduler {
     return run;
   }
 
-  /**
-   * What a person may pin a pipeline to: for each package it takes from the repository, the
-   * stored revisions; for each package it gets through an upstream pipeline, the revisions
-   * that passed there (newest run first); and the upstream runs that passed.
-   */
-  async choices(name: string): Promise<PinChoices> {
-    const pipeline = await this.options.store.getPipeline(name);
-    if (!pipeline) throw new NotFoundError(`no pipeline '${name}'`);
-    const definition = definitionOf(pipeline);
-    const packages: PinChoices['packages'] = [];
-    const upstreams: PinChoices['upstreams'] = [];
-    const seen = new Set<string>();
-    for (const m of upstreamMaterials(definition)) {
-      const runs = (await this.sources.runs(m.pipeline)).filter((r) =>
-        r.stages.some((s) => s.name === m.stage && s.status === 'passed'),
-      );
-      upstreams.push({
-        pipeline: m.pipeline,
-        stage: m.stage,
-        runs: runs.slice(0, 50).map((r) => ({
-          counter: r.counter,
-          createdAt: r.createdAt,
-          packages: Object.fromEntries(
-            Object.entries(r.cause.packages).map(([k, v]) => [k, v.revision]),
-          ),
-        })),
-      });
-      for (const run of runs) {
-        for (const [material, revision] of Object.entries(run.cause.packages)) {
-          if (!(await carries(m.pipeline, material, this.sources))) continue;
-          const key = `${material}\u0000${revision.revision}`;
-          if (seen.has(key)) continue;
-          seen.add(key);
-          const entry = packages.find((p) => p.material === material && p.via === m.pipeline);
-          const choice = { revision: revision.revision, upstream: `${m.pipeline}/${run.counter}` };
-          if (entry) entry.revisions.push(choice);
-          else packages.push({ material, via: m.pipeline, revisions: [choice] });
-        }
-      }
-    }
-    for (const m of packageMaterials(definition)) {
-      if (packages.some((p) => p.material === m.package)) continue;
-      const [repository, pkgName] = m.package.split('/') as [string, string];
-      const pkg = await this.options.store.getPackage(repository, pkgName);
-      const history = pkg ? await this.options.store.listRevisions(pkg.fingerprint, 50) : [];
-      packages.push({
-        material: m.package,
-        via: null,
-        revisions: history.map((r) => ({ revision: r.revision })),
-      });
-    }
-    return { pipeline: name, packages, upstreams };
+  /** What a person may pin a pipeline to (see `candidates`). */
+  choices(name: string): Promise<PinChoices> {
+    return candidates(name, this.options.store, this.sources);
   }
 
   private async createAutomatic(pipeline: PipelineRow, creation: Creation) {
@@ -299,23 +253,6 @@ export class Scheduler {
     }
     return found;
   }
-}
-
-/** What `choices` answers. */
-export interface PinChoices {
-  pipeline: string;
-  packages: {
-    material: string;
-    /** The upstream pipeline it comes through, or null when taken from the repository. */
-    via: string | null;
-    /** Newest first; with `upstream`, the upstream run (`pipeline/counter`) that passed with it. */
-    revisions: { revision: string; upstream?: string }[];
-  }[];
-  upstreams: {
-    pipeline: string;
-    stage: string;
-    runs: { counter: number; createdAt: string; packages: Record<string, string> }[];
-  }[];
 }
 
 function stagesOf(definition: PipelineConfig) {
