@@ -9,12 +9,10 @@ import {
 } from './postgres-query.ts';
 import { patchStatement, toJob, toRun, toStage } from './rows.ts';
 import { firstStageGated, openedBy } from './rules.ts';
-import type { RunChange, RunRow, Store } from './store.ts';
-
-type RunMethods = Pick<Store, 'createRun' | 'getRun' | 'listRuns' | 'listActiveRuns' | 'changeRun'>;
+import type { RunChange, RunRow, RunStore, Store } from './store.ts';
 
 /** Pipeline runs on PostgreSQL: runs with their stages and jobs, read in three queries. */
-export function postgresRuns(pool: pg.Pool, tx: Transaction): RunMethods {
+export function postgresRuns(pool: pg.Pool, tx: Transaction): RunStore {
   const now = () => new Date().toISOString();
   const json = (value: unknown) => JSON.stringify(value);
   const loadRuns = async (db: Queryable, runRows: Row[]): Promise<RunRow[]> => {

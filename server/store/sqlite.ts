@@ -3,36 +3,24 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from './migrations.ts';
 import {
-  patchStatement,
   samePackage,
   sameRepository,
   toAudit,
   toCheck,
-  toJob,
   toMaterial,
   toPackage,
   toPipeline,
   toRepository,
   toRevision,
-  toRun,
-  toStage,
 } from './rows.ts';
-import {
-  applyTally,
-  CHECK_RETENTION,
-  firstStageGated,
-  nextCheckAfterRecord,
-  openedBy,
-} from './rules.ts';
+import { applyTally, CHECK_RETENTION, nextCheckAfterRecord } from './rules.ts';
+import { sqliteRuns } from './sqlite-runs.ts';
 import { sqliteWork } from './sqlite-work.ts';
 import type {
   ConfigurationPlan,
-  NewRun,
   PackageRow,
   PipelineRow,
   RepositoryRow,
-  RunChange,
-  RunRow,
   Store,
   StoredRevision,
 } from './store.ts';
@@ -112,84 +100,13 @@ export function openSqliteStore(file: string): Store {
       SELECT id FROM checks WHERE fingerprint = ? ORDER BY id DESC LIMIT 1 OFFSET ${CHECK_RETENTION})`),
   };
 
-  const r = {
-    insertRun:
-      db.prepare(`INSERT INTO runs (pipeline, counter, status, cause, revision_key, trigger, triggered_by, created_at, lease_owner, lease_until)
-      VALUES (@pipeline, @counter, @status, @cause, @revisionKey, @trigger, @triggeredBy, @now, @leaseOwner, @leaseUntil)`),
-    maxCounter: db.prepare('SELECT COALESCE(MAX(counter), 0) AS n FROM runs WHERE pipeline = ?'),
-    byKey: db.prepare('SELECT id FROM runs WHERE pipeline = ? AND revision_key = ? LIMIT 1'),
-    insertStage: db.prepare(
-      `INSERT INTO stages (run_id, position, name, status, approval, approved_by, approved_at, approval_comment)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
-    insertJob: db.prepare(`INSERT INTO jobs (stage_id, name, status) VALUES (?, ?, 'scheduled')`),
-    run: db.prepare('SELECT * FROM runs WHERE pipeline = ? AND counter = ?'),
-    runById: db.prepare('SELECT * FROM runs WHERE id = ?'),
-    runs: db.prepare('SELECT * FROM runs WHERE pipeline = ? ORDER BY counter DESC LIMIT ?'),
-    active: db.prepare(`SELECT * FROM runs WHERE status IN ('building', 'waiting') ORDER BY id`),
-    stagesOf: db.prepare('SELECT * FROM stages WHERE run_id = ? ORDER BY position'),
-    jobsOf: db.prepare('SELECT * FROM jobs WHERE stage_id = ? ORDER BY id'),
+  const a = {
     paused: db.prepare('UPDATE pipelines SET paused = ? WHERE name = ?'),
     addAudit: db.prepare(
       'INSERT INTO audit (at, actor, action, target, outcome) VALUES (@at, @actor, @action, @target, @outcome)',
     ),
     audit: db.prepare('SELECT * FROM audit ORDER BY id DESC LIMIT ?'),
   };
-  const jobsOf = (stageId: unknown) =>
-    (r.jobsOf.all(stageId) as Record<string, unknown>[]).map(toJob);
-  const stagesOf = (runId: unknown) =>
-    (r.stagesOf.all(runId) as Record<string, unknown>[]).map((row) => toStage(row, jobsOf(row.id)));
-  const runOf = (row: Record<string, unknown>): RunRow => toRun(row, stagesOf(row.id));
-  const createRun = db.transaction((run: NewRun): RunRow | undefined => {
-    if (run.dedupe && r.byKey.get(run.pipeline, run.revisionKey)) return undefined;
-    const counter = Number((r.maxCounter.get(run.pipeline) as { n: number }).n) + 1;
-    const createdAt = now();
-    const gated = firstStageGated(run);
-    const info = r.insertRun.run({
-      leaseOwner: run.lease?.owner ?? null,
-      leaseUntil: run.lease?.until ?? null,
-      status: gated ? 'waiting' : 'building',
-      pipeline: run.pipeline,
-      counter,
-      cause: JSON.stringify(run.cause),
-      revisionKey: run.revisionKey,
-      trigger: run.trigger,
-      triggeredBy: run.triggeredBy,
-      now: createdAt,
-    });
-    for (const [position, stage] of run.stages.entries()) {
-      const status = position === 0 && gated ? 'awaiting_approval' : 'scheduled';
-      const opened =
-        position === 0 ? openedBy(run, createdAt) : { by: null, at: null, comment: null };
-      const stageInfo = r.insertStage.run(
-        info.lastInsertRowid,
-        position,
-        stage.name,
-        status,
-        stage.approval,
-        opened.by,
-        opened.at,
-        opened.comment,
-      );
-      for (const job of stage.jobs) r.insertJob.run(stageInfo.lastInsertRowid, job);
-    }
-    const row = r.runById.get(info.lastInsertRowid) as Record<string, unknown>;
-    return runOf(row);
-  });
-  const patch = (
-    table: 'runs' | 'stages' | 'jobs',
-    id: number,
-    values: Record<string, unknown>,
-  ) => {
-    const update = patchStatement(table, id, values, () => '?');
-    if (update) db.prepare(update.sql).run(...update.params);
-  };
-
-  const changeRun = db.transaction((id: number, change: RunChange) => {
-    if (change.run) patch('runs', id, change.run);
-    for (const stage of change.stages ?? []) patch('stages', stage.id, stage.patch);
-    for (const job of change.jobs ?? []) patch('jobs', job.id, job.patch);
-  });
 
   const all = (stmt: Database.Statement, ...args: unknown[]) =>
     stmt.all(...args) as Record<string, unknown>[];
@@ -340,19 +257,11 @@ export function openSqliteStore(file: string): Store {
     // In-process queries are cheap: one indexed query per material beats a window over all checks.
     recentChecks: async (limit) =>
       all(q.materials).flatMap((m) => all(q.checks, m.fingerprint, limit).map(toCheck)),
-    setPipelinePaused: async (name, paused) => void r.paused.run(paused ? 1 : 0, name),
-    createRun: async (run) => createRun(run),
-    getRun: async (pipeline, counter) => {
-      const row = r.run.get(pipeline, counter) as Record<string, unknown> | undefined;
-      return row && runOf(row);
-    },
-    listRuns: async (pipeline, limit) =>
-      (r.runs.all(pipeline, limit) as Record<string, unknown>[]).map(runOf),
-    listActiveRuns: async () => (r.active.all() as Record<string, unknown>[]).map(runOf),
-    changeRun: async (id, change) => changeRun(id, change),
+    setPipelinePaused: async (name, paused) => void a.paused.run(paused ? 1 : 0, name),
+    ...sqliteRuns(db),
     ...sqliteWork(db),
-    addAudit: async (entry) => void r.addAudit.run(entry),
-    listAudit: async (limit) => (r.audit.all(limit) as Record<string, unknown>[]).map(toAudit),
+    addAudit: async (entry) => void a.addAudit.run(entry),
+    listAudit: async (limit) => (a.audit.all(limit) as Record<string, unknown>[]).map(toAudit),
     close: async () => void db.close(),
   };
 }
