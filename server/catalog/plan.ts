@@ -38,17 +38,35 @@ export function planConfiguration(input: PlanInput): {
   plan: ConfigurationPlan;
   issues: ValidationIssue[];
 } {
-  const { desired, current, verdicts } = input;
+  const { current } = input;
   const issues: ValidationIssue[] = [];
   const at = (path: PropertyKey[], message: string) =>
     issues.push({ key: formatPath(path), message });
   const plan: ConfigurationPlan = { repositories: [], packages: [], pipelines: [] };
-  const existingRepos = new Map(current.repositories.map((r) => [r.name, r]));
   const apiPackages = current.packages.filter((p) => p.source === 'api');
   const fingerprints = new Map<string, string>();
   for (const p of apiPackages)
     fingerprints.set(p.fingerprint, `package ${p.repository}/${p.name} (made over the API)`);
 
+  planRepositories(input, fingerprints, plan, at);
+  const allPackages = [
+    ...plan.packages.map((p) => ({ repository: p.repository, package: p.name })),
+    ...apiPackages.map((p) => ({ repository: p.repository, package: p.name })),
+  ];
+  for (const message of variableCollisions(allPackages)) at(['repositories'], message);
+  planPipelines(input.desired, allPackages, plan, at);
+  return { plan, issues };
+}
+
+/** The repositories and packages of a plan, with their problems. */
+function planRepositories(
+  input: PlanInput,
+  fingerprints: Map<string, string>,
+  plan: ConfigurationPlan,
+  at: (path: PropertyKey[], message: string) => void,
+): void {
+  const { desired, current, verdicts } = input;
+  const existingRepos = new Map(current.repositories.map((r) => [r.name, r]));
   const seenRepos = new Set<string>();
   for (const [i, repo] of desired.repositories.entries()) {
     if (seenRepos.has(repo.name))
@@ -101,13 +119,6 @@ export function planConfiguration(input: PlanInput): {
       });
     }
   }
-  const allPackages = [
-    ...plan.packages.map((p) => ({ repository: p.repository, package: p.name })),
-    ...apiPackages.map((p) => ({ repository: p.repository, package: p.name })),
-  ];
-  for (const message of variableCollisions(allPackages)) at(['repositories'], message);
-  planPipelines(desired, allPackages, plan, at);
-  return { plan, issues };
 }
 
 function planPipelines(

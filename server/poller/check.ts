@@ -94,9 +94,27 @@ export async function checkMaterial(
     lastErrorCode: failure?.code ?? null,
   });
   deps.metrics?.checkFinished(outcome, durationMs / 1000, inserted.length);
+  await report(deps, pkg, { trigger, durationMs, outcome, decision, failure, inserted });
+  return nextAt;
+}
+
+/** Logs the check, and hands new revisions to the scheduler. */
+async function report(
+  deps: CheckDeps,
+  pkg: PolledPackage,
+  check: {
+    trigger: CheckRow['trigger'];
+    durationMs: number;
+    outcome: CheckRow['outcome'];
+    decision: string;
+    failure: HoistError | undefined;
+    inserted: StoredRevision[];
+  },
+): Promise<void> {
+  const { trigger, durationMs, outcome, decision, failure, inserted } = check;
   const log = {
     material: `${pkg.repository}/${pkg.name}`,
-    instance: owner,
+    instance: deps.owner,
     fingerprint: pkg.fingerprint,
     durationMs,
     outcome,
@@ -109,7 +127,6 @@ export async function checkMaterial(
     deps.logger.info({ ...log, revisions: inserted.map((r) => r.revision) }, 'new revisions');
     await deps.onRevisions?.(pkg, inserted, trigger);
   }
-  return nextAt;
 }
 
 /** Every revision newer than the newest stored, or the newest when none is stored yet. */

@@ -1,0 +1,174 @@
+import { join } from 'node:path';
+import { ConfigInvalidError, type RepositoryPlugin } from 'hoist';
+import { loadAdminToken } from './admin-token.ts';
+import { TokenTable } from './api/auth.ts';
+import { Catalog } from './catalog/catalog.ts';
+import { loadInstanceId } from './cluster/instance.ts';
+import { loadConfigFile, parseConfigText } from './config/load.ts';
+import type { HoistConfig } from './config/schema.ts';
+import { createPluginRuntime } from './plugin-runtime.ts';
+import { loadInstalledPlugins } from './plugins/packages.ts';
+import { loadSecretBox, type SecretBox } from './secrets.ts';
+import { openPostgresStore } from './store/postgres.ts';
+import { openSqliteStore } from './store/sqlite.ts';
+import type { Store } from './store/store.ts';
+
+/** Options of `createServer`. */
+export interface ServerOptions {
+  /** Data folder (database, keys, admin token); default `$HOIST_DATA` or `./hoist-data`. */
+  dataDir?: string;
+  /** Configuration file applied at start (and by `POST /api/config/apply`). */
+  configFile?: string;
+  /**
+   * `postgres://…` to share the work with other instances on one PostgreSQL database; default
+   * `$HOIST_DATABASE_URL`, else SQLite in the data folder (one instance).
+   */
+  database?: string;
+  /** How long a stopped instance's leases block its work; default `$HOIST_LEASE_MS` or 30 s. */
+  leaseMs?: number;
+  /** The URL other instances reach this one at; default `$HOIST_ADVERTISE_URL`, else the listen address. */
+  advertiseUrl?: string;
+  host?: string;
+  /** 0 picks a free port; default 8153. */
+  port?: number;
+  /** pino logging: true, false, or pino options; default true. */
+  logger?: boolean | Record<string, unknown>;
+  /** Plugins besides the bundled ones. */
+  plugins?: readonly RepositoryPlugin[];
+  /** Checks at once; default 16. */
+  concurrency?: number;
+  /** Checks at once per repository host; default 4. */
+  perHost?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Everything a server starts from, in order and before it serves: the configuration file read
+ * and checked, the admin token and secret key, the store opened (and its secret key checked),
+ * the instance id, the plugins and the configuration applied. Anything that fails closes what
+ * was opened.
+ */
+export async function openState(
+  options: ServerOptions,
+  env: NodeJS.ProcessEnv,
+  dataDir: string,
+  version: string,
+) {
+  // Read and check the file before touching anything.
+  let config: HoistConfig | undefined = options.configFile
+    ? await loadConfigFile(options.configFile, env)
+    : undefined;
+  const { token: adminToken } = await loadAdminToken(dataDir, env);
+  const box = await loadSecretBox(dataDir, env);
+  // Errors of idle database connections are logged once the logger exists.
+  let onError: ((error: Error) => void) | undefined;
+  const database = options.database ?? env.HOIST_DATABASE_URL;
+  const store = await openStore(database, dataDir, (error) => onError?.(error));
+  try {
+    await checkSecretKey(store, box);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  const instanceId = await loadInstanceId(dataDir, env);
+  const leaseMs = options.leaseMs ?? (Number(env.HOIST_LEASE_MS) || 30_000);
+  // Installed plugins load explicitly from the list in the data folder, before anything polls.
+  const installed = await loadInstalledPlugins(dataDir);
+  const runtime = createPluginRuntime({
+    extraPlugins: [...installed, ...(options.plugins ?? [])],
+    userAgent: `hoist/${version}`,
+  });
+  const catalog = new Catalog(store, runtime.host, box);
+  const tokens = new TokenTable();
+  const setTokens = (c: HoistConfig | undefined) =>
+    tokens.set([{ name: 'admin', role: 'admin', token: adminToken }, ...(c?.auth.tokens ?? [])]);
+  try {
+    if (config) await catalog.apply(config);
+    await catalog.ensureMaterials();
+  } catch (error) {
+    await store.close();
+    await runtime.close();
+    throw error;
+  }
+  setTokens(config);
+  /** Re-applies the configuration file (or the given YAML text), tokens included. */
+  const applyConfig = async (text?: string) => {
+    if (text === undefined && !options.configFile) {
+      throw new ConfigInvalidError([
+        {
+          key: '',
+          message: 'the server was started without --config; send the YAML in the request body',
+        },
+      ]);
+    }
+    const next =
+      text !== undefined
+        ? parseConfigText(text, 'request body', env)
+        : await loadConfigFile(options.configFile as string, env);
+    const summary = await catalog.apply(next);
+    config = next;
+    setTokens(config);
+    return summary;
+  };
+  return {
+    store,
+    catalog,
+    runtime,
+    tokens,
+    instanceId,
+    leaseMs,
+    applyConfig,
+    onDatabaseError: (handler: (error: Error) => void) => {
+      onError = handler;
+    },
+  };
+}
+
+export function loggerOptions(options: ServerOptions, env: NodeJS.ProcessEnv) {
+  if (options.logger === false) return false;
+  return {
+    level: env.HOIST_LOG_LEVEL ?? 'info',
+    redact: ['req.headers.authorization', 'headers.authorization'],
+    ...(typeof options.logger === 'object' ? options.logger : {}),
+  };
+}
+
+async function openStore(
+  database: string | undefined,
+  dataDir: string,
+  onError: (error: Error) => void,
+): Promise<Store> {
+  if (!database) return openSqliteStore(join(dataDir, 'hoist.db'));
+  if (!/^postgres(ql)?:\/\//.test(database)) {
+    throw new ConfigInvalidError([
+      {
+        key: 'database',
+        message: `unsupported database URL '${database.split(':')[0]}:…': use postgres://user:password@host:port/database, or none for SQLite`,
+      },
+    ]);
+  }
+  return openPostgresStore(database, { onError });
+}
+
+/**
+ * Secure values are sealed with the secret key: an instance started with another key than the
+ * one the database was written with is refused, rather than failing on every secret later.
+ */
+async function checkSecretKey(store: Store, box: SecretBox): Promise<void> {
+  const sealed = await store.setting('secret-key-check', box.seal('hoist'));
+  let opened: string | undefined;
+  try {
+    opened = box.open(sealed);
+  } catch {
+    opened = undefined;
+  }
+  if (opened !== 'hoist') {
+    throw new ConfigInvalidError([
+      {
+        key: 'HOIST_SECRET_KEY',
+        message:
+          'the secret key differs from the one this database was written with; start every instance with the same HOIST_SECRET_KEY',
+      },
+    ]);
+  }
+}
