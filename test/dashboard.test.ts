@@ -138,6 +138,11 @@ pipelines:
         : undefined;
     }, 20_000);
     expect(pinned.counter).toBe(3);
+    // The deploy picker offers what passed build: wait until build/2 and build/3 have.
+    await eventually(async () => {
+      const passed = (await runs('build')).filter((r) => r.status === 'passed').length;
+      return passed >= 3 ? true : undefined;
+    }, 30_000);
 
     // deploy gets the package through build: its picker offers what passed build, and the run
     // carries that upstream run's package (the admin's click opens the manual first stage).

@@ -4,6 +4,8 @@ const who = document.getElementById('who');
 const RANK = { viewer: 0, operator: 1, admin: 2 };
 let me = null;
 let timer = null;
+// Bumped when the view changes or a picker opens: a refresh begun before then must not redraw.
+let generation = 0;
 
 const esc = (v) =>
   String(v ?? '').replace(
@@ -66,6 +68,7 @@ async function start(attempted = false) {
 
 function route() {
   clearInterval(timer);
+  generation++;
   const [, view, ...args] = (location.hash || '#/pipelines').split('/');
   const render = { pipelines, materials, run: runView, log: logView }[view] ?? pipelines;
   const refresh = () =>
@@ -109,10 +112,12 @@ const revisionsOf = (run) =>
     .join(', ');
 
 async function pipelines() {
+  const mine = generation;
   const list = await api('GET', '/api/pipelines');
   const runs = await Promise.all(
     list.map((p) => api('GET', `/api/pipelines/${enc(p.name)}/runs?limit=5`)),
   );
+  if (mine !== generation) return;
   main.innerHTML =
     list
       .map((p, i) => {
@@ -142,6 +147,7 @@ async function pipelines() {
 
 async function openPicker(name) {
   clearInterval(timer);
+  generation++;
   const box = main.querySelector(`.picker[data-for="${CSS.escape(name)}"]`);
   const { packages } = await api('GET', `/api/pipelines/${enc(name)}/candidates`);
   if (packages.length === 0) {
