@@ -30,7 +30,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     reporters: ['default', './test/helpers/summary-reporter.ts'],
-    globalSetup: ['./test/helpers/postgres-teardown.ts'],
+    globalSetup: ['./test/helpers/postgres-global.ts'],
     projects: [
       {
         extends: true,

@@ -8,7 +8,7 @@ export function postgresUrl(): string {
   const url = process.env.HOIST_TEST_DATABASE_URL;
   if (!url) {
     throw new Error(
-      'HOIST_TEST_DATABASE_URL is not set: start PostgreSQL with `bash .ci/postgres` (as root) and export the URL it prints',
+      'no PostgreSQL for the tests: install the Debian package postgresql (the test run then starts its own), or set HOIST_TEST_DATABASE_URL to a role that may create databases',
     );
   }
   if (!/^postgres(ql)?:\/\/\S+$/.test(url)) {

@@ -1,0 +1,54 @@
+import pg from 'pg';
+import { postgresBin, startThrowawayPostgres, type ThrowawayPostgres } from './postgres-server.ts';
+
+let own: ThrowawayPostgres | undefined;
+
+/**
+ * vitest global setup: the PostgreSQL suites use HOIST_TEST_DATABASE_URL when it is set (CI's
+ * server, started by `.ci/postgres`); otherwise the run starts a throw-away PostgreSQL of its
+ * own (Debian's `initdb` and `pg_ctl` on a temporary folder and a free loopback port) and
+ * removes it at the end. Without PostgreSQL installed, nothing starts and those suites fail
+ * naming the package to install.
+ */
+export async function setup(): Promise<void> {
+  if (process.env.HOIST_TEST_DATABASE_URL) return;
+  const bin = postgresBin();
+  if (!bin) return;
+  own = await startThrowawayPostgres(bin);
+  // The test workers are started after this and inherit it.
+  process.env.HOIST_TEST_DATABASE_URL = own.url;
+}
+
+/**
+ * vitest global teardown: drops the databases the tests made (a test run leaves nothing behind
+ * in the PostgreSQL server it was given), and stops the run's own server if it started one.
+ */
+export async function teardown(): Promise<void> {
+  try {
+    await dropTestDatabases();
+  } finally {
+    own?.stop();
+    own = undefined;
+  }
+}
+
+async function dropTestDatabases(): Promise<void> {
+  const url = process.env.HOIST_TEST_DATABASE_URL;
+  if (!url || own) return;
+  const client = new pg.Client({ connectionString: url });
+  try {
+    await client.connect();
+  } catch {
+    return;
+  }
+  try {
+    const { rows } = await client.query(
+      `SELECT datname FROM pg_database WHERE datname LIKE 'hoist\\_test\\_%'`,
+    );
+    for (const { datname } of rows as { datname: string }[]) {
+      await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+    }
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
