@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { bundledPlugins } from '../plugins/index.ts';
 import { registerCheck } from './check.ts';
 import { ClientError } from './client.ts';
+import { registerDemo } from './demo.ts';
 import { EXIT, errorLine, exitCodeFor, UsageError } from './exit-codes.ts';
 import { registerOperatorCommands } from './operator.ts';
 
@@ -24,11 +25,13 @@ const program = new Command('hoist')
     // Short-lived commands compile the HTTP parser (WebAssembly, in undici and fetch) with the
     // baseline compiler only. Otherwise V8 optimises it again on a background thread, and the
     // process waits for that before it may exit: ~100 ms per command. The server keeps the default.
-    if (command.name() !== 'serve') setFlagsFromString('--liftoff-only');
+    if (command.name() !== 'serve' && command.name() !== 'demo')
+      setFlagsFromString('--liftoff-only');
   });
 
 registerCheck(program);
 registerOperatorCommands(program);
+registerDemo(program, () => program.opts<{ data?: string }>().data);
 
 program
   .command('serve')

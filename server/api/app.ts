@@ -37,7 +37,6 @@ export interface AppOptions {
 export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger,
-    disableRequestLogging: false,
     bodyLimit: 4 << 20,
   });
   app.setValidatorCompiler(validatorCompiler);
