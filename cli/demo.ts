@@ -13,6 +13,7 @@ const DEMO_DATA = './hoist-demo';
 const SHOW_PACKAGE = [
   'echo "package  $HOIST_PACKAGE_DEMO_APP_LABEL"',
   'echo "from     $HOIST_PACKAGE_DEMO_APP_LOCATION"',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion
   'file="${HOIST_PACKAGE_DEMO_APP_LOCATION#file://}"',
   'test "$(sha256sum "$file" | cut -d" " -f1)" = "$HOIST_PACKAGE_DEMO_APP_CHECKSUM" && echo "sha256   matches the repository: the same bytes"',
 ].join('; ');
