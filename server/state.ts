@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { ConfigInvalidError, type RepositoryPlugin } from 'hoist';
+import { bundledPlugins } from '../plugins/index.ts';
 import { loadAdminToken } from './admin-token.ts';
 import { TokenTable } from './api/auth.ts';
 import { Catalog } from './catalog/catalog.ts';
@@ -7,7 +8,7 @@ import { loadInstanceId } from './cluster/instance.ts';
 import { loadConfigFile, parseConfigText } from './config/load.ts';
 import type { HoistConfig } from './config/schema.ts';
 import { createPluginRuntime } from './plugin-runtime.ts';
-import { loadInstalledPlugins } from './plugins/packages.ts';
+import { listInstalled, loadInstalledPlugins } from './plugins/packages.ts';
 import { loadSecretBox, type SecretBox } from './secrets.ts';
 import { openPostgresStore } from './store/postgres.ts';
 import { openSqliteStore } from './store/sqlite.ts';
@@ -55,8 +56,13 @@ export async function openState(
   version: string,
 ) {
   // Read and check the file before touching anything.
+  const pluginIds = [
+    ...bundledPlugins.map((p) => p.id),
+    ...(await listInstalled(dataDir).catch(() => [])).map((p) => p.id),
+    ...(options.plugins ?? []).map((p) => p.id),
+  ];
   let config: HoistConfig | undefined = options.configFile
-    ? await loadConfigFile(options.configFile, env)
+    ? await loadConfigFile(options.configFile, env, pluginIds)
     : undefined;
   const { token: adminToken } = await loadAdminToken(dataDir, env);
   const box = await loadSecretBox(dataDir, env);
@@ -101,10 +107,11 @@ export async function openState(
         },
       ]);
     }
+    const known = runtime.host.registry.list().map((p) => p.id);
     const next =
       text !== undefined
-        ? parseConfigText(text, 'request body', env)
-        : await loadConfigFile(options.configFile as string, env);
+        ? parseConfigText(text, 'request body', env, known)
+        : await loadConfigFile(options.configFile as string, env, known);
     const summary = await catalog.apply(next);
     config = next;
     setTokens(config);

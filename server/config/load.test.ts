@@ -95,9 +95,75 @@ pipelines:
     );
   });
 
-  it('reports YAML syntax errors', () => {
+  it('reports YAML syntax errors with their line and column', () => {
     expect(() => parseConfigText('repositories: [', 'hoist.yaml', {})).toThrow(
-      /hoist\.yaml: YAML: /,
+      /^hoist\.yaml:1:\d+: YAML: /,
+    );
+    expect(() =>
+      parseConfigText('pipelines: []\nauth:\n  tokens: []\npipelines: []\n', 'hoist.yaml', {}),
+    ).toThrow(/^hoist\.yaml:4:1: YAML: Map keys must be unique/);
+  });
+
+  it('lists reference problems together with schema problems, when it knows the plugins', () => {
+    const bad = `
+repositories:
+  - name: internal
+    plugin: yumm
+    colour: red
+    packages: [{ name: app }]
+pipelines:
+  - name: build
+    materials: [{ package: internal/ap }]
+    stages: [{ name: verify, jobs: [{ name: j, tasks: [{ run: "true" }] }] }]
+  - name: deploy
+    materials: [{ pipeline: build, stage: verfy }, { pipeline: ghost, stage: s }]
+    stages: [verify]
+`;
+    let issues: { key: string; message: string }[] = [];
+    try {
+      parseConfigText(bad, 'hoist.yaml', {}, ['yum']);
+    } catch (error) {
+      issues = (error as { issues: typeof issues }).issues;
+    }
+    expect(issues.map((i) => `${i.key}: ${i.message}`)).toEqual([
+      'repositories[0]: Unrecognized key: "colour"',
+      'pipelines[1].stages[0]: must be a stage: { name: NAME, approval: auto | manual, approvers: [...], jobs: [...] }',
+      "repositories[0].plugin: no plugin 'yumm'; known: yum",
+      "pipelines[0].materials[0].package: no package 'internal/ap'",
+      "pipelines[1].materials[0].stage: pipeline 'build' has no stage 'verfy'",
+      "pipelines[1].materials[1].pipeline: no pipeline 'ghost'",
+    ]);
+  });
+
+  it('refuses two tokens with one value or one name, without showing the value', () => {
+    const tokens = `
+auth:
+  tokens:
+    - { name: alice, role: operator, token: "same-value-0123456789" }
+    - { name: bob, role: viewer, token: "same-value-0123456789" }
+    - { name: alice, role: viewer, token: "other-value-0123456789" }
+`;
+    let issues: { key: string; message: string }[] = [];
+    try {
+      parseConfigText(tokens, 'hoist.yaml', {});
+    } catch (error) {
+      issues = (error as { issues: typeof issues }).issues;
+    }
+    expect(issues.map((i) => `${i.key}: ${i.message}`)).toEqual([
+      'auth.tokens[1].token: the same value as auth.tokens[0] (alice): every token must be different',
+      "auth.tokens[2].name: token 'alice' is defined twice",
+    ]);
+  });
+
+  it('names the two shapes of a task', () => {
+    const bad = `
+pipelines:
+  - name: p
+    materials: [{ pipeline: q, stage: s }]
+    stages: [{ name: s, jobs: [{ name: j, tasks: [{ script: "make" }] }] }]
+`;
+    expect(() => parseConfigText(bad, 'hoist.yaml', {})).toThrow(
+      "a task is either { run: 'a shell script' } or { exec: [command, argument, …] }",
     );
   });
 });

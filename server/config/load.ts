@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigInvalidError, type ValidationIssue } from 'hoist';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
+import { crossCheck } from './cross-check.ts';
 import { HoistConfig } from './schema.ts';
 
 /**
@@ -8,7 +9,11 @@ import { HoistConfig } from './schema.ts';
  * problem is reported at once, each with the path of its field.
  * @throws ConfigInvalidError
  */
-export async function loadConfigFile(path: string, env = process.env): Promise<HoistConfig> {
+export async function loadConfigFile(
+  path: string,
+  env = process.env,
+  pluginIds?: readonly string[],
+): Promise<HoistConfig> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -20,15 +25,27 @@ export async function loadConfigFile(path: string, env = process.env): Promise<H
       },
     ]);
   }
-  return parseConfigText(text, path, env);
+  return parseConfigText(text, path, env, pluginIds);
 }
 
-/** Like `loadConfigFile`, from text. */
-export function parseConfigText(text: string, where: string, env = process.env): HoistConfig {
-  const doc = parseDocument(text, { prettyErrors: false });
+/**
+ * Like `loadConfigFile`, from text. With `pluginIds`, a file that fails its schema also has its
+ * references checked as far as they can be read, so that every problem is listed at once.
+ */
+export function parseConfigText(
+  text: string,
+  where: string,
+  env = process.env,
+  pluginIds?: readonly string[],
+): HoistConfig {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
   if (doc.errors.length > 0) {
     throw new ConfigInvalidError(
-      doc.errors.map((e) => ({ key: '', message: `${where}: YAML: ${e.message.split('\n')[0]}` })),
+      doc.errors.map((e) => ({
+        key: '',
+        message: `${where}${position(lines.linePos(e.pos[0]))}: YAML: ${e.message.split('\n')[0]}`,
+      })),
     );
   }
   const issues: ValidationIssue[] = [];
@@ -38,10 +55,19 @@ export function parseConfigText(text: string, where: string, env = process.env):
     for (const issue of parsed.error.issues) {
       issues.push({ key: formatPath(issue.path), message: issue.message });
     }
+    for (const issue of pluginIds ? crossCheck(raw, pluginIds) : []) {
+      if (!issues.some((i) => i.key === issue.key && i.message === issue.message))
+        issues.push(issue);
+    }
   }
   if (issues.length > 0)
     throw new ConfigInvalidError(issues.map((i) => ({ key: i.key, message: i.message })));
   return parsed.data as HoistConfig;
+}
+
+/** `:3:7` for line 3, column 7 of the file. */
+function position(at: { line: number; col: number }): string {
+  return at.line > 0 ? `:${at.line}:${at.col}` : '';
 }
 
 /** `repositories[0].packages[1].config.PACKAGE_SPEC` */

@@ -41,24 +41,44 @@ export const RepositoryConfig = z.strictObject({
 });
 export type RepositoryConfig = z.infer<typeof RepositoryConfig>;
 
-export const Task = z.union([
-  z.strictObject({ run: z.string().min(1) }),
-  z.strictObject({ exec: z.array(z.string()).min(1) }),
-]);
+export const Task = z.union(
+  [
+    z.strictObject({ run: z.string().min(1) }),
+    z.strictObject({ exec: z.array(z.string()).min(1) }),
+  ],
+  {
+    error: (issue) =>
+      issue.code === 'invalid_union'
+        ? "a task is either { run: 'a shell script' } or { exec: [command, argument, …] }"
+        : undefined,
+  },
+);
 
-export const Job = z.strictObject({
-  name: Name,
-  tasks: z.array(Task).min(1, 'a job needs at least one task'),
-  timeout: PollInterval.optional(),
+/** The message of a value that is not even an object, naming what is expected. */
+const shape = (expected: string) => ({
+  error: (issue: { code?: string }) =>
+    issue.code === 'invalid_type' ? `must be ${expected}` : undefined,
 });
 
-export const Stage = z.strictObject({
-  name: Name,
-  approval: z.enum(['auto', 'manual']).default('auto'),
-  approvers: z.array(z.string().min(1)).optional(),
-  allowOnlyOnSuccess: z.boolean().optional(),
-  jobs: z.array(Job).min(1, 'a stage needs at least one job'),
-});
+export const Job = z.strictObject(
+  {
+    name: Name,
+    tasks: z.array(Task).min(1, 'a job needs at least one task'),
+    timeout: PollInterval.optional(),
+  },
+  shape("a job: { name: NAME, tasks: [{ run: '…' }], timeout: 10m }"),
+);
+
+export const Stage = z.strictObject(
+  {
+    name: Name,
+    approval: z.enum(['auto', 'manual']).default('auto'),
+    approvers: z.array(z.string().min(1)).optional(),
+    allowOnlyOnSuccess: z.boolean().optional(),
+    jobs: z.array(Job).min(1, 'a stage needs at least one job'),
+  },
+  shape('a stage: { name: NAME, approval: auto | manual, approvers: [...], jobs: [...] }'),
+);
 
 export const PackageMaterial = z.strictObject({
   package: z.string().regex(/^[^/]+\/[^/]+$/, "must name a package as 'repository/package'"),
@@ -89,9 +109,32 @@ export const TokenConfig = z.strictObject({
   groups: z.array(Name).optional(),
 });
 
+/** Tokens: each name and each value once (a shared value would make two people one). */
+const Tokens = z
+  .array(TokenConfig)
+  .default([])
+  .superRefine((tokens, ctx) => {
+    for (const [j, token] of tokens.entries()) {
+      const i = tokens.findIndex((t) => t.token === token.token);
+      if (i < j)
+        ctx.addIssue({
+          code: 'custom',
+          path: [j, 'token'],
+          message: `the same value as auth.tokens[${i}] (${tokens[i]?.name}): every token must be different`,
+        });
+      const n = tokens.findIndex((t) => t.name === token.name);
+      if (n < j)
+        ctx.addIssue({
+          code: 'custom',
+          path: [j, 'name'],
+          message: `token '${token.name}' is defined twice`,
+        });
+    }
+  });
+
 /** The whole `hoist.yaml`. */
 export const HoistConfig = z.strictObject({
-  auth: z.strictObject({ tokens: z.array(TokenConfig).default([]) }).default({ tokens: [] }),
+  auth: z.strictObject({ tokens: Tokens }).default({ tokens: [] }),
   repositories: z.array(RepositoryConfig).default([]),
   pipelines: z.array(PipelineConfig).default([]),
 });
