@@ -84,6 +84,11 @@ async function runCheck(
     );
   }
 
+  if (options.since !== undefined && pluginId === 'yum' && !YUM_LABEL.test(options.since)) {
+    throw new UsageError(
+      `--since takes a revision label, name-[epoch:]version-release.arch (e.g. app-1.2-1.noarch), got '${options.since}'`,
+    );
+  }
   // Installed plugins load only when asked for: yum needs no process spawned.
   const extraPlugins =
     pluginId === 'yum'
@@ -115,7 +120,7 @@ async function runCheck(
       pkg as Configuration,
     );
     if (!revision) {
-      process.stderr.write(`hoist: no package matches ${describeQuery(pkg)}\n`);
+      process.stderr.write(`hoist: no package matches ${describeQuery(pkg)}${filters(pkg)}\n`);
       return EXIT.notFound;
     }
     print(options.json ? JSON.stringify(revision, null, 2) : describe(revision));
@@ -134,6 +139,18 @@ function describe(revision: Revision): string {
     lines.push(`  checksum  ${revision.data.CHECKSUM_TYPE}:${revision.data.CHECKSUM}`);
   if (revision.trackbackUrl) lines.push(`  url       ${revision.trackbackUrl}`);
   return lines.join('\n');
+}
+
+/** The yum plugin's revision labels: `name-[epoch:]version-release.arch`. */
+const YUM_LABEL = /^[^\s]+-(?:\d+:)?[^\s:-]+-[^\s-]+\.[^\s.-]+$/;
+
+/** The filters that narrowed the search, so that a no-match says what else it asked. */
+function filters(pkg: Record<string, string>): string {
+  const active = [
+    pkg.ARCH ? `ARCH ${pkg.ARCH}` : '',
+    pkg.VERSION_CONSTRAINT ? `VERSION_CONSTRAINT ${pkg.VERSION_CONSTRAINT}` : '',
+  ].filter(Boolean);
+  return active.length > 0 ? ` with ${active.join(' and ')}` : '';
 }
 
 function describeQuery(pkg: Record<string, string>): string {

@@ -131,6 +131,48 @@ describe('hoist check (as a process)', () => {
     expect(stderr).toBe("hoist: no package matches 'no-such-package'\n");
   });
 
+  it('names the filters of a search that found nothing, and refuses a --since it cannot read', async () => {
+    const arch = await runHoist(
+      [
+        'check',
+        server.url,
+        'app',
+        '--arch',
+        'x86_64',
+        '--username',
+        'ci',
+        '--password-env',
+        'REPO_PASSWORD',
+      ],
+      { REPO_PASSWORD: auth.password },
+    );
+    expect(arch.code).toBe(3);
+    expect(arch.stderr).toBe("hoist: no package matches 'app' with ARCH x86_64\n");
+    const since = await runHoist(['check', server.url, 'app', '--since', 'garbage']);
+    expect(since.code).toBe(2);
+    expect(since.stderr).toBe(
+      "hoist: --since takes a revision label, name-[epoch:]version-release.arch (e.g. app-1.2-1.noarch), got 'garbage'\n",
+    );
+  });
+
+  it('suggests a fuller name when a glob matches several names of one arch', async () => {
+    const two = tempRepoDir();
+    try {
+      await buildRpms(two, [
+        { name: 'app-client', version: '1.0' },
+        { name: 'app-server', version: '1.0' },
+      ]);
+      await createrepo(two);
+      const { code, stderr } = await runHoist(['check', `file://${two}`, 'app-*']);
+      expect(code).toBe(2);
+      expect(stderr).toBe(
+        "hoist: Package spec 'app-*' matches more than one package: app-client.noarch, app-server.noarch. Narrow it with a fuller name, e.g. 'app-client' (the names differ; ARCH cannot tell them apart).\n",
+      );
+    } finally {
+      rmSync(two, { recursive: true, force: true });
+    }
+  });
+
   it('exits 2 on invalid configuration, listing every problem', async () => {
     const { code, stderr } = await runHoist([
       'check',

@@ -55,10 +55,21 @@ export function selectStream(
       streams.slice(0, 10).join(', ') +
       (streams.length > 10 ? `, … (${streams.length} in all)` : '');
     throw new PackageAmbiguousError(
-      `Package spec '${selection.spec.text}' matches more than one package: ${shown}. Narrow it with a name.arch spec or the ARCH property.`,
+      `Package spec '${selection.spec.text}' matches more than one package: ${shown}. ${narrowing(kept)}`,
     );
   }
   return kept.sort((a, b) => compareEvr(evrOf(a), evrOf(b)));
+}
+
+/** A hint that can help: another name when the names differ, an arch when only arches do. */
+function narrowing(packages: readonly PrimaryPackage[]): string {
+  const names = [...new Set(packages.map((p) => p.name))].sort();
+  const arches = [...new Set(packages.map((p) => p.arch))].sort();
+  if (names.length === 1)
+    return `Narrow it with the ARCH property or a name.arch spec, e.g. '${names[0]}.${arches[0]}'.`;
+  if (arches.length === 1)
+    return `Narrow it with a fuller name, e.g. '${names[0]}' (the names differ; ARCH cannot tell them apart).`;
+  return `Narrow it with a fuller name.arch spec, e.g. '${names[0]}.${arches[0]}'.`;
 }
 
 /** The EVR a stored revision stands for (from its data, else from its label). */
