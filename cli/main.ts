@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { bundledPlugins } from '../plugins/index.ts';
@@ -160,12 +161,15 @@ plugins
         source: p.exec ? 'exec' : 'javascript',
       })),
     ];
-    if (options.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-    else
-      for (const r of rows)
-        process.stdout.write(
-          `${r.id.padEnd(16)} ${r.version.padEnd(10)} ${r.source.padEnd(10)} ${r.name}\n`,
-        );
+    if (options.json) return void process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    const line = (r: { id: string; version: string; source: string; name: string }) =>
+      `${r.id.padEnd(16)} ${r.version.padEnd(10)} ${r.source.padEnd(10)} ${r.name}\n`;
+    process.stdout.write(line({ id: 'ID', version: 'VERSION', source: 'KIND', name: 'NAME' }));
+    for (const r of rows) process.stdout.write(line(r));
+    if (installed.length === 0)
+      process.stderr.write(
+        `no installed plugins in ${join(resolve(dataDir()), 'plugins')} (--data or HOIST_DATA names the data folder)\n`,
+      );
   });
 plugins
   .command('install')

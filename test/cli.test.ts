@@ -1,4 +1,6 @@
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runHoist } from './helpers/cli.ts';
 import { fixtureUrl } from './helpers/fixtures.ts';
@@ -249,5 +251,16 @@ describe('hoist check (as a process)', () => {
     expect(JSON.parse(stdout)).toEqual([
       { id: 'yum', version: '1.0.0', name: 'Yum repository', source: 'bundled' },
     ]);
+    const empty = mkdtempSync(join(tmpdir(), 'hoist-noplugins-'));
+    try {
+      const table = await runHoist(['--data', empty, 'plugins', 'list']);
+      expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+VERSION\s+KIND\s+NAME$/);
+      expect(table.stdout).toMatch(/^yum\s+1\.0\.0\s+bundled\s+Yum repository$/m);
+      expect(table.stderr).toBe(
+        `no installed plugins in ${join(empty, 'plugins')} (--data or HOIST_DATA names the data folder)\n`,
+      );
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
   });
 });

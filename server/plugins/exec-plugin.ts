@@ -78,9 +78,18 @@ export function sendMessage(
   });
 }
 
+/**
+ * The last line the plugin wrote to stderr, as one line: for a Python traceback or a Node
+ * stack, that is the error itself (`RuntimeError: index exploded`), not the frames above it.
+ */
 function lastLines(stderr: string): string {
-  const lines = stderr.trim().split('\n').filter(Boolean).slice(-3);
-  return lines.length > 0 ? ` (stderr: ${lines.join(' | ')})` : '';
+  const last = stderr
+    .trim()
+    .split('\n')
+    .filter((l) => l.trim())
+    .at(-1)
+    ?.trim();
+  return last ? ` (stderr: ${last.slice(0, 300)})` : '';
 }
 
 function parse(text: string, requestName: string, pluginId: string, allowEmpty: boolean): unknown {
