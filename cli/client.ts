@@ -73,16 +73,20 @@ export async function call<T>(
   method: string,
   path: string,
   body?: unknown,
+  /** Sends `body` as this text type (e.g. `application/yaml`) instead of JSON. */
+  textType?: string,
 ): Promise<T> {
   let response: Response;
+  const type = textType ?? 'application/json';
+  const payload = textType ? String(body) : JSON.stringify(body);
   try {
     response = await fetch(new URL(path, client.server), {
       method,
       headers: {
         authorization: `Bearer ${client.token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(body === undefined ? {} : { 'content-type': type }),
       },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      ...(body === undefined ? {} : { body: payload }),
       signal: AbortSignal.timeout(30_000),
     });
   } catch (error) {

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { bundledPlugins } from '../plugins/index.ts';
+import { registerApply } from './apply.ts';
 import { registerCheck } from './check.ts';
 import { ClientError } from './client.ts';
 import { registerDemo } from './demo.ts';
@@ -89,50 +90,7 @@ program
     process.on('SIGINT', () => void stop('SIGINT'));
   });
 
-program
-  .command('apply')
-  .summary('apply a configuration file to a running server')
-  .description(
-    'Send a configuration file (hoist.yaml) to a running server, which applies it whole or not at all.',
-  )
-  .requiredOption('--config <file>', 'configuration file to apply')
-  .option('--server <url>', 'server URL', process.env.HOIST_SERVER ?? 'http://127.0.0.1:8153')
-  .action(async (options: { config: string; server: string }) => {
-    const token = process.env.HOIST_TOKEN;
-    if (!token) throw new UsageError('set HOIST_TOKEN to an admin token of the server');
-    const { readFile } = await import('node:fs/promises');
-    const text = await readFile(options.config, 'utf8').catch(() => {
-      throw new UsageError(`cannot read ${options.config}`);
-    });
-    let response: Response;
-    try {
-      response = await fetch(new URL('/api/config/apply', options.server), {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/yaml' },
-        body: text,
-      });
-    } catch (error) {
-      throw new UsageError(
-        `cannot reach ${options.server}: ${(error as Error).cause ?? (error as Error).message}`,
-      );
-    }
-    const body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
-    if (!response.ok) {
-      const error = (body.error ?? {}) as {
-        message?: string;
-        issues?: { key: string; message: string }[];
-      };
-      process.stderr.write(`hoist: ${error.message ?? `HTTP ${response.status}`}\n`);
-      for (const issue of error.issues ?? [])
-        process.stderr.write(`  ${issue.key || '(file)'}: ${issue.message}\n`);
-      process.exitCode =
-        response.status === 422 || response.status === 400 ? EXIT.usage : EXIT.repository;
-      return;
-    }
-    process.stdout.write(
-      `applied: ${body.added} added, ${body.changed} changed, ${body.removed} removed\n`,
-    );
-  });
+registerApply(program);
 
 const plugins = program
   .command('plugins')

@@ -57,6 +57,11 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
   state.onDatabaseError((error) =>
     app.log.warn({ error: error.message }, 'a database connection failed; the pool reconnects'),
   );
+  if (state.dropped.length > 0)
+    app.log.warn(
+      { removed: state.dropped },
+      `the configuration file removed what an earlier configuration had added (e.g. with hoist apply): ${state.dropped.join(', ')}`,
+    );
   const metrics = createMetrics();
   let engine: PipelineEngine | undefined;
   const instance = new Instance({

@@ -85,11 +85,13 @@ export async function openState(
     userAgent: `hoist/${version}`,
   });
   const catalog = new Catalog(store, runtime.host, box);
+  /** What the file removed at start that an earlier configuration (a `hoist apply`) had made. */
+  let dropped: string[] = [];
   const tokens = new TokenTable();
   const setTokens = (c: HoistConfig | undefined) =>
     tokens.set([{ name: 'admin', role: 'admin', token: adminToken }, ...(c?.auth.tokens ?? [])]);
   try {
-    if (config) await catalog.apply(config);
+    if (config) dropped = (await catalog.apply(config)).dropped;
     await catalog.ensureMaterials();
   } catch (error) {
     await store.close();
@@ -125,6 +127,7 @@ export async function openState(
     instanceId,
     leaseMs,
     applyConfig,
+    dropped,
     onDatabaseError: (handler: (error: Error) => void) => {
       onError = handler;
     },

@@ -14,5 +14,7 @@ export interface ServerContext {
   host: PluginHost;
   metrics: ServerMetrics;
   /** Re-applies the configuration file (or the given YAML text); undefined without a file. */
-  applyConfig(text?: string): Promise<{ added: number; changed: number; removed: number }>;
+  applyConfig(
+    text?: string,
+  ): Promise<{ added: number; changed: number; removed: number; dropped: string[] }>;
 }

@@ -79,11 +79,37 @@ export class Catalog {
   }
 
   /** Applies a configuration: nothing changes unless all of it is valid. */
+  /**
+   * Applies a configuration: nothing changes unless all of it is valid. `dropped` names what an
+   * earlier configuration had made and this one removes (objects made over the API stay).
+   */
   async apply(config: HoistConfig) {
     const plan = await this.plan(config);
+    const dropped = await this.droppedBy(plan);
     const summary = await this.store.applyConfiguration(plan);
     await this.changed();
-    return summary;
+    return { ...summary, dropped };
+  }
+
+  private async droppedBy(plan: ConfigurationPlan): Promise<string[]> {
+    const fromConfig = <T extends { source: string }>(rows: T[]) =>
+      rows.filter((r) => r.source === 'config');
+    const kept = {
+      repositories: new Set(plan.repositories.map((r) => r.name)),
+      packages: new Set(plan.packages.map((p) => `${p.repository}/${p.name}`)),
+      pipelines: new Set(plan.pipelines.map((p) => p.name)),
+    };
+    return [
+      ...fromConfig(await this.store.listPipelines())
+        .filter((p) => !kept.pipelines.has(p.name))
+        .map((p) => `pipeline ${p.name}`),
+      ...fromConfig(await this.store.listPackages())
+        .filter((p) => !kept.packages.has(`${p.repository}/${p.name}`))
+        .map((p) => `package ${p.repository}/${p.name}`),
+      ...fromConfig(await this.store.listRepositories())
+        .filter((r) => !kept.repositories.has(r.name))
+        .map((r) => `repository ${r.name}`),
+    ];
   }
 
   /** Every material the packages name exists in the store (so it gets polled). */
