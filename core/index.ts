@@ -25,7 +25,12 @@ export {
   type PluginHost,
   type PluginHostOptions,
 } from './host/plugin-host.ts';
-export { createPluginRegistry, type PluginRegistry } from './host/registry.ts';
+export {
+  createPluginRegistry,
+  createReloadableRegistry,
+  type PluginRegistry,
+  type ReloadableRegistry,
+} from './host/registry.ts';
 export { silentLogger } from './host/silent-logger.ts';
 export { secureValues, validateAgainstProperties, withDefaults } from './plugin/configuration.ts';
 export { defineRepositoryPlugin, PLUGIN_ID } from './plugin/define.ts';

@@ -12,6 +12,8 @@ import type { HoistConfig } from './config/schema.ts';
 import { createMetrics } from './metrics.ts';
 import { PipelineEngine } from './pipelines/engine.ts';
 import type { PluginRuntime } from './plugin-runtime.ts';
+import { loadInstalledPlugins } from './plugins/packages.ts';
+import { watchInstalledPlugins } from './plugins/watch.ts';
 import { Poller } from './poller/poller.ts';
 import { loggerOptions, openState, type ServerOptions } from './state.ts';
 import type { Store } from './store/store.ts';
@@ -119,6 +121,19 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
   });
   await engine.resume();
   await poller.start();
+  // Plugins installed or removed while the server runs are picked up without a restart.
+  const plugins = watchInstalledPlugins({
+    dataDir,
+    logger: app.log,
+    async onChange() {
+      runtime.reload([...(await loadInstalledPlugins(dataDir)), ...(options.plugins ?? [])]);
+      await poller.refresh();
+      app.log.info(
+        { plugins: runtime.host.registry.list().map((p) => `${p.id} ${p.version}`) },
+        'plugins reloaded',
+      );
+    },
+  });
 
   let closing: Promise<void> | undefined;
   return {
@@ -131,6 +146,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
     instance,
     close(graceMs = 10_000) {
       closing ??= (async () => {
+        plugins.stop();
         await poller.stop(graceMs);
         await engine.stop();
         await instance.stop().catch((error) => app.log.error({ err: error }, 'retire failed'));

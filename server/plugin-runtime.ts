@@ -1,6 +1,6 @@
 import {
   createPluginHost,
-  createPluginRegistry,
+  createReloadableRegistry,
   type Logger,
   type PluginHost,
   type RepositoryPlugin,
@@ -12,6 +12,8 @@ import { createHttpClient, type HostHttpClient } from './http/http-client.ts';
 export interface PluginRuntime {
   host: PluginHost;
   http: HostHttpClient;
+  /** Replaces the extra plugins (the bundled ones stay); refused whole when one is invalid. */
+  reload(extraPlugins: readonly RepositoryPlugin[]): void;
   close(): Promise<void>;
 }
 
@@ -27,12 +29,17 @@ export interface PluginRuntimeOptions {
 /** Builds the registry from the bundled list (plus any extra plugins) and a host over it. */
 export function createPluginRuntime(options: PluginRuntimeOptions = {}): PluginRuntime {
   const http = createHttpClient({ userAgent: options.userAgent ?? 'hoist' });
-  const registry = createPluginRegistry([...bundledPlugins, ...(options.extraPlugins ?? [])]);
+  const registry = createReloadableRegistry([...bundledPlugins, ...(options.extraPlugins ?? [])]);
   const host = createPluginHost({
     registry,
     http,
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
   });
-  return { host, http, close: () => http.close() };
+  return {
+    host,
+    http,
+    reload: (extra) => registry.replace([...bundledPlugins, ...extra]),
+    close: () => http.close(),
+  };
 }

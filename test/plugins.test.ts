@@ -397,3 +397,22 @@ repositories:
     }
   }, 30_000);
 });
+
+describe('plugins installed or removed while the server runs', () => {
+  it('are picked up without a restart', async () => {
+    const data = join(work, 'data-live');
+    const server = await startServer({ dataDir: data });
+    try {
+      const ids = async () =>
+        (await server.api<{ id: string }[]>('GET', '/api/plugins')).body.map((p) => p.id);
+      expect(await ids()).toEqual(['yum']);
+      expect((await runHoist(['--data', data, 'plugins', 'install', EXAMPLE])).code).toBe(0);
+      await eventually(async () => ((await ids()).includes('static-index') ? true : undefined));
+      expect(server.output()).toContain('plugins reloaded');
+      expect((await runHoist(['--data', data, 'plugins', 'remove', 'static-index'])).code).toBe(0);
+      await eventually(async () => ((await ids()).includes('static-index') ? undefined : true));
+    } finally {
+      await server.stop();
+    }
+  }, 30_000);
+});

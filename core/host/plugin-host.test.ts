@@ -9,7 +9,7 @@ import {
 import type { HttpClient } from '../plugin/types.ts';
 import { createMemoryState } from './memory-state.ts';
 import { createPluginHost } from './plugin-host.ts';
-import { createPluginRegistry } from './registry.ts';
+import { createPluginRegistry, createReloadableRegistry } from './registry.ts';
 
 const noHttp: HttpClient = {
   request: () => Promise.reject(new Error('no network in this test')),
@@ -28,6 +28,18 @@ describe('core/host/plugin-host', () => {
     expect(() => hostWith(samplePlugin()).registry.get('nope')).toThrow(
       "No plugin with id 'nope'. Known plugins: sample",
     );
+  });
+
+  it('replaces a reloadable registry whole, or not at all', () => {
+    const registry = createReloadableRegistry([samplePlugin()]);
+    expect(registry.list().map((p) => p.id)).toEqual(['sample']);
+    expect(() => registry.replace([samplePlugin(), samplePlugin()])).toThrow(
+      "Two plugins have the id 'sample'",
+    );
+    expect(registry.has('sample')).toBe(true);
+    registry.replace([]);
+    expect(registry.has('sample')).toBe(false);
+    expect(() => registry.get('sample')).toThrow("No plugin with id 'sample'");
   });
 
   it('refuses an object not made by defineRepositoryPlugin', () => {

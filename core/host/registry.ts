@@ -40,3 +40,25 @@ export function createPluginRegistry(plugins: readonly RepositoryPlugin[]): Plug
     list: () => [...byId.values()],
   };
 }
+
+/** A registry whose plugins can be replaced while it is in use (a server picking up installs). */
+export interface ReloadableRegistry extends PluginRegistry {
+  /**
+   * Replaces every plugin at once; checked as `createPluginRegistry` checks, and left as it was
+   * when the new list is refused.
+   * @throws PluginDefinitionError
+   */
+  replace(plugins: readonly RepositoryPlugin[]): void;
+}
+
+export function createReloadableRegistry(plugins: readonly RepositoryPlugin[]): ReloadableRegistry {
+  let current = createPluginRegistry(plugins);
+  return {
+    get: (id) => current.get(id),
+    has: (id) => current.has(id),
+    list: () => current.list(),
+    replace(next) {
+      current = createPluginRegistry(next);
+    },
+  };
+}

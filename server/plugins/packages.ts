@@ -9,6 +9,7 @@ import {
   readlink,
   rename,
   rm,
+  stat,
   symlink,
   writeFile,
 } from 'node:fs/promises';
@@ -193,9 +194,13 @@ export async function loadInstalledPlugins(dataDir: string): Promise<RepositoryP
       );
       continue;
     }
-    const module = (await import(
-      pathToFileURL(resolve(plugin.dir, plugin.main as string)).href
-    )) as Record<string, unknown>;
+    // A reinstalled plugin is a new module: the query makes the import read it again.
+    const main = resolve(plugin.dir, plugin.main as string);
+    const version = (await stat(main).catch(() => undefined))?.mtimeMs ?? 0;
+    const module = (await import(`${pathToFileURL(main).href}?v=${version}`)) as Record<
+      string,
+      unknown
+    >;
     const found = [module.default, ...Object.values(module)].find(
       (v): v is RepositoryPlugin =>
         typeof v === 'object' &&
