@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Configuration, Revision } from 'hoist';
+import type { Configuration, PluginHost, Revision } from 'hoist';
 import { createPluginRuntime } from '../server/plugin-runtime.ts';
 import { EXIT, UsageError } from './exit-codes.ts';
 import { stderrLogger } from './logger.ts';
@@ -120,7 +120,10 @@ async function runCheck(
       pkg as Configuration,
     );
     if (!revision) {
-      process.stderr.write(`hoist: no package matches ${describeQuery(pkg)}${filters(pkg)}\n`);
+      const hint = pluginId === 'yum' ? await unfiltered(host, repo, pkg) : '';
+      process.stderr.write(
+        `hoist: no package matches ${describeQuery(pkg)}${filters(pkg)}${hint}\n`,
+      );
       return EXIT.notFound;
     }
     print(options.json ? JSON.stringify(revision, null, 2) : describe(revision));
@@ -139,6 +142,29 @@ function describe(revision: Revision): string {
     lines.push(`  checksum  ${revision.data.CHECKSUM_TYPE}:${revision.data.CHECKSUM}`);
   if (revision.trackbackUrl) lines.push(`  url       ${revision.trackbackUrl}`);
   return lines.join('\n');
+}
+
+/**
+ * When the filters (ARCH, VERSION_CONSTRAINT, modular streams not enabled) hid every match,
+ * what the spec alone finds: a hint that says which filter to change.
+ */
+async function unfiltered(
+  host: PluginHost,
+  repo: Record<string, string>,
+  pkg: Record<string, string>,
+): Promise<string> {
+  if (!pkg.PACKAGE_SPEC) return '';
+  const found = await host
+    .latestRevision('yum', repo as Configuration, {
+      PACKAGE_SPEC: pkg.PACKAGE_SPEC,
+      INCLUDE_MODULAR: 'true',
+    })
+    .catch(() => null);
+  if (!found) return '';
+  const modular = !pkg.ARCH && !pkg.VERSION_CONSTRAINT;
+  return modular
+    ? `; ${found.revision} is a modular package of a stream that is not enabled (INCLUDE_MODULAR=true takes it)`
+    : `; without the filters it finds ${found.revision}`;
 }
 
 /** The yum plugin's revision labels: `name-[epoch:]version-release.arch`. */

@@ -149,7 +149,18 @@ describe('hoist check (as a process)', () => {
       { REPO_PASSWORD: auth.password },
     );
     expect(arch.code).toBe(3);
-    expect(arch.stderr).toBe("hoist: no package matches 'app' with ARCH x86_64\n");
+    expect(arch.stderr).toBe(
+      "hoist: no package matches 'app' with ARCH x86_64; without the filters it finds app-1.1-1.noarch\n",
+    );
+    const modular = await runHoist([
+      'check',
+      fixtureUrl('libdnf/modules_all_x86_64'),
+      'httpd-2.2*',
+    ]);
+    expect(modular.code).toBe(3);
+    expect(modular.stderr).toBe(
+      "hoist: no package matches 'httpd-2.2*'; httpd-2.2.15-59.x86_64 is a modular package of a stream that is not enabled (INCLUDE_MODULAR=true takes it)\n",
+    );
     const since = await runHoist(['check', server.url, 'app', '--since', 'garbage']);
     expect(since.code).toBe(2);
     expect(since.stderr).toBe(
