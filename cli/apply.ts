@@ -7,6 +7,29 @@ import { CLIENT_EXIT, ClientError, call, resolveClient } from './client.ts';
  * at all. The server and token come as for the operator commands (`--server`, HOIST_SERVER /
  * HOIST_TOKEN, the login file), and so do the exit codes.
  */
+interface Applied {
+  added: number;
+  changed: number;
+  removed: number;
+  dropped?: string[];
+}
+
+/**
+ * A refused configuration, as `hoist serve` shows one: every problem on a line of its own,
+ * with the file's name where the server could only say "request body".
+ */
+function inFile(error: unknown, file: string): unknown {
+  if (!(error instanceof ClientError) || error.issues.length === 0) return error;
+  const lines = error.issues.map(
+    (i) => `  ${i.key ? `${i.key}: ` : ''}${i.message.replaceAll('request body', file)}`,
+  );
+  const count = error.issues.length;
+  return new ClientError(
+    `${file} is refused (${count} problem${count === 1 ? '' : 's'}):\n${lines.join('\n')}`,
+    error.exitCode,
+  );
+}
+
 export function registerApply(program: Command): void {
   program
     .command('apply')
@@ -24,19 +47,22 @@ export function registerApply(program: Command): void {
       'server URL (default: $HOIST_SERVER, the login file, or http://127.0.0.1:8153)',
     )
     .action(async (options: { config: string; server?: string }) => {
-      const client = await resolveClient(options);
       const text = await readFile(options.config, 'utf8').catch((error: NodeJS.ErrnoException) => {
         throw new ClientError(
           `cannot read ${options.config}: ${error.code ?? error.message}`,
           CLIENT_EXIT.usage,
         );
       });
-      const body = await call<{
-        added: number;
-        changed: number;
-        removed: number;
-        dropped?: string[];
-      }>(client, 'POST', '/api/config/apply', text, 'application/yaml');
+      const client = await resolveClient(options);
+      const body = await call<Applied>(
+        client,
+        'POST',
+        '/api/config/apply',
+        text,
+        'application/yaml',
+      ).catch((error: unknown) => {
+        throw inFile(error, options.config);
+      });
       process.stdout.write(
         `applied: ${body.added} added, ${body.changed} changed, ${body.removed} removed${
           body.dropped?.length ? ` (${body.dropped.join(', ')})` : ''

@@ -22,6 +22,8 @@ export class ClientError extends Error {
   constructor(
     message: string,
     readonly exitCode: number,
+    /** The problems the server listed (a configuration it refused), if any. */
+    readonly issues: readonly { key: string; message: string }[] = [],
   ) {
     super(message);
   }
@@ -102,14 +104,17 @@ export async function call<T>(
     return (type.includes('json') ? JSON.parse(text) : text) as T;
   }
   let message = `HTTP ${response.status}`;
+  let issues: { key: string; message: string }[] = [];
   try {
     const parsed = JSON.parse(text) as {
       error?: { code?: string; message?: string; issues?: { key: string; message: string }[] };
     };
     message = parsed.error?.message ?? message;
-    // A request the API refused names its issues in the message already.
-    if (parsed.error?.issues?.length && parsed.error.code !== 'ERR_BAD_REQUEST')
-      message += `: ${parsed.error.issues.map((i) => `${i.key}: ${i.message}`).join('; ')}`;
+    issues = parsed.error?.issues ?? [];
+    // Name the problems in the one line, unless the message does already.
+    const listed = issues.map((i) => (i.key ? `${i.key}: ${i.message}` : i.message));
+    if (listed.length > 0 && !listed.every((l) => message.includes(l)))
+      message += `: ${listed.join('; ')}`;
   } catch {
     // Not JSON: keep the status.
   }
@@ -123,7 +128,7 @@ export async function call<T>(
           : response.status === 400 || response.status === 422
             ? CLIENT_EXIT.usage
             : CLIENT_EXIT.server;
-  throw new ClientError(message, code);
+  throw new ClientError(message, code, issues);
 }
 
 /** Left-aligned columns for people. */

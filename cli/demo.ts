@@ -15,7 +15,7 @@ const SHOW_PACKAGE = [
   'echo "from     $HOIST_PACKAGE_DEMO_APP_LOCATION"',
   // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion
   'file="${HOIST_PACKAGE_DEMO_APP_LOCATION#file://}"',
-  'test "$(sha256sum "$file" | cut -d" " -f1)" = "$HOIST_PACKAGE_DEMO_APP_CHECKSUM" && echo "sha256   matches the repository: the same bytes"',
+  'if test "$(sha256sum "$file" | cut -d" " -f1)" = "$HOIST_PACKAGE_DEMO_APP_CHECKSUM"; then echo "sha256   matches the repository: the same bytes"; else echo "sha256   does not match the repository" >&2; exit 1; fi',
 ].join('; ');
 
 /** The demo's configuration: build -> deploy, with a manual production stage. */
@@ -53,7 +53,7 @@ export function registerDemo(program: Command, dataOption: () => string | undefi
     .summary('see Hoist work: a local repository, build -> deploy, the dashboard')
     .description(
       [
-        'Start a demo server, offline: a small yum repository of its own, a build pipeline on it and a deploy pipeline downstream whose production stage waits for an approval, on SQLite in the data folder (default ./hoist-demo).',
+        'Start a demo server, offline: a small yum repository of its own, a build pipeline on it and a deploy pipeline downstream whose production stage waits for an approval, on SQLite in the data folder (default ./hoist-demo; `hoist --data DIR demo` names another).',
         'It prints the dashboard URL and an admin token. `hoist demo publish` then adds a new version to the repository, and the package flows through build and deploy. Run `hoist demo` again to go on where you were.',
       ].join('\n\n'),
     )
@@ -83,6 +83,8 @@ async function runDemo(dir: string, port: number): Promise<void> {
     host: '127.0.0.1',
     port,
     logger: { level: 'warn' },
+  }).catch((error: NodeJS.ErrnoException) => {
+    throw portInUse(error, port);
   });
   writeFileSync(join(dir, 'demo-server'), `${server.url}\n`);
   const token = process.env.HOIST_ADMIN_TOKEN || demoToken(dir) || '(see HOIST_ADMIN_TOKEN)';
@@ -95,10 +97,10 @@ async function runDemo(dir: string, port: number): Promise<void> {
       `  token       ${token}`,
       `  repository  ${pathToFileURL(repo).href} (${DEMO_PACKAGE} ${versions.join(', ')})`,
       '',
-      'Sign in with the token: build runs on the newest version, deploy follows it to staging,',
-      'and its production stage waits for your approval.',
-      `Publish a new version:  hoist${data} demo publish`,
-      `From a terminal:        HOIST_SERVER=${server.url} HOIST_TOKEN=${token} hoist pipelines`,
+      'Sign in with the token: build runs on each new version, deploy follows it to staging,',
+      'and its production stage waits for an approval of each version.',
+      `Publish a new version:  ${cli()}${data} demo publish`,
+      `From a terminal:        HOIST_SERVER=${server.url} HOIST_TOKEN=${token} ${cli()} pipelines`,
       'Ctrl-C stops the demo; run it again to go on where you were.',
       '',
     ].join('\n'),
@@ -118,7 +120,9 @@ async function publish(dir: string): Promise<void> {
   const repo = join(dir, 'demo-repo');
   const versions = demoVersions(repo);
   if (versions.length === 0)
-    throw new UsageError(`no demo repository in ${dir}: run \`hoist${dataFlag(dir)} demo\` first`);
+    throw new UsageError(
+      `no demo repository in ${dir}: run \`${cli()}${dataFlag(dir)} demo\` first`,
+    );
   const version = nextVersion(versions);
   writeDemoRepo(repo, [...versions, version]);
   const label = `${DEMO_PACKAGE}-${version}-1.noarch`;
@@ -128,7 +132,7 @@ async function publish(dir: string): Promise<void> {
   process.stdout.write(
     asked
       ? `published ${label}; the demo server checks the repository now: watch build run at ${url}/\n`
-      : `published ${label}; start \`hoist${dataFlag(dir)} demo\` to see it flow (the server checks every 10 s)\n`,
+      : `published ${label}; start \`${cli()}${dataFlag(dir)} demo\` to see it flow (the server checks every 10 s)\n`,
   );
 }
 
@@ -153,6 +157,18 @@ function readText(file: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A clear word for a port that is taken; other errors as they are. */
+export function portInUse(error: NodeJS.ErrnoException, port: number): Error {
+  return error.code === 'EADDRINUSE'
+    ? new UsageError(`port ${port} is in use: choose another with --port (0 picks a free one)`)
+    : error;
+}
+
+/** How the user runs hoist: through npx after `npm ci` in a clone, else from the PATH. */
+function cli(): string {
+  return process.env.npm_command === 'exec' ? 'npx hoist' : 'hoist';
 }
 
 /** `--data DIR` as the user must repeat it, or nothing for the default folder. */

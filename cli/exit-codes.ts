@@ -35,7 +35,7 @@ export function exitCodeFor(error: unknown): number {
 /** One line for the user (one more per configuration problem): never a stack trace. */
 export function errorLine(error: unknown): string {
   if (error instanceof ConfigInvalidError && error.issues.length > 1) {
-    const lines = error.issues.map((i) => `  ${i.key || '(configuration)'}: ${i.message}`);
+    const lines = error.issues.map((i) => `  ${i.key ? `${i.key}: ` : ''}${i.message}`);
     return `hoist: the configuration is invalid (${error.issues.length} problems):\n${lines.join('\n')}`;
   }
   if (error instanceof HoistError || error instanceof UsageError) return `hoist: ${error.message}`;

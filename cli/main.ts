@@ -7,7 +7,7 @@ import { bundledPlugins } from '../plugins/index.ts';
 import { registerApply } from './apply.ts';
 import { registerCheck } from './check.ts';
 import { ClientError } from './client.ts';
-import { registerDemo } from './demo.ts';
+import { portInUse, registerDemo } from './demo.ts';
 import { EXIT, errorLine, exitCodeFor, UsageError } from './exit-codes.ts';
 import { registerOperatorCommands } from './operator.ts';
 
@@ -74,6 +74,8 @@ program
       port,
       ...(options.config ? { configFile: options.config } : {}),
       ...(database ? { database } : {}),
+    }).catch((error: NodeJS.ErrnoException) => {
+      throw portInUse(error, port);
     });
     process.stderr.write(
       `hoist: listening on ${server.url} (instance ${server.instance.id}, ${server.store.kind === 'postgres' ? 'PostgreSQL, shared' : 'SQLite'})\n`,

@@ -162,6 +162,30 @@ export function registerOperatorCommands(program: Command): void {
       },
     );
 
+  withServer(program.command('rerun'))
+    .summary('run a failed or cancelled stage again, with the same packages')
+    .argument('<pipeline>')
+    .argument('<counter>', 'the run number, e.g. 12', runNumber)
+    .argument('<stage>')
+    .option('--json', 'print JSON')
+    .action(
+      async (
+        pipeline: string,
+        counter: string,
+        stage: string,
+        options: { server?: string; json?: boolean },
+      ) => {
+        const client = await resolveClient(options);
+        const run = await call<Run>(
+          client,
+          'POST',
+          `/api/pipelines/${encodeURIComponent(pipeline)}/runs/${encodeURIComponent(counter)}/stages/${encodeURIComponent(stage)}/run`,
+        );
+        if (options.json) return json(run);
+        out(`re-running ${pipeline}/${run.counter} ${stage}; run is ${run.status}`);
+      },
+    );
+
   withServer(program.command('trigger'))
     .summary('run a pipeline now, optionally with pinned revisions')
     .argument('<pipeline>')

@@ -84,8 +84,18 @@ ${extra}`;
       HOIST_TOKEN: ADMIN_TOKEN,
     });
     expect(bad.code).toBe(2);
-    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
-    expect(bad.stderr).toMatch(/request body:1:\d+: YAML: /);
+    const file = join(server.dataDir, 'bad.yaml');
+    expect(bad.stderr).toMatch(
+      new RegExp(
+        `^hoist: ${file} is refused \\(1 problem\\):\\n  ${file}:1:\\d+: YAML: [^\\n]+\\n$`,
+      ),
+    );
+    // The token is checked after the file is read: an unreadable file is exit 2 without one.
+    const unread = await runHoist(['apply', '--config', join(server.dataDir, 'nope.yaml')], {
+      ...env,
+      HOIST_TOKEN: '',
+    });
+    expect(unread.code).toBe(2);
   });
 
   it('says at start what the file removed that an earlier apply had added', async () => {

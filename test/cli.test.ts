@@ -202,7 +202,7 @@ describe('hoist check (as a process)', () => {
     expect(stderr).toBe(
       [
         'hoist: the configuration is invalid (3 problems):',
-        '  (configuration): Unsupported key(s) found : COLOUR. Allowed key(s) are : REPO_URL, USERNAME, PASSWORD, MIRRORLIST, METALINK, CA_CERT, CLIENT_CERT, CLIENT_KEY, TLS_VERIFY, PROXY, TIMEOUT',
+        '  Unsupported key(s) found : COLOUR. Allowed key(s) are : REPO_URL, USERNAME, PASSWORD, MIRRORLIST, METALINK, CA_CERT, CLIENT_CERT, CLIENT_KEY, TLS_VERIFY, PROXY, TIMEOUT',
         "  REPO_URL: Invalid URL: Only 'file', 'http' and 'https' protocols are supported.",
         '  PACKAGE_SPEC: Package spec must not contain white space',
         '',

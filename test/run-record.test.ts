@@ -2,9 +2,11 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runHoist } from './helpers/cli.ts';
 import { buildRpms, createrepo, tempRepoDir } from './helpers/rpm-repo.ts';
 import { expectJobMatchesRecord, PRINT_APP, type Run, runOf, until } from './helpers/runs.ts';
 import {
+  ADMIN_TOKEN,
   eventually,
   type ServerProcess,
   startServer,
@@ -110,9 +112,12 @@ pipelines:
     expect(failed.stages[0]?.jobs[0]?.error).toBe(
       'the server stopped while this job was running; re-run the stage',
     );
-    expect((await server.api('POST', '/api/pipelines/release/runs/2/stages/ship/run')).status).toBe(
-      200,
-    );
+    // Re-run from the CLI, as the error asks a person to.
+    const again = await runHoist(['rerun', 'release', '2', 'ship'], {
+      HOIST_SERVER: server.url,
+      HOIST_TOKEN: ADMIN_TOKEN,
+    });
+    expect(again.stdout).toMatch(/^re-running release\/2 ship; run is building\n$/);
     const rerun = await passed('release', 2);
     expect(rerun.cause).toEqual(failed.cause);
     await expectJobMatchesRecord(server, rerun, 'release', 'ship', 's', 'app-1.1-1.noarch');

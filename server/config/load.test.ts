@@ -82,7 +82,11 @@ pipelines:
     expect(() => parseConfigText(bad, 'hoist.yaml', {})).toThrow(
       expect.objectContaining({
         issues: [
-          { key: 'pipelines[0].materials[0]', message: shapes },
+          {
+            key: 'pipelines[0].materials[0]',
+            message:
+              'an upstream material names the stage that must pass: { pipeline: build, stage: STAGE }',
+          },
           { key: 'pipelines[0].materials[1]', message: shapes },
         ],
       }),
@@ -101,7 +105,18 @@ pipelines:
     );
     expect(() =>
       parseConfigText('pipelines: []\nauth:\n  tokens: []\npipelines: []\n', 'hoist.yaml', {}),
-    ).toThrow(/^hoist\.yaml:4:1: YAML: Map keys must be unique/);
+    ).toThrow(/^hoist\.yaml:4:1: YAML: Map keys must be unique: 'pipelines' is given twice$/);
+    // A key given twice does not hide the file's other problems.
+    let issues: { key: string; message: string }[] = [];
+    try {
+      parseConfigText('pipelines: []\npipelines: []\ncolour: red\n', 'hoist.yaml', {});
+    } catch (error) {
+      issues = (error as { issues: typeof issues }).issues;
+    }
+    expect(issues.map((i) => `${i.key}: ${i.message}`)).toEqual([
+      ": hoist.yaml:2:1: YAML: Map keys must be unique: 'pipelines' is given twice",
+      ': Unrecognized key: "colour"',
+    ]);
   });
 
   it('lists reference problems together with schema problems, when it knows the plugins', () => {

@@ -40,15 +40,13 @@ export function parseConfigText(
 ): HoistConfig {
   const lines = new LineCounter();
   const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
-  if (doc.errors.length > 0) {
-    throw new ConfigInvalidError(
-      doc.errors.map((e) => ({
-        key: '',
-        message: `${where}${position(lines.linePos(e.pos[0]))}: YAML: ${e.message.split('\n')[0]}`,
-      })),
-    );
-  }
-  const issues: ValidationIssue[] = [];
+  const issues: ValidationIssue[] = doc.errors.map((e) => ({
+    key: '',
+    message: `${where}${position(lines.linePos(e.pos[0]))}: YAML: ${yamlMessage(e, text)}`,
+  }));
+  // A key given twice leaves the document readable: its other problems are listed too. Other
+  // syntax errors leave too little to check.
+  if (doc.errors.some((e) => e.code !== 'DUPLICATE_KEY')) throw new ConfigInvalidError(issues);
   const raw = substitute(doc.toJS() ?? {}, [], env, issues);
   const parsed = HoistConfig.safeParse(raw);
   if (!parsed.success) {
@@ -63,6 +61,17 @@ export function parseConfigText(
   if (issues.length > 0)
     throw new ConfigInvalidError(issues.map((i) => ({ key: i.key, message: i.message })));
   return parsed.data as HoistConfig;
+}
+
+/** The first line of a YAML error, naming the key a duplicate-key error is about. */
+function yamlMessage(
+  error: { code: string; message: string; pos: [number, number] },
+  text: string,
+) {
+  const first = error.message.split('\n')[0] ?? '';
+  if (error.code !== 'DUPLICATE_KEY') return first;
+  const key = /^\s*["']?([^"':\n]+)/.exec(text.slice(error.pos[0]))?.[1]?.trim();
+  return key ? `${first}: '${key}' is given twice` : first;
 }
 
 /** `:3:7` for line 3, column 7 of the file. */

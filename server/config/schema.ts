@@ -89,11 +89,21 @@ export const UpstreamMaterial = z.strictObject({ pipeline: Name, stage: Name });
 
 /** A package of a repository, or the stage of an upstream pipeline whose packages it takes. */
 export const Material = z.union([PackageMaterial, UpstreamMaterial], {
-  error: (issue) =>
-    issue.code === 'invalid_union'
-      ? "a material is either { package: 'repository/package', trigger: latest | every } or { pipeline: NAME, stage: STAGE }"
-      : undefined,
+  error: (issue) => (issue.code === 'invalid_union' ? materialProblem(issue.input) : undefined),
 });
+
+/** What is wrong with a material that is neither shape, as precisely as can be said. */
+function materialProblem(input: unknown): string {
+  const shapes =
+    "a material is either { package: 'repository/package', trigger: latest | every } or { pipeline: NAME, stage: STAGE }";
+  if (typeof input !== 'object' || input === null) return shapes;
+  const keys = Object.keys(input);
+  if (keys.includes('pipeline') && !keys.includes('stage'))
+    return `an upstream material names the stage that must pass: { pipeline: ${String((input as { pipeline: unknown }).pipeline)}, stage: STAGE }`;
+  if (keys.includes('package') && keys.includes('pipeline'))
+    return `a material is a package or an upstream pipeline, not both: write two materials`;
+  return shapes;
+}
 
 export const PipelineConfig = z.strictObject({
   name: Name,
