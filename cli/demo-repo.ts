@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
@@ -37,13 +37,15 @@ ${entries.join('\n')}
 </metadata>
 `);
   const gz = gzipSync(xml);
+  // A server may read the repository meanwhile: the new primary is written beside the old one,
+  // then repomd.xml is replaced in one rename, then the old primary goes.
   const repodata = join(dir, 'repodata');
-  rmSync(repodata, { recursive: true, force: true });
-  mkdirSync(repodata);
+  mkdirSync(repodata, { recursive: true });
   const href = `repodata/${sha256(gz)}-primary.xml.gz`;
   writeFileSync(join(dir, href), gz);
+  const repomd = join(repodata, 'repomd.xml');
   writeFileSync(
-    join(repodata, 'repomd.xml'),
+    `${repomd}.tmp`,
     `<?xml version="1.0" encoding="UTF-8"?>
 <repomd xmlns="http://linux.duke.edu/metadata/repo"><revision>${versions.length}</revision>
 <data type="primary"><checksum type="sha256">${sha256(gz)}</checksum><open-checksum type="sha256">${sha256(xml)}</open-checksum>
@@ -51,6 +53,11 @@ ${entries.join('\n')}
 </repomd>
 `,
   );
+  renameSync(`${repomd}.tmp`, repomd);
+  for (const name of readdirSync(repodata)) {
+    if (name.endsWith('-primary.xml.gz') && `repodata/${name}` !== href)
+      rmSync(join(repodata, name), { force: true });
+  }
 }
 
 /** The versions the demo repository holds, oldest first. */

@@ -35,6 +35,17 @@ export async function candidates(
   const definition = definitionOf(pipeline);
   const packages: PinChoices['packages'] = [];
   const upstreams: PinChoices['upstreams'] = [];
+  // Asked once per upstream and package, not once per run: up to 1000 runs are read.
+  const answers = new Map<string, Promise<boolean>>();
+  const carried = (pipeline: string, material: string) => {
+    const key = `${pipeline}\u0000${material}`;
+    let answer = answers.get(key);
+    if (!answer) {
+      answer = carries(pipeline, material, sources);
+      answers.set(key, answer);
+    }
+    return answer;
+  };
   for (const m of upstreamMaterials(definition)) {
     const runs = (await sources.runs(m.pipeline)).filter((r) =>
       r.stages.some((s) => s.name === m.stage && s.status === 'passed'),
@@ -52,7 +63,7 @@ export async function candidates(
     });
     for (const run of runs) {
       for (const [material, revision] of Object.entries(run.cause.packages)) {
-        if (!(await carries(m.pipeline, material, sources))) continue;
+        if (!(await carried(m.pipeline, material))) continue;
         let entry = packages.find((p) => p.material === material && p.via === m.pipeline);
         if (!entry) {
           entry = { material, via: m.pipeline, revisions: [] };

@@ -1,4 +1,11 @@
-import { ConflictError, HoistError, NotFoundError, type PluginHost, type Revision } from 'hoist';
+import {
+  ConflictError,
+  createMemoryState,
+  HoistError,
+  NotFoundError,
+  type PluginHost,
+  type Revision,
+} from 'hoist';
 import type { Catalog, PolledPackage } from '../catalog/catalog.ts';
 import type { PipelineConfig } from '../config/schema.ts';
 import type { Logger } from '../logger.ts';
@@ -10,6 +17,9 @@ import { definitionOf, packageMaterials, upstreamMaterials } from './definition.
 import { carries, type RunSelection, type RunSources, resolveRun } from './resolve.ts';
 
 export type { PinChoices } from './candidates.ts';
+
+/** A person waits for a rollback's lookup in the repository at most this long. */
+const LOOKUP_TIMEOUT_MS = 60_000;
 
 /** How many runs of an upstream pipeline are searched for one that passed. */
 const UPSTREAM_SEARCH = 1000;
@@ -240,11 +250,15 @@ export class Scheduler {
         `no revision '${label}' in the history of '${material}' (its plugin cannot look up revisions it has not reported)`,
       );
     }
+    // The material's cached answers (ETag, the primary's checksum) spare a download when the
+    // repository has not changed; the copy is not written back, so the poll's state stays its own.
+    const cached = await store.getMaterial(pkg.fingerprint);
     const found = await host.revisionByLabel(
       polled.plugin,
       polled.repositoryConfig,
       polled.packageConfig,
       label,
+      { state: createMemoryState(cached?.state ?? {}), timeoutMs: LOOKUP_TIMEOUT_MS },
     );
     if (!found) {
       throw new NotFoundError(
