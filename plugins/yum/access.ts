@@ -3,6 +3,7 @@ import { type Configuration, type PluginContext, RepositoryMetadataError } from 
 import { isTrue } from './config.ts';
 import type { RepositoryAccess } from './fetch.ts';
 import { readAll } from './fetch.ts';
+import { configuredOrigins } from './trust.ts';
 
 /** Builds the access settings of a repository; PEM values given as paths are read via ctx. */
 export async function repositoryAccess(
@@ -24,6 +25,7 @@ export async function repositoryAccess(
     tls: tls && stripUndefined(tls),
     proxy: config.PROXY || undefined,
     timeoutMs: Math.round(Number(config.TIMEOUT || 30) * 1000),
+    origins: configuredOrigins(config),
   };
 }
 

@@ -12,6 +12,7 @@ import {
 } from 'hoist';
 import { type Compression, decompress, SNIFF_BYTES, sniffCompression } from './decompress.ts';
 import type { Digest, RepomdRecord } from './repomd.ts';
+import { mayCarryCredentials } from './trust.ts';
 
 /** How to reach a repository: credentials, TLS, proxy and patience. */
 export interface RepositoryAccess {
@@ -19,6 +20,8 @@ export interface RepositoryAccess {
   tls: TlsOptions | undefined;
   proxy: string | undefined;
   timeoutMs: number;
+  /** Origins that receive the credentials (basic auth, client certificate): the configured ones. */
+  origins: ReadonlySet<string>;
 }
 
 /** Largest small file (repomd.xml, mirror lists, metalinks) we read. */
@@ -43,23 +46,33 @@ export function digestAlgorithm(type: string): string | undefined {
   return DIGESTS[type.toLowerCase()];
 }
 
-/** Sends a request with the repository's access settings. */
+/**
+ * Sends a request with the repository's access settings; credentials (basic auth and the client
+ * certificate) only to a configured origin.
+ */
 export function send(
   ctx: PluginContext,
   access: RepositoryAccess,
   url: string,
   headers: Record<string, string> = {},
 ): Promise<HttpResponse> {
+  const trusted = mayCarryCredentials(url, access.origins);
+  const tls = access.tls && !trusted ? withoutClientCertificate(access.tls) : access.tls;
   const request: HttpRequest = {
     url,
     headers,
     timeoutMs: access.timeoutMs,
     signal: ctx.signal,
-    ...(access.auth ? { auth: access.auth } : {}),
-    ...(access.tls ? { tls: access.tls } : {}),
+    ...(access.auth && trusted ? { auth: access.auth } : {}),
+    ...(tls ? { tls } : {}),
     ...(access.proxy ? { proxy: access.proxy } : {}),
   };
   return ctx.http.request(request);
+}
+
+function withoutClientCertificate(tls: TlsOptions): TlsOptions | undefined {
+  const { cert: _cert, key: _key, ...rest } = tls;
+  return Object.keys(rest).length > 0 ? rest : undefined;
 }
 
 /** Throws the error that fits a non-2xx status (after releasing the body). */

@@ -48,4 +48,18 @@ describe('plugins/yum/mirrors', () => {
       expect(outcome, name).not.toBe('usable');
     }
   });
+
+  it('takes a metalink URL scheme from the URL, not from its protocol attribute', () => {
+    const metalink = Buffer.from(`<?xml version="1.0"?>
+<metalink version="3.0" xmlns="http://www.metalinker.org/">
+ <files><file name="repomd.xml"><resources>
+  <url protocol="http" type="http" preference="100">file:///srv/local/repodata/repomd.xml</url>
+  <url protocol="https" type="https" preference="90">https://m.example.com/el9/repodata/repomd.xml</url>
+  <url protocol="http" type="http" preference="80">ftp://m.example.com/el9/repodata/repomd.xml</url>
+ </resources></file></files></metalink>`);
+    expect(parseMetalink(metalink).mirrors).toEqual([
+      'file:///srv/local',
+      'https://m.example.com/el9',
+    ]);
+  });
 });

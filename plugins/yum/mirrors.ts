@@ -18,7 +18,7 @@ export function parseMirrorlist(text: string): string[] {
 export interface Metalink {
   /** Hashes of the current repomd.xml and of recent ones (`mm0:alternates`). */
   hashes: Digest[];
-  /** Repository base URLs (http and https only), most preferred first. */
+  /** Repository base URLs (http, https and file; no ftp or rsync), most preferred first. */
   mirrors: string[];
 }
 
@@ -60,8 +60,10 @@ export function parseMetalink(bytes: Uint8Array): Metalink {
         if (field === 'hash' && attrs.type) {
           hashes.push({ type: attrs.type.toLowerCase(), value: value.toLowerCase() });
         } else if (field === 'url') {
-          const protocol = (attrs.protocol ?? value.split(':')[0] ?? '').toLowerCase();
-          if (protocol === 'http' || protocol === 'https') {
+          // The URL's own scheme decides: a `protocol="http"` attribute does not make a
+          // `file:` URL a web mirror. Local ones are kept for the caller to refuse.
+          const protocol = (/^([a-z][a-z0-9+.-]*):/i.exec(value)?.[1] ?? '').toLowerCase();
+          if (protocol === 'http' || protocol === 'https' || protocol === 'file') {
             urls.push({
               url: value.replace(REPOMD_SUFFIX, ''),
               preference: Number(attrs.preference) || 0,

@@ -8,7 +8,7 @@ import {
   RepositoryUnreachableError,
 } from 'hoist';
 import { repositoryAccess } from './access.ts';
-import { matchesSpec, type Selection } from './choose.ts';
+import { matchesSpec, packageUrl, type Selection } from './choose.ts';
 import { isTrue } from './config.ts';
 import { parseConstraint } from './constraint.ts';
 import {
@@ -24,6 +24,7 @@ import { type ModularFilter, parseModules } from './modules.ts';
 import { type PrimaryPackage, PrimaryReader } from './primary.ts';
 import { parseRepomd, type Repomd, type RepomdRecord } from './repomd.ts';
 import { parsePackageSpec } from './spec.ts';
+import { checkMirror, checkNamedUrl, localRoot, resolveNamed } from './trust.ts';
 import { XmlSyntaxError } from './xml-tokenizer.ts';
 
 /** What one read of a repository yields. */
@@ -139,8 +140,10 @@ export async function readRepository(
   const fetched = await fetchRepomd(repo, ctx, access, cached?.conditional);
   if (!fetched.repomd) {
     if (cached) {
+      const answer = cached.answer(selection);
+      checkLocations(answer.packages, fetched.base, `the primary.xml of ${fetched.url}`);
       return {
-        ...cached.answer(selection),
+        ...answer,
         base: fetched.base,
         repomdUrl: fetched.url,
         source: 'not-modified',
@@ -154,7 +157,10 @@ export async function readRepository(
   if (!primary?.href) {
     throw new RepositoryMetadataError(`${url} has no primary record: not a yum repository`);
   }
+  const primaryUrl = resolveNamed(primary.href, primary.base, base, url);
   const modulesRecord = includeModular ? undefined : repomd.records.get('modules');
+  const modulesUrl =
+    modulesRecord && resolveNamed(modulesRecord.href, modulesRecord.base, base, url);
   const primaryKey = `${primary.checksum?.type}:${primary.checksum?.value}:${primary.href}|${modulesRecord?.checksum?.value ?? ''}`;
   const conditional = {
     base,
@@ -162,9 +168,11 @@ export async function readRepository(
     ...(fetched.lastModified ? { lastModified: fetched.lastModified } : {}),
   };
   if (cached && cached.primaryKey === primaryKey && primary.checksum) {
+    const answer = cached.answer(selection);
+    checkLocations(answer.packages, base, primaryUrl);
     writeState(ctx, { ...cached.raw, conditional });
     return {
-      ...cached.answer(selection),
+      ...answer,
       base,
       repomdUrl: url,
       source: 'same-primary',
@@ -173,10 +181,13 @@ export async function readRepository(
   }
 
   const [read, modular] = await Promise.all([
-    readPrimary(ctx, access, base, primary, selection),
-    modulesRecord ? readModules(ctx, access, base, modulesRecord) : Promise.resolve(undefined),
+    readPrimary(ctx, access, primaryUrl, primary, selection),
+    modulesRecord && modulesUrl
+      ? readModules(ctx, access, modulesUrl, modulesRecord)
+      : Promise.resolve(undefined),
   ]);
   const packages = read.packages;
+  checkLocations(packages, base, primaryUrl);
   if (primary.checksum && packages.length <= CACHE_LIMIT) {
     writeState(ctx, {
       v: STATE_VERSION,
@@ -202,11 +213,10 @@ export async function readRepository(
 async function readPrimary(
   ctx: PluginContext,
   access: RepositoryAccess,
-  base: string,
+  url: string,
   record: RepomdRecord,
   selection: Selection,
 ): Promise<{ packages: PrimaryPackage[]; total: number }> {
-  const url = recordUrl(base, record);
   const packages: PrimaryPackage[] = [];
   const reader = new PrimaryReader({
     wantName: (name) => selection.spec.nameMayMatch(name),
@@ -229,10 +239,9 @@ async function readPrimary(
 async function readModules(
   ctx: PluginContext,
   access: RepositoryAccess,
-  base: string,
+  url: string,
   record: RepomdRecord,
 ): Promise<ModularFilter> {
-  const url = recordUrl(base, record);
   const chunks: Uint8Array[] = [];
   let size = 0;
   await streamRecord(ctx, access, url, record, url, (chunk) => {
@@ -270,13 +279,15 @@ async function resolveBases(
         `${metalinkUrl} gives no sha256 or sha512 hash of repomd.xml`,
       );
     }
-    bases.push(...metalink.mirrors);
+    bases.push(...metalink.mirrors.map((mirror) => checkMirror(mirror, metalinkUrl)));
   } else if (repo.MIRRORLIST) {
     const response = await send(ctx, access, repo.MIRRORLIST);
     await failOnStatus(response, `mirror list ${repo.MIRRORLIST}`);
     const listed = parseMirrorlist((await readAll(response, repo.MIRRORLIST)).toString('utf8'));
-    // ftp and rsync mirrors are skipped, as librepo skips rsync.
-    bases.push(...listed.filter((url) => /^(https?|file):/.test(url)));
+    // ftp and rsync mirrors are skipped, as librepo skips rsync; a list read over the network may
+    // not send us to local files.
+    const usable = listed.filter((url) => /^(https?|file):/i.test(url));
+    bases.push(...usable.map((url) => checkMirror(url, repo.MIRRORLIST as string)));
   }
   if (repo.REPO_URL) bases.push(repo.REPO_URL);
   if (bases.length === 0) {
@@ -299,10 +310,10 @@ function verifyAgainstMetalink(bytes: Buffer, metalink: Metalink, url: string): 
   throw errors[0];
 }
 
-/** URL of a record: its `xml:base` when it has one, else the repository base. */
-function recordUrl(base: string, record: RepomdRecord): string {
-  const root = record.base && /^https?:\/\//.test(record.base) ? record.base : base;
-  return new URL(record.href, `${trimSlash(root)}/`).href;
+/** Refuses packages whose location the repository may not name (see trust.ts). */
+function checkLocations(packages: readonly PrimaryPackage[], base: string, from: string): void {
+  const root = localRoot(base);
+  for (const p of packages) checkNamedUrl(packageUrl(p, base), p.href, from, root);
 }
 
 function parseXml<T>(parse: () => T, url: string): T {

@@ -79,14 +79,17 @@ export function createHttpClient(options: HttpClientOptions = {}): HostHttpClien
     let url = req.url;
     for (let hop = 0; ; hop++) {
       const headers: Record<string, string> = { 'user-agent': userAgent, ...req.headers };
-      // Credentials go only to the origin they were configured for.
-      if (req.auth && new URL(url).origin === origin) {
+      // Credentials (basic auth, the client certificate) go only to the origin they were
+      // configured for.
+      const sameOrigin = new URL(url).origin === origin;
+      if (req.auth && sameOrigin) {
         const token = Buffer.from(`${req.auth.username}:${req.auth.password}`).toString('base64');
         headers.authorization = `Basic ${token}`;
       }
       let res: Dispatcher.ResponseData;
       try {
-        res = await undiciRequest(dispatcher, url, {
+        const via = sameOrigin ? dispatcher : dispatcherFor(withoutClientCert(req.tls), req.proxy);
+        res = await undiciRequest(via, url, {
           method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
           headers,
           signal: req.signal ?? null,
@@ -190,6 +193,12 @@ async function requestFile(req: HttpRequest): Promise<HttpResponse> {
     body: stream,
     cancel: async () => void stream.destroy(),
   };
+}
+
+function withoutClientCert(tls: TlsOptions | undefined): TlsOptions | undefined {
+  if (!tls?.cert && !tls?.key) return tls;
+  const { cert: _cert, key: _key, ...rest } = tls;
+  return rest;
 }
 
 /** Drops a body we will not read; undici reports the abort as an error nobody needs. */
