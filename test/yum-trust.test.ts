@@ -245,8 +245,6 @@ describe('yum plugin: metadata from the network never names a local file', () =>
     );
     const error = await latest({ REPO_URL: origin.url });
     expect(error.code).toBe('ERR_REPOSITORY_METADATA');
-    const newPrimaryUrl = `${origin.url}/${primaryHref(dir)}`;
-    expect(newPrimaryUrl).toBe(primaryUrl);
     expect(error.message).toBe(
       `${primaryUrl} names file:///etc/passwd; metadata read over the network may name only http and https URLs`,
     );
