@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runHoist } from './helpers/cli.ts';
 import { testRuntime } from './helpers/host.ts';
 import { buildRpms, createrepo, tempRepoDir } from './helpers/rpm-repo.ts';
+import { eventually, startServer, writeConfig } from './helpers/server-process.ts';
 import { type StaticServer, serveDirectory } from './helpers/static-server.ts';
 import { requireTool } from './helpers/tools.ts';
 
@@ -474,5 +475,55 @@ describe('hoist check: the same rules in the command', () => {
         `${origin.url}/repodata/repomd.xml names file:///etc/passwd; metadata read over the network may name only http and https URLs`,
       ),
     ]);
+  });
+});
+
+describe('hoist serve: what viewers see of a refused repository', () => {
+  it('records the refusal of a local href, never the local file checksum, and sends no credentials away', async () => {
+    const dir = repoCopy();
+    const other = await serve(repoCopy());
+    const secret = secretFile();
+    const secretUrl = pathToFileURL(secret.path).href;
+    setPrimaryLocation(dir, `<location href="${secretUrl}"/>`);
+    addRecord(
+      dir,
+      `<data type="modules"><location xml:base="${other.url}/" href="modules.yaml"/></data>`,
+    );
+    const origin = await serve(dir, { auth: USER });
+    const viewer = 'viewer-token-for-trust-0123456789';
+    const server = await startServer({
+      config: writeConfig(`
+auth:
+  tokens: [{ name: watcher, role: viewer, token: "${viewer}" }]
+repositories:
+  - name: internal
+    plugin: yum
+    config: { REPO_URL: "${origin.url}", USERNAME: ci, PASSWORD: "\${env:TRUST_PASSWORD}" }
+    packages: [{ name: app, config: { PACKAGE_SPEC: app }, pollInterval: 1h }]
+`),
+      env: { TRUST_PASSWORD: USER.password },
+    });
+    cleanups.push(() => server.kill9().catch(() => {}));
+    const material = await eventually(async () => {
+      const list = await server.api<{ lastError: string | null }[]>(
+        'GET',
+        '/api/materials',
+        undefined,
+        viewer,
+      );
+      return list.body[0]?.lastError ? list.body[0] : undefined;
+    }, 30_000);
+    expect(material.lastError).toContain(
+      `${origin.url}/repodata/repomd.xml names ${secretUrl}; metadata read over the network may name only http and https URLs`,
+    );
+    const everything = JSON.stringify(
+      (await server.api('GET', '/api/materials', undefined, viewer)).body,
+    );
+    expect(everything).not.toContain(secret.sha256);
+    expect(server.output()).not.toContain(secret.sha256);
+    expect(origin.requests.length).toBeGreaterThan(0);
+    expect(origin.requests.every((r) => r.headers.authorization === BASIC)).toBe(true);
+    // The refusal comes before anything else is fetched: the other origin is never asked.
+    expect(other.requests).toEqual([]);
   });
 });
