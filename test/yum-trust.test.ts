@@ -525,5 +525,5 @@ repositories:
     expect(origin.requests.every((r) => r.headers.authorization === BASIC)).toBe(true);
     // The refusal comes before anything else is fetched: the other origin is never asked.
     expect(other.requests).toEqual([]);
-  });
+  }, 60_000);
 });
