@@ -71,7 +71,8 @@ export function createPluginRuntime(options: PluginRuntimeOptions = {}): PluginR
     userAgent,
     ...(transferTimeoutMs ? { transferTimeoutMs } : {}),
   });
-  const isolate = (options.isolate ?? COMPILED) && COMPILED;
+  // HOIST_ISOLATE_PLUGINS=0 runs every call on the event loop, as before (to compare, or diagnose).
+  const isolate = (options.isolate ?? env.HOIST_ISOLATE_PLUGINS !== '0') && COMPILED;
   const pool: WorkerPool | undefined = isolate
     ? createWorkerPool({
         workerUrl: WORKER_URL,

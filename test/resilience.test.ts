@@ -173,3 +173,251 @@ describe('isolated plugin calls (the compiled runtime)', () => {
     await eventually(async () => (rt.workers().busy === 0 ? true : undefined), 5_000);
   });
 });
+
+/** Pipes `head`, then `fill` repeated to `bytes`, through a compressor; its output. */
+async function compress(
+  tool: string[],
+  head: string,
+  fill: string,
+  bytes: number,
+): Promise<Buffer> {
+  requireTool(tool[0] as string, `Debian package ${tool[0] === 'xz' ? 'xz-utils' : tool[0]}`);
+  const child = spawn(tool[0] as string, tool.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
+  const out: Buffer[] = [];
+  child.stdout.on('data', (d: Buffer) => out.push(d));
+  const done = new Promise((resolve) => child.once('close', resolve));
+  const piece = Buffer.from(fill.repeat(Math.ceil((1 << 20) / fill.length)));
+  child.stdin.write(head);
+  for (let written = 0; written < bytes; written += piece.length) {
+    if (!child.stdin.write(piece)) await new Promise((r) => child.stdin.once('drain', r));
+  }
+  child.stdin.end();
+  await done;
+  return Buffer.concat(out);
+}
+
+const METADATA_HEAD = `<?xml version="1.0" encoding="UTF-8"?>
+<metadata xmlns="http://linux.duke.edu/metadata/common" xmlns:rpm="http://linux.duke.edu/metadata/rpm" packages="1">
+`;
+
+/** A repository folder whose primary is `stored`, with a true checksum and size. */
+function repoWithPrimary(root: string, name: string, stored: Buffer): void {
+  mkdirSync(join(root, name, 'repodata'), { recursive: true });
+  const sum = createHash('sha256').update(stored).digest('hex');
+  writeFileSync(join(root, name, 'repodata', `${sum}-primary.xml`), stored);
+  writeFileSync(
+    join(root, name, 'repodata', 'repomd.xml'),
+    `<?xml version="1.0" encoding="UTF-8"?>
+<repomd xmlns="http://linux.duke.edu/metadata/repo"><revision>1</revision>
+<data type="primary"><checksum type="sha256">${sum}</checksum><location href="repodata/${sum}-primary.xml"/>
+<timestamp>1700000000</timestamp><size>${stored.length}</size></data>
+</repomd>
+`,
+  );
+}
+
+/** gzip of a primary with `count` versions of `app`. */
+function manyVersions(count: number): Buffer {
+  const parts: Buffer[] = [];
+  const step = 20_000;
+  for (let i = 0; i < count; i += step) {
+    const packages = Array.from({ length: Math.min(step, count - i) }, (_, j) => ({
+      name: 'app',
+      version: `1.${i + j}`,
+    }));
+    const xml = primaryXml(packages);
+    const body = xml.slice(xml.indexOf('<package'), xml.lastIndexOf('</metadata>'));
+    parts.push(Buffer.from(body));
+  }
+  return gzipSync(
+    Buffer.concat([Buffer.from(METADATA_HEAD), ...parts, Buffer.from('</metadata>\n')]),
+    {
+      level: 1,
+    },
+  );
+}
+
+/** The hostile repositories, each a folder under `root` (the drip is served by the server). */
+async function writeHostileRepositories(root: string): Promise<string[]> {
+  const nested = 300_000;
+  mkdirSync(join(root, 'nested', 'repodata'), { recursive: true });
+  writeFileSync(
+    join(root, 'nested', 'repodata', 'repomd.xml'),
+    `<?xml version="1.0"?><repomd xmlns="http://linux.duke.edu/metadata/repo">${'<x>'.repeat(nested)}`,
+  );
+  const [bz2, xz] = await Promise.all([
+    compress(['bzip2', '-1'], METADATA_HEAD, 'a', 256 << 20),
+    compress(['xz', '-0', '-T1'], METADATA_HEAD, 'a', 256 << 20),
+  ]);
+  repoWithPrimary(root, 'bzip2-bomb', bz2);
+  repoWithPrimary(root, 'xz-bomb', xz);
+  repoWithPrimary(
+    root,
+    'text-without-tags',
+    gzipSync(Buffer.concat([Buffer.from(METADATA_HEAD), Buffer.alloc(128 << 20, 'a')]), {
+      level: 1,
+    }),
+  );
+  repoWithPrimary(root, 'many-versions', manyVersions(400_000));
+  return ['nested', 'bzip2-bomb', 'xz-bomb', 'text-without-tags', 'many-versions', 'drip'];
+}
+
+/** Serves `root`, and under /drip/ one byte every second, never ending. */
+async function serveHostile(root: string): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (path.startsWith('/drip/')) {
+      res.writeHead(200, { 'content-type': 'text/xml' });
+      res.write('<');
+      const timer = setInterval(() => res.write(' '), 1_000);
+      res.once('close', () => clearInterval(timer));
+      return;
+    }
+    try {
+      res.writeHead(200).end(readFileSync(join(root, path)));
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+/** From /proc: resident memory (MiB), threads, and CPU seconds of a process. */
+function processFigures(pid: number): { rssMiB: number; threads: number; cpuS: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1]);
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return { rssMiB: field('VmRSS') / 1024, threads: field('Threads'), cpuS: ticks / 100 };
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+interface MaterialView {
+  repository: string;
+  lastCheck: { outcome: string; durationMs: number; error: string | null } | null;
+  recentChecks: { outcome: string; startedAt: string }[];
+}
+
+const DEADLINE_S = 10;
+const TRANSFER_S = 5;
+const MEMORY_MB = 160;
+/** Stated bound of the server's resident memory during the attack. */
+const RSS_BOUND_MIB = 1_024;
+
+describe('hoist serve under hostile repositories', () => {
+  let root: string;
+  let hostile: { url: string; server: Server };
+  let names: string[];
+  let healthy: string;
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'hoist-hostile-'));
+    healthy = tempRepoDir();
+    await buildRpms(join(healthy, 'Packages'), [{ name: 'app', version: '1.0' }]);
+    await createrepo(healthy);
+    names = await writeHostileRepositories(root);
+    hostile = await serveHostile(root);
+  }, 180_000);
+  afterAll(async () => {
+    hostile?.server.closeAllConnections();
+    await new Promise((r) => hostile?.server.close(r));
+    rmSync(root, { recursive: true, force: true });
+    rmSync(healthy, { recursive: true, force: true });
+  });
+
+  it('keeps /api/health fast and the healthy material checked; every hostile check ends with a clear error within its deadline, and its work stops', async () => {
+    const repositories = names
+      .map(
+        (name) => `  - name: ${name}
+    plugin: yum
+    config: { REPO_URL: "${hostile.url}/${name}", TIMEOUT: "3" }
+    packages: [{ name: app, config: { PACKAGE_SPEC: app }, pollInterval: 1h }]`,
+      )
+      .join('\n');
+    const server = await startServer({
+      config: writeConfig(`repositories:
+  - name: healthy
+    plugin: yum
+    config: { REPO_URL: "${pathToFileURL(healthy).href}" }
+    packages: [{ name: app, config: { PACKAGE_SPEC: app }, pollInterval: 1s }]
+${repositories}
+`),
+      env: {
+        HOIST_LOG_LEVEL: 'info',
+        HOIST_PLUGIN_TIMEOUT: String(DEADLINE_S),
+        HOIST_TRANSFER_TIMEOUT: String(TRANSFER_S),
+        HOIST_PLUGIN_MEMORY_MB: String(MEMORY_MB),
+      },
+    });
+    const pid = server.child.pid as number;
+    try {
+      const latencies: number[] = [];
+      let peakRss = 0;
+      let materials: MaterialView[] = [];
+      const attackStarted = Date.now();
+      // Until every hostile material has a finished check: health every 20 ms, materials every 500 ms.
+      for (let round = 0; ; round++) {
+        const started = performance.now();
+        const health = await fetch(`${server.url}/api/health`);
+        await health.arrayBuffer();
+        latencies.push(performance.now() - started);
+        expect(health.status).toBe(200);
+        peakRss = Math.max(peakRss, processFigures(pid).rssMiB);
+        if (round % 25 === 0) {
+          materials = (await server.api<MaterialView[]>('GET', '/api/materials?checks=100')).body;
+          if (names.every((n) => materials.find((m) => m.repository === n)?.lastCheck)) break;
+          expect(Date.now() - attackStarted).toBeLessThan(120_000);
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const attackS = (Date.now() - attackStarted) / 1000;
+      const report: Record<string, string> = {};
+      const last = materials.find((m) => m.repository === 'healthy')?.lastCheck;
+      report.healthy = `${last?.outcome}: ${last?.error}`;
+      for (const name of names) {
+        const check = materials.find((m) => m.repository === name)?.lastCheck;
+        report[name] = `${check?.outcome} in ${check?.durationMs} ms: ${check?.error}`;
+        // A reader that keeps memory bounded may answer the newest of many versions in time.
+        if (name === 'many-versions' && check?.outcome === 'new') continue;
+        expect(check?.outcome, name).toBe('error');
+        expect(check?.error, name).toMatch(/^[^\n]{10,600}$/);
+        // The deadline, plus margin for a loaded machine.
+        expect(check?.durationMs, name).toBeLessThan(DEADLINE_S * 1000 + 5_000);
+      }
+      expect(report.drip).toMatch(
+        new RegExp(
+          `transfer of ${hostile.url}/drip/repodata/repomd.xml did not finish within ${TRANSFER_S} s`,
+        ),
+      );
+      const healthyChecks = materials.find((m) => m.repository === 'healthy')?.recentChecks ?? [];
+      const during = healthyChecks.filter((c) => Date.parse(c.startedAt) >= attackStarted);
+      const figures = {
+        attackS,
+        healthSamples: latencies.length,
+        healthP50: percentile(latencies, 50),
+        healthP99: percentile(latencies, 99),
+        healthMax: Math.max(...latencies),
+        peakRssMiB: peakRss,
+        healthyChecks: during.length,
+        healthyFailed: during.filter((c) => c.outcome === 'error').length,
+      };
+      // Afterwards: no plugin work left running (CPU idle, threads back to the pool's).
+      const busy = await cpuPercent(2_000, () => processFigures(pid).cpuS * 1000);
+      const after = processFigures(pid);
+      console.log(JSON.stringify({ ...figures, cpuAfterPercent: busy, after, report }, null, 1));
+      expect(figures.healthP99).toBeLessThan(200);
+      expect(figures.healthyChecks).toBeGreaterThanOrEqual(Math.floor(attackS / 4));
+      expect(figures.healthyFailed).toBe(0);
+      expect(peakRss).toBeLessThan(RSS_BOUND_MIB);
+      expect(busy).toBeLessThan(40);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  }, 240_000);
+});
