@@ -13,6 +13,11 @@ export interface HttpClientOptions {
   userAgent?: string;
   /** Replaces the per-TLS-setting agents; for tests with undici's MockAgent. */
   dispatcher?: Dispatcher;
+  /**
+   * Deadline of a whole http(s) transfer, from the request to the body's last byte, however
+   * steadily bytes arrive; default 120 s (`DEFAULT_TRANSFER_TIMEOUT_MS`).
+   */
+  transferTimeoutMs?: number;
 }
 
 /** The host's HTTP client, with `close()` to release its connection pools. */
@@ -22,6 +27,8 @@ export interface HostHttpClient extends HttpClient {
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const DEFAULT_TIMEOUT_MS = 30_000;
+/** Default deadline of a whole transfer (a request's `timeoutMs` bounds only the time between bytes). */
+export const DEFAULT_TRANSFER_TIMEOUT_MS = 120_000;
 const DEFAULT_MAX_REDIRECTS = 5;
 
 const TLS_ERROR_CODES = new Set([
@@ -72,6 +79,28 @@ export function createHttpClient(options: HttpClientOptions = {}): HostHttpClien
   }
 
   async function requestHttp(req: HttpRequest): Promise<HttpResponse> {
+    const deadline = transferDeadline(
+      req.url,
+      options.transferTimeoutMs ?? DEFAULT_TRANSFER_TIMEOUT_MS,
+      req.signal,
+    );
+    try {
+      const response = await requestHttpWithin({ ...req, signal: deadline.signal });
+      return {
+        ...response,
+        body: endsWith(response.body, deadline.clear),
+        cancel: async () => {
+          deadline.clear();
+          await response.cancel();
+        },
+      };
+    } catch (error) {
+      deadline.clear();
+      throw error;
+    }
+  }
+
+  async function requestHttpWithin(req: HttpRequest): Promise<HttpResponse> {
     const timeoutMs = req.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const maxRedirects = req.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
     const dispatcher = dispatcherFor(req.tls, req.proxy);
@@ -146,6 +175,49 @@ export function createHttpClient(options: HttpClientOptions = {}): HostHttpClien
       agents.clear();
     },
   };
+}
+
+/**
+ * A signal that aborts when the caller's does, or when the transfer has taken `ms` in all, with
+ * an error naming the URL and the time.
+ */
+function transferDeadline(url: string, ms: number, outer: AbortSignal | undefined) {
+  const controller = new AbortController();
+  const onOuter = () => controller.abort(outer?.reason);
+  if (outer?.aborted) onOuter();
+  else outer?.addEventListener('abort', onOuter, { once: true });
+  const timer = setTimeout(() => {
+    controller.abort(
+      new RepositoryUnreachableError(
+        `The transfer of ${redact(url)} did not finish within ${formatSeconds(ms)}`,
+        { reason: 'timeout' },
+      ),
+    );
+  }, ms);
+  timer.unref();
+  return {
+    signal: controller.signal,
+    clear: () => {
+      clearTimeout(timer);
+      outer?.removeEventListener('abort', onOuter);
+    },
+  };
+}
+
+function formatSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}
+
+/** The body, calling `done` when it ends, fails or is left. */
+async function* endsWith(
+  body: AsyncIterable<Uint8Array>,
+  done: () => void,
+): AsyncIterable<Uint8Array> {
+  try {
+    yield* body;
+  } finally {
+    done();
+  }
 }
 
 async function requestFile(req: HttpRequest): Promise<HttpResponse> {

@@ -20,6 +20,7 @@ import { ConfigInvalidError, PLUGIN_API_VERSION, PLUGIN_ID, type RepositoryPlugi
 import tar from 'tar-stream';
 import { z } from 'zod';
 import { loadExecPlugin } from './exec-plugin.ts';
+import { markPluginModule } from './isolated-plugin.ts';
 
 /** `hoist-plugin.json`, or the `hoist` field of a package.json. */
 export const PluginManifest = z
@@ -197,10 +198,8 @@ export async function loadInstalledPlugins(dataDir: string): Promise<RepositoryP
     // A reinstalled plugin is a new module: the query makes the import read it again.
     const main = resolve(plugin.dir, plugin.main as string);
     const version = (await stat(main).catch(() => undefined))?.mtimeMs ?? 0;
-    const module = (await import(`${pathToFileURL(main).href}?v=${version}`)) as Record<
-      string,
-      unknown
-    >;
+    const url = `${pathToFileURL(main).href}?v=${version}`;
+    const module = (await import(url)) as Record<string, unknown>;
     const found = [module.default, ...Object.values(module)].find(
       (v): v is RepositoryPlugin =>
         typeof v === 'object' &&
@@ -213,6 +212,8 @@ export async function loadInstalledPlugins(dataDir: string): Promise<RepositoryP
         `${plugin.main} of plugin '${plugin.id}' exports no plugin with that id made with defineRepositoryPlugin`,
       );
     }
+    // A worker thread loads the same module again to run the plugin's calls off the event loop.
+    markPluginModule(found, url);
     plugins.push(found);
   }
   return plugins;
