@@ -96,7 +96,8 @@ function runProcess(
     };
     const timer = setTimeout(
       () => killGroup(`timed out after ${Math.round(spec.timeoutMs / 1000)} s`),
-      timeoutMs,
+      // Past 2^31−1 ms a timer fires at once; configurations stop at 7 days.
+      Math.min(timeoutMs, 2 ** 31 - 1),
     );
     const onAbort = () => killGroup('cancelled');
     if (signal.aborted) onAbort();
