@@ -70,12 +70,6 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
       );
     }
   };
-  // The API's description, like the API, is for holders of a token.
-  await app.register(fastifySwaggerUi, {
-    routePrefix: '/docs',
-    uiHooks: { onRequest: async (request) => authorize(request, 'viewer') },
-  });
-
   app.addHook('onRequest', async (request) => {
     const needed = request.routeOptions.config?.role;
     if (needed) await authorize(request, needed);
@@ -118,6 +112,12 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
       },
     }),
   );
+  // The API's description, like the API, is for holders of a token. Registered after the error
+  // handler, so that its routes answer 401 and 403 as the API does.
+  await app.register(fastifySwaggerUi, {
+    routePrefix: '/docs',
+    uiHooks: { onRequest: async (request) => authorize(request, 'viewer') },
+  });
   return app;
 }
 
