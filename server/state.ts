@@ -163,7 +163,8 @@ async function openStore(
     const file = join(dataDir, 'hoist.db');
     const store = await openSqliteStore(file);
     // SQLite gives its -wal and -shm files the database's mode.
-    for (const path of [file, `${file}-wal`, `${file}-shm`]) await chmod(path, 0o600).catch(() => {});
+    for (const path of [file, `${file}-wal`, `${file}-shm`])
+      await chmod(path, 0o600).catch(() => {});
     return store;
   }
   if (!/^postgres(ql)?:\/\//.test(database)) {

@@ -89,7 +89,9 @@ pipelines:
   it('keeps the data folder for its owner: database, keys, logs and work folders', async () => {
     await until(server, 'build', 1, (r) => r.status !== 'building', 30_000);
     const files = readdirSync(server.dataDir);
-    expect(files).toEqual(expect.arrayContaining(['hoist.db', 'secret-key', 'instance-id', 'logs', 'work']));
+    expect(files).toEqual(
+      expect.arrayContaining(['hoist.db', 'secret-key', 'instance-id', 'logs', 'work']),
+    );
     expect(statSync(server.dataDir).mode & 0o777).toBe(0o700);
     expect(openToOthers(server.dataDir)).toEqual([]);
   });
