@@ -60,6 +60,9 @@ export async function extractTarball(
   } catch (error) {
     stream.destroy();
     if (error instanceof PluginPackageError) throw error;
+    // A file that cannot be written (a full disk) is not the tarball's fault.
+    if ((error as NodeJS.ErrnoException).syscall)
+      throw new PluginPackageError(`cannot unpack the plugin: ${(error as Error).message}`);
     throw new PluginPackageError(`not a readable tarball: ${(error as Error).message}`);
   }
   if (files === 0) throw new PluginPackageError('the tarball holds no files');
