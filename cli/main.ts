@@ -29,6 +29,9 @@ const program = new Command('hoist')
     // process waits for that before it may exit: ~100 ms per command. The server keeps the default.
     if (command.name() !== 'serve' && command.name() !== 'demo')
       setFlagsFromString('--liftoff-only');
+    // What the server and the plugin commands write into the data folder (the database, keys,
+    // logs, work folders, plugins) is for the owner only.
+    if (['serve', 'install', 'remove'].includes(command.name())) process.umask(0o077);
   });
 
 registerCheck(program);

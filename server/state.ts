@@ -1,3 +1,4 @@
+import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigInvalidError, type RepositoryPlugin } from 'hoist';
 import { bundledPlugins } from '../plugins/index.ts';
@@ -64,6 +65,7 @@ export async function openState(
   let config: HoistConfig | undefined = options.configFile
     ? await loadConfigFile(options.configFile, env, pluginIds)
     : undefined;
+  await ownerOnly(dataDir);
   const { token: adminToken } = await loadAdminToken(dataDir, env);
   const box = await loadSecretBox(dataDir, env);
   // Errors of idle database connections are logged once the logger exists.
@@ -134,6 +136,15 @@ export async function openState(
   };
 }
 
+/**
+ * The data folder is its owner's only (0700), as is everything made in it (keys, the
+ * database, logs, work folders): a folder made by an older version is tightened too.
+ */
+async function ownerOnly(dataDir: string): Promise<void> {
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await chmod(dataDir, 0o700);
+}
+
 export function loggerOptions(options: ServerOptions, env: NodeJS.ProcessEnv) {
   if (options.logger === false) return false;
   return {
@@ -148,7 +159,14 @@ async function openStore(
   dataDir: string,
   onError: (error: Error) => void,
 ): Promise<Store> {
-  if (!database) return openSqliteStore(join(dataDir, 'hoist.db'));
+  if (!database) {
+    const file = join(dataDir, 'hoist.db');
+    const store = await openSqliteStore(file);
+    // SQLite gives its -wal and -shm files the database's mode.
+    for (const path of [file, `${file}-wal`, `${file}-shm`])
+      await chmod(path, 0o600).catch(() => {});
+    return store;
+  }
   if (!/^postgres(ql)?:\/\//.test(database)) {
     throw new ConfigInvalidError([
       {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseText } from './helpers/postgres.ts';
 import { buildRpms, createrepo, tempRepoDir } from './helpers/rpm-repo.ts';
 import {
+  ADMIN_TOKEN,
   eventually,
   type ServerProcess,
   startServer,
@@ -407,7 +408,10 @@ describe('hoist serve (as a process) against a real yum repository', () => {
     expect(inUse.status).toBe(409);
     expect(inUse.body.error.message).toBe("repository 'internal' is in use by pipeline(s) build");
     expect((await server.api('GET', '/api/repositories/nope')).status).toBe(404);
-    const docs = await fetch(`${server.url}/docs/json`);
+    expect((await fetch(`${server.url}/docs/json`)).status).toBe(401);
+    const docs = await fetch(`${server.url}/docs/json`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
     expect(((await docs.json()) as { paths: Record<string, unknown> }).paths).toHaveProperty(
       '/api/materials/check',
     );

@@ -1,6 +1,10 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
 import {
   hasZodFastifySchemaValidationErrors,
   jsonSchemaTransform,
@@ -30,8 +34,8 @@ export interface AppOptions {
 }
 
 /**
- * The fastify app with what every route shares: zod validation, OpenAPI at /docs, bearer
- * tokens with roles (401 without a valid token, 403 when the role is too low), and errors as
+ * The fastify app with what every route shares: zod validation, OpenAPI at /docs (for a viewer
+ * token and above), bearer tokens with roles (401 without a valid token, 403 when the role is too low), and errors as
  * `{"error": {code, message, issues?}}` with the status of `errors.ts`.
  */
 export async function createApp(options: AppOptions): Promise<FastifyInstance> {
@@ -53,11 +57,9 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 
-  app.addHook('onRequest', async (request) => {
-    const needed = request.routeOptions.config?.role;
-    if (!needed) return;
+  /** 401 without a valid token, 403 when its role is below `needed`. */
+  const authorize = async (request: FastifyRequest, needed: Role) => {
     const principal = options.tokens.authenticate(request.headers.authorization);
     if (!principal) throw new UnauthenticatedError();
     // Known before the role check, so that refused attempts reach the audit log too.
@@ -67,7 +69,10 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
         `This needs the ${needed} role; the token '${principal.name}' is ${principal.role}`,
       );
     }
-    request.principal = principal;
+  };
+  app.addHook('onRequest', async (request) => {
+    const needed = request.routeOptions.config?.role;
+    if (needed) await authorize(request, needed);
   });
 
   app.setErrorHandler((error, request, reply) => {
@@ -107,6 +112,12 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
       },
     }),
   );
+  // The API's description, like the API, is for holders of a token. Registered after the error
+  // handler, so that its routes answer 401 and 403 as the API does.
+  await app.register(fastifySwaggerUi, {
+    routePrefix: '/docs',
+    uiHooks: { onRequest: async (request) => authorize(request, 'viewer') },
+  });
   return app;
 }
 

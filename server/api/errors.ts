@@ -23,8 +23,25 @@ export interface ErrorBody {
   error: { code: string; message: string; issues?: { key: string; message: string }[] };
 }
 
-/** Status and body for any error; unknown errors become a 500 without details. */
+/** Driver and system codes of a store or file write refused for lack of space. */
+const NO_SPACE = new Set(['SQLITE_FULL', 'ENOSPC', 'EDQUOT', '53100']);
+
+/** True for an error of a full disk: SQLite's `SQLITE_FULL`, PostgreSQL's `disk_full`, ENOSPC. */
+export function isNoSpace(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && NO_SPACE.has(code);
+}
+
+/**
+ * Status and body for any error: a full disk is a 507 that says so; other unknown errors become
+ * a 500 without details.
+ */
 export function errorResponse(error: unknown): { status: number; body: ErrorBody } {
+  if (isNoSpace(error)) {
+    const message =
+      'The server cannot write its data: no space left on device; free space for its data folder and try again';
+    return { status: 507, body: { error: { code: 'ERR_NO_SPACE', message } } };
+  }
   if (error instanceof HoistError) {
     const issues = (error as { issues?: { key: string; message: string }[] }).issues;
     return {

@@ -114,8 +114,12 @@ export async function putPackage(
   if (!nameCheck.success)
     issues.push({ key: 'name', message: nameCheck.error.issues[0]?.message ?? 'invalid' });
   const interval = input.pollInterval ?? (existing ? undefined : '60s');
-  if (interval !== undefined && !PollInterval.safeParse(interval).success)
-    issues.push({ key: 'pollInterval', message: "must look like '30s', '5m', '1h' or 'never'" });
+  const intervalCheck = interval === undefined ? undefined : PollInterval.safeParse(interval);
+  if (intervalCheck && !intervalCheck.success)
+    issues.push({
+      key: 'pollInterval',
+      message: intervalCheck.error.issues[0]?.message ?? 'invalid',
+    });
   const plugin = ctx.host.registry.get(repo.plugin);
   const repoConfig = ctx.sealed.open(repo.config, repo.secrets);
   for (const issue of await ctx.host.validatePackage(repo.plugin, repoConfig, input.config))

@@ -181,4 +181,62 @@ pipelines:
       "a task is either { run: 'a shell script' } or { exec: [command, argument, …] }",
     );
   });
+
+  it('refuses durations past 7 days and a timer that would overflow, naming the field', () => {
+    const config = (interval: string, timeout: string) => `
+repositories:
+  - name: r
+    plugin: yum
+    packages: [{ name: a, pollInterval: ${interval} }]
+pipelines:
+  - name: p
+    materials: [{ package: r/a }]
+    stages: [{ name: s, jobs: [{ name: j, timeout: ${timeout}, tasks: [{ run: "true" }] }] }]
+`;
+    const problems = (text: string) => {
+      try {
+        parseConfigText(text, 'hoist.yaml', {});
+        return [];
+      } catch (error) {
+        return (error as { issues: { key: string; message: string }[] }).issues.map(
+          (i) => `${i.key}: ${i.message}`,
+        );
+      }
+    };
+    expect(problems(config('99999999999999999999h', '600h'))).toEqual([
+      'repositories[0].packages[0].pollInterval: must be at most 168h (7 days)',
+      'pipelines[0].stages[0].jobs[0].timeout: must be at most 168h (7 days)',
+    ]);
+    expect(problems(config('604800001ms', '10080m'))).toEqual([
+      'repositories[0].packages[0].pollInterval: must be at most 168h (7 days)',
+    ]);
+    expect(problems(config('168h', '0s'))).toEqual([
+      'pipelines[0].stages[0].jobs[0].timeout: must be at least 1s',
+    ]);
+    expect(problems(config('never', '604800s'))).toEqual([]);
+  });
+
+  it('refuses a file whose aliases expand too far as a configuration error', () => {
+    const levels = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+    for (let i = 1; i < 9; i++) {
+      const prev = String.fromCharCode(96 + i);
+      const name = String.fromCharCode(97 + i);
+      levels.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(',')}]`);
+    }
+    const started = Date.now();
+    expect(() => parseConfigText(levels.join('\n'), 'bomb.yaml', {})).toThrow(
+      expect.objectContaining({
+        code: 'ERR_CONFIG_INVALID',
+        issues: [
+          {
+            key: '',
+            message: expect.stringMatching(
+              /^bomb\.yaml: YAML: Excessive alias count .* \(aliases may expand to at most 100 nodes\)$/,
+            ),
+          },
+        ],
+      }),
+    );
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
 });

@@ -47,7 +47,7 @@ export function parseConfigText(
   // A key given twice leaves the document readable: its other problems are listed too. Other
   // syntax errors leave too little to check.
   if (doc.errors.some((e) => e.code !== 'DUPLICATE_KEY')) throw new ConfigInvalidError(issues);
-  const raw = substitute(doc.toJS() ?? {}, [], env, issues);
+  const raw = substitute(toJS(doc, where) ?? {}, [], env, issues);
   const parsed = HoistConfig.safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
@@ -61,6 +61,19 @@ export function parseConfigText(
   if (issues.length > 0)
     throw new ConfigInvalidError(issues.map((i) => ({ key: i.key, message: i.message })));
   return parsed.data as HoistConfig;
+}
+
+/** Aliases a file may expand; more is refused (a "billion laughs" file). */
+const MAX_ALIAS_COUNT = 100;
+
+/** The document as plain values; a file whose aliases expand too far is a configuration error. */
+function toJS(doc: ReturnType<typeof parseDocument>, where: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    const message = `${where}: YAML: ${(error as Error).message.split('\n')[0]} (aliases may expand to at most ${MAX_ALIAS_COUNT} nodes)`;
+    throw new ConfigInvalidError([{ key: '', message }]);
+  }
 }
 
 /** The first line of a YAML error, naming the key a duplicate-key error is about. */

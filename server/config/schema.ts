@@ -11,14 +11,31 @@ export const Name = z
 export const Role = z.enum(['viewer', 'operator', 'admin']);
 export type Role = z.infer<typeof Role>;
 
-/** `30s`, `5m`, `1h`, `never`. */
-export const PollInterval = z
-  .string()
-  .regex(/^(\d+(ms|s|m|h)|never)$/, {
-    message: "must look like '30s', '5m', '1h' or 'never'",
-    abort: true,
-  })
-  .refine((v) => v === 'never' || parseDuration(v) >= 1000, 'must be at least 1s');
+/** The longest poll interval and job timeout: 7 days (a timer cannot wait past 2^31−1 ms). */
+export const MAX_DURATION_MS = 7 * 24 * 3_600_000;
+
+const DURATION_SHAPE = /^(\d+(ms|s|m|h)|never)$/;
+
+/** `30s`, `5m`, `1h` or `never`, from `min` to 7 days. */
+function duration(min: { ms: number; text: string }) {
+  return z
+    .string()
+    .regex(DURATION_SHAPE, {
+      message: "must look like '30s', '5m', '1h' or 'never'",
+      abort: true,
+    })
+    .refine((v) => v === 'never' || parseDuration(v) >= min.ms, `must be at least ${min.text}`)
+    .refine(
+      (v) => v === 'never' || parseDuration(v) <= MAX_DURATION_MS,
+      'must be at most 168h (7 days)',
+    );
+}
+
+/** How often a package is checked: `30s`, `5m`, `1h`, `never`; 1 s to 7 days. */
+export const PollInterval = duration({ ms: 1000, text: '1s' });
+
+/** How long a job may run: `10m`, `2h`; 1 s to 7 days (`never`: the server's default). */
+export const JobTimeout = duration({ ms: 1000, text: '1s' });
 
 /** Configuration values: strings, with numbers and booleans accepted and written as text. */
 const Values = z.record(
@@ -64,7 +81,7 @@ export const Job = z.strictObject(
   {
     name: Name,
     tasks: z.array(Task).min(1, 'a job needs at least one task'),
-    timeout: PollInterval.optional(),
+    timeout: JobTimeout.optional(),
   },
   shape("a job: { name: NAME, tasks: [{ run: '…' }], timeout: 10m }"),
 );

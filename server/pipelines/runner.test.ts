@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type JobSpec, masker, runJob } from './runner.ts';
+import { type JobSpec, runJob } from './runner.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -24,9 +24,50 @@ function spec(tasks: JobSpec['tasks'], extra: Partial<JobSpec> = {}): JobSpec {
 }
 
 describe('server/pipelines/runner', () => {
-  it('masks secrets in raw and URL-encoded form', () => {
-    const mask = masker(['p@ss:w/rd', 'ab']);
-    expect(mask('x p@ss:w/rd y p%40ss%3Aw%2Frd z ab')).toBe('x ******** y ******** z ab');
+  it('masks a secret that straddles a 64 KiB write or is split between stdout and stderr', async () => {
+    const secret = 'tok-9f8e7d6c5b4a';
+    // printf writes the first 65,530 bytes and the secret's start in one write, the rest after.
+    const s = spec(
+      [
+        {
+          run: `head -c 65530 /dev/zero | tr '\\0' x; printf 'tok-9f8'; sleep 0.2; printf 'e7d6c5b4a\\n'`,
+        },
+        { run: `printf 'tok-9f8e' ; sleep 0.2; printf '7d6c5b4a\\n' >&2` },
+        { run: `printf 'p%%40ss-w' >&2 ; sleep 0.2; printf 'ord!\\n'` },
+      ],
+      { secrets: [secret, 'p@ss-word!'] },
+    );
+    expect((await runJob(s, new AbortController().signal)).passed).toBe(true);
+    const log = readFileSync(s.logFile, 'utf8');
+    expect(log).not.toContain('tok-9f8e7d6c5b4a');
+    expect(log).not.toContain('p%40ss-word');
+    expect(log.match(/\*{8}/g)).toHaveLength(3);
+  });
+
+  it('writes the log and work folder for the owner only', async () => {
+    const s = spec([{ run: 'echo hi' }]);
+    await runJob(s, new AbortController().signal);
+    expect(statSync(s.logFile).mode & 0o777).toBe(0o600);
+    expect(statSync(s.cwd).mode & 0o777).toBe(0o700);
+  });
+
+  it('fails the job with a clear reason when its log cannot be written', async () => {
+    // /dev/full answers every write with ENOSPC, as a full disk does.
+    const s = spec([{ run: 'yes full | head -c 10000000; sleep 30' }], { logFile: '/dev/full' });
+    const started = Date.now();
+    const outcome = await runJob(s, new AbortController().signal);
+    expect(outcome).toEqual({
+      passed: false,
+      exitCode: null,
+      error: "cannot write the job's log: no space left on device (/dev/full)",
+    });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    writeFileSync(join(s.cwd, 'not-a-folder'), '');
+    const refused = await runJob(
+      spec([{ run: 'echo hi' }], { cwd: join(s.cwd, 'not-a-folder', 'x') }),
+      new AbortController().signal,
+    );
+    expect(refused.error).toMatch(/^cannot create the job's work folder: /);
   });
 
   it('runs tasks in order in the job folder, logging their output masked', async () => {

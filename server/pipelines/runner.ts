@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import { killProcessGroup } from '../process-group.ts';
+import { ioReason, JobLog } from './job-log.ts';
 
 /** A task: a shell script, or a command and its arguments. */
 export type Task = { run: string } | { exec: string[] };
@@ -24,34 +24,24 @@ export interface JobOutcome {
   error: string | null;
 }
 
-const MASK = '********';
-
-/** Replaces every secret (and its URL-encoded form) in a text. */
-export function masker(secrets: readonly string[]): (text: string) => string {
-  const forms = [
-    ...new Set(secrets.flatMap((s) => [s, encodeURIComponent(s)]).filter((s) => s.length >= 3)),
-  ].sort((a, b) => b.length - a.length);
-  if (forms.length === 0) return (text) => text;
-  const pattern = new RegExp(
-    forms.map((f) => f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'),
-    'g',
-  );
-  return (text) => text.replace(pattern, MASK);
-}
-
 /**
  * Runs a job's tasks in order in their own process group, writing a masked log; stops at the
- * first failing task. A timeout or an abort kills the whole process group.
+ * first failing task. A timeout, an abort or a log that cannot be written (a full disk) kills
+ * the whole process group and fails the job.
  */
 export async function runJob(spec: JobSpec, signal: AbortSignal): Promise<JobOutcome> {
-  mkdirSync(spec.cwd, { recursive: true });
-  mkdirSync(dirname(spec.logFile), { recursive: true });
-  const log = createWriteStream(spec.logFile, { flags: 'a' });
-  const mask = masker(spec.secrets);
-  const write = (text: string) => log.write(mask(text));
+  const log = new JobLog(spec.logFile, spec.secrets);
+  const write = (text: string) => log.write(text);
   const deadline = Date.now() + spec.timeoutMs;
   try {
+    try {
+      mkdirSync(spec.cwd, { recursive: true, mode: 0o700 });
+    } catch (error) {
+      const reason = `cannot create the job's work folder: ${ioReason(error)} (${spec.cwd})`;
+      return { passed: false, exitCode: null, error: reason };
+    }
     for (const task of spec.tasks) {
+      if (log.failure) break;
       const [command, args] =
         'run' in task
           ? ['/bin/sh', ['-ec', task.run]]
@@ -61,7 +51,7 @@ export async function runJob(spec: JobSpec, signal: AbortSignal): Promise<JobOut
         command,
         args,
         spec,
-        write,
+        log,
         Math.max(0, deadline - Date.now()),
         signal,
       );
@@ -71,17 +61,18 @@ export async function runJob(spec: JobSpec, signal: AbortSignal): Promise<JobOut
         return { passed: false, exitCode: result.exitCode, error };
       }
     }
-    return { passed: true, exitCode: 0, error: null };
   } finally {
-    await new Promise<void>((resolve) => log.end(() => resolve()));
+    await log.close();
   }
+  if (log.failure) return { passed: false, exitCode: null, error: log.failure };
+  return { passed: true, exitCode: 0, error: null };
 }
 
 function runProcess(
   command: string,
   args: string[],
   spec: JobSpec,
-  write: (text: string) => void,
+  log: JobLog,
   timeoutMs: number,
   signal: AbortSignal,
 ): Promise<{ exitCode: number | null; error: string | null }> {
@@ -105,27 +96,25 @@ function runProcess(
     };
     const timer = setTimeout(
       () => killGroup(`timed out after ${Math.round(spec.timeoutMs / 1000)} s`),
-      timeoutMs,
+      // Past 2^31−1 ms a timer fires at once; configurations stop at 7 days.
+      Math.min(timeoutMs, 2 ** 31 - 1),
     );
     const onAbort = () => killGroup('cancelled');
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
-    // Mask line by line, so that a secret split across two reads is still found.
-    const lines = (stream: NodeJS.ReadableStream | null) => {
-      let pending = '';
+    log.onFailure((why) => killGroup(why));
+    // Both streams into one masker in arrival order: a secret cut anywhere, even half on
+    // stdout and half on stderr, is still masked. A slow disk pauses the job's output.
+    const forward = (stream: NodeJS.ReadableStream | null) => {
       stream?.setEncoding('utf8');
       stream?.on('data', (chunk: string) => {
-        pending += chunk;
-        const end = pending.lastIndexOf('\n');
-        if (end === -1 && pending.length < 65536) return;
-        const cut = end === -1 ? pending.length : end + 1;
-        write(pending.slice(0, cut));
-        pending = pending.slice(cut);
+        if (log.write(chunk)) return;
+        stream.pause();
+        void log.drained().then(() => stream.resume());
       });
-      stream?.on('end', () => pending && write(pending));
     };
-    lines(child.stdout);
-    lines(child.stderr);
+    forward(child.stdout);
+    forward(child.stderr);
     child.once('error', (error) => {
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { materialEnvironment, type PluginHost } from 'hoist';
 import type { Catalog } from '../catalog/catalog.ts';
 import { parseDuration } from '../config/schema.ts';
+import type { Logger } from '../logger.ts';
 import type { JobRow, RunRow, StageRow, Store } from '../store/store.ts';
 import type { StageConfig } from './definition.ts';
 import { runJob } from './runner.ts';
@@ -19,7 +20,13 @@ export interface StageRunnerOptions {
   jobTimeoutMs?: number;
   /** The instance the jobs run on. */
   owner: () => string;
+  /** Where a job's end that cannot be recorded yet (a full disk) is reported. */
+  logger?: Logger;
 }
+
+/** How often, and how many times, the end of a job is tried again when the store refuses it. */
+const RECORD_RETRY_MS = 2000;
+const RECORD_ATTEMPTS = 300;
 
 /**
  * Runs the jobs of a stage as local processes, at most `concurrency` at once across stages:
@@ -100,10 +107,35 @@ export class StageRunner {
           };
       // Stopping: the job is left building; the next start takes the run over and fails it.
       if (signal.aborted && signal.reason === STOPPING) return false;
-      await store.changeRun(run.id, finishJob(job, outcome, signal.aborted, now()));
+      await this.recordEnd(run, job, finishJob(job, outcome, signal.aborted, now()), signal);
       return outcome.passed;
     } finally {
       this.release();
+    }
+  }
+
+  /**
+   * Records a job's end; while the store cannot write (a full disk), tries again every 2 s for
+   * up to 10 minutes, so that the job is failed with its reason once space returns.
+   */
+  private async recordEnd(
+    run: RunRow,
+    job: JobRow,
+    change: Parameters<Store['changeRun']>[1],
+    signal: AbortSignal,
+  ): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.options.store.changeRun(run.id, change);
+        return;
+      } catch (error) {
+        if (attempt >= RECORD_ATTEMPTS || signal.reason === STOPPING) throw error;
+        this.options.logger?.warn(
+          { err: error, pipeline: run.pipeline, counter: run.counter, job: job.name },
+          `cannot record the end of job ${job.name}; trying again in ${RECORD_RETRY_MS / 1000} s`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, RECORD_RETRY_MS));
+      }
     }
   }
 

@@ -1,4 +1,4 @@
-import { createReadStream, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import {
   cp,
   lstat,
@@ -13,14 +13,13 @@ import {
   symlink,
   writeFile,
 } from 'node:fs/promises';
-import { dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createGunzip } from 'node:zlib';
-import { ConfigInvalidError, PLUGIN_API_VERSION, PLUGIN_ID, type RepositoryPlugin } from 'hoist';
-import tar from 'tar-stream';
+import { PLUGIN_API_VERSION, PLUGIN_ID, type RepositoryPlugin } from 'hoist';
 import { z } from 'zod';
 import { loadExecPlugin } from './exec-plugin.ts';
 import { markPluginModule } from './isolated-plugin.ts';
+import { extractTarball, PluginPackageError, type TarballLimits } from './tarball.ts';
 
 /** `hoist-plugin.json`, or the `hoist` field of a package.json. */
 export const PluginManifest = z
@@ -41,11 +40,7 @@ export interface InstalledPlugin extends PluginManifest {
 }
 
 /** A plugin package was refused: nothing was installed. */
-export class PluginPackageError extends ConfigInvalidError {
-  constructor(message: string) {
-    super([{ key: '', message }]);
-  }
-}
+export { PluginPackageError };
 
 const pluginsDir = (dataDir: string) => join(dataDir, 'plugins');
 
@@ -95,6 +90,7 @@ export async function installPlugin(
   source: string,
   dataDir: string,
   bundledIds: readonly string[],
+  limits?: TarballLimits,
 ): Promise<InstalledPlugin> {
   const root = pluginsDir(dataDir);
   await mkdir(root, { recursive: true });
@@ -104,7 +100,7 @@ export async function installPlugin(
       throw new PluginPackageError(`cannot read ${source}`);
     });
     if (info.isDirectory()) await copyFolder(source, staging);
-    else await extractTarball(source, staging);
+    else await extractTarball(source, staging, limits);
     const manifest = await readManifest(staging);
     if (bundledIds.includes(manifest.id)) {
       throw new PluginPackageError(`'${manifest.id}' is the id of a bundled plugin`);
@@ -254,56 +250,4 @@ async function copyFolder(source: string, target: string): Promise<void> {
     recursive: true,
     filter: (src) => !src.includes(`${sep}node_modules`) && !src.includes(`${sep}.git`),
   });
-}
-
-/** Extracts a (gzipped) tarball, refusing anything that could escape or is not a plain file. */
-async function extractTarball(file: string, target: string): Promise<void> {
-  const extract = tar.extract();
-  const input = createReadStream(file);
-  const head = await new Promise<Buffer>((resolveHead, reject) => {
-    const probe = createReadStream(file, { start: 0, end: 1 });
-    probe.once('data', (d) => resolveHead(d as Buffer));
-    probe.once('error', reject);
-    probe.once('end', () => resolveHead(Buffer.alloc(0)));
-  });
-  const gzipped = head[0] === 0x1f && head[1] === 0x8b;
-  const stream = gzipped ? input.pipe(createGunzip()) : input;
-  stream.on('error', (error: Error) =>
-    extract.destroy(new PluginPackageError(`not a readable tarball: ${error.message}`)),
-  );
-  stream.pipe(extract);
-  let files = 0;
-  try {
-    for await (const entry of extract) {
-      const { name, type } = entry.header;
-      if (isAbsolute(name) || name.split(/[\\/]/).includes('..')) {
-        throw new PluginPackageError(`tarball entry '${name}' would be written outside the plugin`);
-      }
-      if (type !== 'file' && type !== 'directory') {
-        throw new PluginPackageError(
-          `tarball entry '${name}' is a ${type}; only files and folders are allowed`,
-        );
-      }
-      // npm pack puts everything under package/.
-      const relative = normalize(name.replace(/^package\//, ''));
-      const path = join(target, relative);
-      if (!path.startsWith(target + sep) && path !== target) {
-        throw new PluginPackageError(`tarball entry '${name}' would be written outside the plugin`);
-      }
-      if (type === 'directory') {
-        await mkdir(path, { recursive: true });
-        entry.resume();
-        continue;
-      }
-      await mkdir(dirname(path), { recursive: true });
-      const chunks: Buffer[] = [];
-      for await (const chunk of entry) chunks.push(chunk as Buffer);
-      await writeFile(path, Buffer.concat(chunks), { mode: (entry.header.mode ?? 0o644) & 0o755 });
-      files++;
-    }
-  } catch (error) {
-    if (error instanceof PluginPackageError) throw error;
-    throw new PluginPackageError(`not a readable tarball: ${(error as Error).message}`);
-  }
-  if (files === 0) throw new PluginPackageError('the tarball holds no files');
 }
