@@ -41,6 +41,7 @@ function runOf(
         finishedAt: null,
         exitCode: null,
         error: null,
+        process: null,
       })),
     })),
   };
