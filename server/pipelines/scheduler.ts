@@ -54,6 +54,8 @@ interface Creation {
   /** A second run with the same revisions is refused (automatic triggers). */
   dedupe: boolean;
   openedBy?: { name: string; comment?: string };
+  /** One run per pipeline and trigger key (a revision, a passed upstream stage). */
+  triggerKey?: string;
 }
 
 /**
@@ -78,53 +80,95 @@ export class Scheduler {
     };
   }
 
-  /** New revisions of a material: schedule the pipelines that take it from the repository. */
+  /**
+   * New revisions of a material: schedule the pipelines that take it from the repository, each
+   * on its own (an error with one is logged and recorded on it; the others are scheduled).
+   * A revision's run is keyed by pipeline and revision, so that scheduling the same revisions
+   * again (after a crash) creates no second run. Answers whether every pipeline was handled.
+   */
   async onRevisions(
     pkg: PolledPackage,
-    inserted: Revision[],
+    inserted: (Revision & { id?: number })[],
     check: CheckRow['trigger'] = 'schedule',
-  ): Promise<void> {
+  ): Promise<boolean> {
     const material = `${pkg.repository}/${pkg.name}`;
     // All runs are created before any starts: their first jobs would otherwise compete with the
     // scheduling of the rest (for the database and the CPU).
     const created: RunRow[] = [];
+    let handled = true;
     for (const pipeline of await this.options.store.listPipelines()) {
       const definition = definitionOf(pipeline);
       const entry = packageMaterials(definition).find((m) => m.package === material);
       if (!entry) continue;
-      const why = await this.autoTriggerBlocked(pipeline, material);
-      if (why) {
-        this.options.logger.info({ pipeline: pipeline.name, material }, `not scheduled: ${why}`);
-        continue;
-      }
-      const chosen = entry.trigger === 'every' ? inserted : inserted.slice(-1);
-      for (const revision of chosen) {
-        const run = await this.createAutomatic(pipeline, {
-          selection: { changed: { [material]: revision } },
-          trigger: check === 'manual' ? 'check-now' : 'poll',
-          triggeredBy: null,
-          dedupe: true,
-        });
-        if (run) created.push(run);
-      }
+      const ok = await this.guarded(pipeline, async () => {
+        const why = await this.autoTriggerBlocked(pipeline, material);
+        if (why) {
+          this.options.logger.info({ pipeline: pipeline.name, material }, `not scheduled: ${why}`);
+          return;
+        }
+        const chosen = entry.trigger === 'every' ? inserted : inserted.slice(-1);
+        for (const revision of chosen) {
+          const run = await this.createAutomatic(pipeline, {
+            selection: { changed: { [material]: revision } },
+            trigger: check === 'manual' ? 'check-now' : 'poll',
+            triggeredBy: null,
+            dedupe: true,
+            ...(revision.id === undefined ? {} : { triggerKey: `revision:${revision.id}` }),
+          });
+          if (run) created.push(run);
+        }
+      });
+      handled &&= ok;
     }
     for (const run of created) this.options.start(run);
+    return handled;
   }
 
-  /** A stage passed: schedule the pipelines downstream of it, with the same packages. */
-  async onStagePassed(run: RunRow, stage: string): Promise<void> {
+  /**
+   * A stage passed: schedule the pipelines downstream of it, with the same packages, each on its
+   * own and once per pipeline and passed stage. Answers whether every pipeline was handled.
+   */
+  async onStagePassed(run: RunRow, stage: string): Promise<boolean> {
+    let handled = true;
     for (const pipeline of await this.options.store.listPipelines()) {
       const listens = upstreamMaterials(definitionOf(pipeline)).some(
         (m) => m.pipeline === run.pipeline && m.stage === stage,
       );
       if (!listens || pipeline.paused) continue;
-      const created = await this.createAutomatic(pipeline, {
-        selection: { upstream: { run, stage } },
-        trigger: 'upstream',
-        triggeredBy: null,
-        dedupe: true,
+      const ok = await this.guarded(pipeline, async () => {
+        const created = await this.createAutomatic(pipeline, {
+          selection: { upstream: { run, stage } },
+          trigger: 'upstream',
+          triggeredBy: null,
+          dedupe: true,
+          triggerKey: `stage:${run.id}:${stage}`,
+        });
+        if (created) this.options.start(created);
       });
-      if (created) this.options.start(created);
+      handled &&= ok;
+    }
+    return handled;
+  }
+
+  /**
+   * Schedules one pipeline: an unexpected error is logged and recorded on the pipeline (its
+   * `schedulingError`), and cleared by the next scheduling that works.
+   */
+  private async guarded(pipeline: PipelineRow, work: () => Promise<void>): Promise<boolean> {
+    const { store, logger } = this.options;
+    try {
+      await work();
+      if (pipeline.schedulingError !== null) await store.setSchedulingError(pipeline.name, null);
+      return true;
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      logger.error({ err: error, pipeline: pipeline.name }, `scheduling failed: ${reason}`);
+      await store
+        .setSchedulingError(pipeline.name, reason)
+        .catch((failure) =>
+          logger.error({ err: failure, pipeline: pipeline.name }, 'could not record the error'),
+        );
+      return false;
     }
   }
 
@@ -189,6 +233,7 @@ export class Scheduler {
       lease: this.options.lease(),
       stages: stagesOf(definition),
       ...(creation.openedBy ? { openedBy: creation.openedBy } : {}),
+      ...(creation.triggerKey ? { triggerKey: creation.triggerKey } : {}),
     });
     if (!run) {
       logger.info(
