@@ -25,7 +25,7 @@ const PIPELINES = 100;
 /** Kills this long after check-now… */
 const AFTER_CHECK_NOW_MS = [0, 100, 250, 500];
 /** …and this long after the new revision is stored (the moment a crash used to lose runs). */
-const AFTER_STORED_MS = [0, 10, 30, 80];
+const AFTER_STORED_MS = [0, 10, 40, 120];
 const POSTGRES = testStoreKind() === 'postgres';
 const LEASE_MS = 1500;
 
@@ -222,8 +222,11 @@ describe(`a crash loses no run and leaves no job running (${POSTGRES ? 'PostgreS
       seen.push(
         `${moment.ms} ms after ${moment.from}: ${stored ? 'stored' : 'not stored'}, ${left} runs`,
       );
-      server = await start();
+      // SQLite: a restart completes what the killed server owed. PostgreSQL: the second
+      // instance does, once the killed one's leases expire; a new instance joins after that.
+      if (!POSTGRES) server = await start();
       await exactlyOnce(db, label, 60_000);
+      if (POSTGRES) server = await start();
     }
     console.log(`at each kill: ${seen.join('; ')}`);
     expect(window).toBeGreaterThan(0);
