@@ -152,6 +152,7 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE jobs ADD COLUMN pgid INTEGER;
   ALTER TABLE jobs ADD COLUMN process_start TEXT;
   ALTER TABLE jobs ADD COLUMN host TEXT;
+  CREATE INDEX jobs_with_process ON jobs (host) WHERE pgid IS NOT NULL;
   CREATE TABLE pending_triggers (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     key TEXT NOT NULL UNIQUE,
