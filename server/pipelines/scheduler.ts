@@ -1,11 +1,4 @@
-import {
-  ConflictError,
-  createMemoryState,
-  HoistError,
-  NotFoundError,
-  type PluginHost,
-  type Revision,
-} from 'hoist';
+import { ConflictError, HoistError, NotFoundError, type PluginHost, type Revision } from 'hoist';
 import type { Catalog, PolledPackage } from '../catalog/catalog.ts';
 import type { PipelineConfig } from '../config/schema.ts';
 import type { Logger } from '../logger.ts';
@@ -14,12 +7,10 @@ import { type Actor, requireApprover } from './approvals.ts';
 import { candidates, type PinChoices } from './candidates.ts';
 import { composeCause, revisionKey } from './cause.ts';
 import { definitionOf, packageMaterials, upstreamMaterials } from './definition.ts';
+import { findRevision, latestOf } from './lookup.ts';
 import { carries, type RunSelection, type RunSources, resolveRun } from './resolve.ts';
 
 export type { PinChoices } from './candidates.ts';
-
-/** A person waits for a rollback's lookup in the repository at most this long. */
-const LOOKUP_TIMEOUT_MS = 60_000;
 
 /** How many runs of an upstream pipeline are searched for one that passed. */
 const UPSTREAM_SEARCH = 1000;
@@ -75,8 +66,8 @@ export class Scheduler {
       },
       runs: (name) => store.listRuns(name, UPSTREAM_SEARCH),
       run: (name, counter) => store.getRun(name, counter),
-      latest: (material) => this.latestOf(material),
-      revision: (material, label) => this.findRevision(material, label),
+      latest: (material) => latestOf(options, material),
+      revision: (material, label) => findRevision(options, material, label),
     };
   }
 
@@ -267,50 +258,6 @@ export class Scheduler {
     if (definition.stages[0]?.approval === 'manual')
       return 'its first stage is manual: an approver runs it';
     return undefined;
-  }
-
-  private async latestOf(material: string): Promise<Revision | undefined> {
-    const [repository, name] = material.split('/') as [string, string];
-    const pkg = await this.options.store.getPackage(repository, name);
-    return pkg ? this.options.store.latestRevision(pkg.fingerprint) : undefined;
-  }
-
-  /**
-   * A revision by label: from the material's history, else (when the plugin can look one up)
-   * from the repository, so that a rollback may reach a version published before this server
-   * first polled it.
-   */
-  private async findRevision(material: string, label: string): Promise<Revision | undefined> {
-    const { store, catalog, host } = this.options;
-    const [repository, name] = material.split('/') as [string, string];
-    const pkg = await store.getPackage(repository, name);
-    if (!pkg) throw new NotFoundError(`no package '${material}'`);
-    const stored = (await store.listRevisions(pkg.fingerprint, 10_000)).find(
-      (r) => r.revision === label,
-    );
-    if (stored) return stored;
-    const polled = (await catalog.polledPackages()).find((p) => p.fingerprint === pkg.fingerprint);
-    if (!polled || !host.canLookUpRevisions(polled.plugin)) {
-      throw new NotFoundError(
-        `no revision '${label}' in the history of '${material}' (its plugin cannot look up revisions it has not reported)`,
-      );
-    }
-    // The material's cached answers (ETag, the primary's checksum) spare a download when the
-    // repository has not changed; the copy is not written back, so the poll's state stays its own.
-    const cached = await store.getMaterial(pkg.fingerprint);
-    const found = await host.revisionByLabel(
-      polled.plugin,
-      polled.repositoryConfig,
-      polled.packageConfig,
-      label,
-      { state: createMemoryState(cached?.state ?? {}), timeoutMs: LOOKUP_TIMEOUT_MS },
-    );
-    if (!found) {
-      throw new NotFoundError(
-        `no revision '${label}' of '${material}' in its history or in the repository`,
-      );
-    }
-    return found;
   }
 }
 
