@@ -73,6 +73,8 @@ interface Reader {
   /** Runs per pipeline of those that carry `label` of internal/app. */
   count(label: string): Promise<Map<string, number>>;
   stored(label: string): Promise<boolean>;
+  definition(pipeline: string): Promise<string>;
+  setDefinition(pipeline: string, definition: string): Promise<void>;
 }
 
 const RUNS = `SELECT pipeline, COUNT(*) AS n FROM runs WHERE pipeline LIKE 'p%' AND cause LIKE $1 GROUP BY pipeline`;
@@ -96,6 +98,18 @@ function sqliteReader(dataDir: string): Reader {
         ]),
       ),
     stored: async (label) => read(STORED, label).length > 0,
+    definition: async (name) =>
+      read<{ definition: string }>('SELECT definition FROM pipelines WHERE name = $1', name)[0]
+        ?.definition as string,
+    setDefinition: async (name, definition) => {
+      const db = new Database(join(dataDir, 'hoist.db'), { fileMustExist: true });
+      try {
+        db.pragma('busy_timeout = 5000');
+        db.prepare('UPDATE pipelines SET definition = ? WHERE name = ?').run(definition, name);
+      } finally {
+        db.close();
+      }
+    },
   };
 }
 
@@ -111,6 +125,14 @@ function postgresReader(client: pg.Client): Reader {
         ).map((r) => [r.pipeline, Number(r.n)]),
       ),
     stored: async (label) => ((await client.query(STORED, [label])).rowCount ?? 0) > 0,
+    definition: async (name) =>
+      (await client.query('SELECT definition FROM pipelines WHERE name = $1', [name])).rows[0]
+        ?.definition as string,
+    setDefinition: async (name, definition) =>
+      void (await client.query('UPDATE pipelines SET definition = $2 WHERE name = $1', [
+        name,
+        definition,
+      ])),
   };
 }
 
@@ -283,5 +305,40 @@ describe(`a crash loses no run and leaves no job running (${POSTGRES ? 'PostgreS
     const trace = readFileSync(join(flags, 'trace'), 'utf8').trim().split('\n');
     expect(trace.filter((l) => l.endsWith(' 2'))).toEqual(['begin 2', 'begin 2', 'end 2']);
     expect(existsSync(join(flags, 'slow'))).toBe(false);
+  }, 120_000);
+
+  it('a pipeline that cannot be scheduled shows why on it, and holds up no other', async () => {
+    const server = servers.at(-1) as ServerProcess;
+    const db = client ? postgresReader(client) : sqliteReader(dataDir);
+    // A definition the store refuses at run creation (one stage twice), as an older server
+    // accepted it; p000 comes first in order.
+    const original = await db.definition('p000');
+    const stages = (JSON.parse(original) as { stages: unknown[] }).stages;
+    await db.setDefinition(
+      'p000',
+      JSON.stringify({ ...JSON.parse(original), stages: [...stages, ...stages] }),
+    );
+    const publish = async (version: string) => {
+      await buildRpms(dir, [{ name: 'app', version }]);
+      await createrepo(dir);
+      await server.api('POST', '/api/materials/check', { repository: 'internal' });
+    };
+    await publish('2.0');
+    const view = await eventually(async () => {
+      const found = await db.count('app-2.0-1.noarch');
+      const pipeline = (
+        await server.api<{ schedulingError?: string }>('GET', '/api/pipelines/p000')
+      ).body;
+      return found.size === PIPELINES - 1 && pipeline.schedulingError ? pipeline : undefined;
+    }, 60_000);
+    expect((await db.count('app-2.0-1.noarch')).has('p000')).toBe(false);
+    expect(view.schedulingError).toMatch(/UNIQUE|unique|duplicate/);
+    // Repaired: the next version runs it again, and the error is gone.
+    await db.setDefinition('p000', original);
+    await publish('2.1');
+    await exactlyOnce(db, 'app-2.1-1.noarch', 60_000);
+    const repaired = (await server.api<{ schedulingError?: string }>('GET', '/api/pipelines/p000'))
+      .body;
+    expect(repaired.schedulingError).toBeUndefined();
   }, 120_000);
 });
