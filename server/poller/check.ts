@@ -112,10 +112,20 @@ async function schedule(
   pending: number | undefined,
 ): Promise<void> {
   let handled = false;
+  // The lease on the pending scheduling is renewed while it lasts: nobody else takes it up.
+  const renew = setInterval(
+    () => {
+      if (pending === undefined) return;
+      deps.store.renewPendingTriggers(deps.owner, [pending], deps.leaseUntil()).catch(() => {});
+    },
+    Math.max(50, Math.floor((deps.leaseUntil() - Date.now()) / 3)),
+  );
   try {
     handled = (await deps.onRevisions?.(pkg, inserted, trigger)) !== false;
   } catch (error) {
     deps.logger.error({ err: error, fingerprint: pkg.fingerprint }, 'scheduling failed');
+  } finally {
+    clearInterval(renew);
   }
   if (pending === undefined) return;
   if (handled) await deps.store.completePendingTrigger(pending);
