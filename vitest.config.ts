@@ -13,6 +13,7 @@ const POSTGRES_SUITES = [
   'test/plugins.test.ts',
   'test/dashboard.test.ts',
   'test/cluster.test.ts',
+  'test/crash.test.ts',
 ];
 
 export default defineConfig({

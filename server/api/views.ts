@@ -47,9 +47,17 @@ export function packageView(row: PackageRow): PackageView {
   };
 }
 
-/** What the API shows of a pipeline: its definition, paused, and where it came from. */
+/**
+ * What the API shows of a pipeline: its definition, paused, where it came from, and why its
+ * last scheduling failed (only while it does).
+ */
 export function pipelineView(row: PipelineRow) {
-  return { ...(row.definition as object), paused: row.paused, source: row.source };
+  return {
+    ...(row.definition as object),
+    paused: row.paused,
+    source: row.source,
+    ...(row.schedulingError ? { schedulingError: row.schedulingError } : {}),
+  };
 }
 
 /** 60000 → `60s`, 300000 → `5m`. */

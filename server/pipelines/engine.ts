@@ -1,13 +1,15 @@
-import { NotFoundError, type PluginHost, type Revision } from 'hoist';
+import { ConflictError, NotFoundError, type PluginHost, type Revision } from 'hoist';
 import type { Catalog, PolledPackage } from '../catalog/catalog.ts';
 import type { LeaseHolder } from '../cluster/lease-holder.ts';
 import type { Logger } from '../logger.ts';
 import type { CheckRow, RunChange, RunRow, Store } from '../store/store.ts';
 import { type Actor, requireApprover } from './approvals.ts';
 import { definitionOf } from './definition.ts';
+import { PendingScheduling } from './pending.ts';
 import { promotions } from './promotions.ts';
 import { type PinChoices, type ScheduleRequest, Scheduler } from './scheduler.ts';
 import { STOPPING, StageRunner } from './stage-runner.ts';
+import { overlapping, stopStrays, sweepStrays } from './strays.ts';
 import * as transitions from './transitions.ts';
 
 export type { Actor } from './approvals.ts';
@@ -41,6 +43,7 @@ export class PipelineEngine {
   private stopped = false;
   private readonly scheduler: Scheduler;
   private readonly stages: StageRunner;
+  private readonly pending: PendingScheduling;
 
   constructor(private readonly options: EngineOptions) {
     const { leases } = options;
@@ -52,6 +55,7 @@ export class PipelineEngine {
       lease: () => ({ owner: leases.id, until: leases.leaseUntil() }),
       start: (run) => this.kick(run.id, run.pipeline, run.counter),
     });
+    this.pending = new PendingScheduling(options, this.scheduler);
     this.stages = new StageRunner({
       store: options.store,
       catalog: options.catalog,
@@ -60,13 +64,16 @@ export class PipelineEngine {
       concurrency: options.concurrency,
       jobTimeoutMs: options.jobTimeoutMs,
       owner: () => leases.id,
+      logger: options.logger,
     });
   }
 
   /**
    * Takes over building runs whose instance stopped (after a restart, this instance's own):
-   * jobs that were running failed with it, and the run goes on from there. Called at start and
-   * on every heartbeat, after renewing the leases of the runs this instance advances.
+   * jobs that were running failed with it (what still ran of them on this host is stopped
+   * first), and the run goes on from there; completes scheduling their instance owed; stops
+   * what still runs here of jobs taken over elsewhere. Called at start and on every heartbeat,
+   * after renewing the leases of the runs this instance advances.
    */
   async resume(): Promise<void> {
     const { store, logger, leases } = this.options;
@@ -78,10 +85,13 @@ export class PipelineEngine {
       if (this.advancing.has(id)) continue;
       const run = await store.getRun(pipeline, counter);
       if (!run) continue;
-      await store.changeRun(run.id, transitions.takeOver(run, now()));
+      const strays = await stopStrays(run, logger);
+      await store.changeRun(run.id, transitions.takeOver(run, now(), strays));
       logger.info({ pipeline, counter, instance: leases.id }, 'run taken over');
       this.kick(id, pipeline, counter);
     }
+    await this.pending.resume();
+    await sweepStrays(store, logger);
   }
 
   /** Runs cancelled through another instance stop here too (checked on every heartbeat). */
@@ -97,7 +107,7 @@ export class PipelineEngine {
     pkg: PolledPackage,
     inserted: Revision[],
     trigger: CheckRow['trigger'] = 'schedule',
-  ): Promise<void> {
+  ): Promise<boolean> {
     return this.scheduler.onRevisions(pkg, inserted, trigger);
   }
 
@@ -136,6 +146,9 @@ export class PipelineEngine {
     const run = await this.requireRun(name, counter);
     const change = transitions.rerun(run, stageName, actor, now());
     requireApprover(await this.stageDefinition(name, stageName), actor, name, 're-run');
+    // A copy of a job that may still run (on a host whose server stopped) must end first.
+    const still = await overlapping(run, stageName, this.options.logger);
+    if (still) throw new ConflictError(still);
     return this.apply(run, change);
   }
 
@@ -165,6 +178,7 @@ export class PipelineEngine {
     this.stopped = true;
     for (const { controller } of this.running.values()) controller.abort(STOPPING);
     await Promise.allSettled([...this.advancing.values()]);
+    await this.pending.stop();
   }
 
   private async apply(run: RunRow, change: RunChange): Promise<RunRow> {
@@ -229,9 +243,21 @@ export class PipelineEngine {
       const after = await this.requireRun(name, counter);
       if (after.status === 'cancelled') return;
       const stage = transitions.stageOf(after, step.stage.name);
-      await store.changeRun(run.id, transitions.finishStage(after, stage, passed, now()));
-      if (passed)
-        await this.scheduler.onStagePassed(await this.requireRun(name, counter), stage.name);
+      const { leases } = this.options;
+      const owed = await store.changeRun(
+        run.id,
+        transitions.finishStage(after, stage, passed, now()),
+        {
+          owner: leases.id,
+          until: leases.leaseUntil(),
+        },
+      );
+      if (passed) {
+        const passedRun = await this.requireRun(name, counter);
+        await this.pending.settle(owed, 0, () =>
+          this.scheduler.onStagePassed(passedRun, stage.name),
+        );
+      }
     }
   }
 }

@@ -15,6 +15,8 @@ export interface JobSpec {
   secrets: string[];
   logFile: string;
   timeoutMs: number;
+  /** Told the pid of each task's process (the leader of its process group) once it started. */
+  onSpawn?: (pid: number) => void;
 }
 
 /** How a job ended. */
@@ -89,6 +91,7 @@ function runProcess(
       resolve({ exitCode: null, error: `cannot start ${command}: ${(error as Error).message}` });
       return;
     }
+    if (child.pid !== undefined) spec.onSpawn?.(child.pid);
     let reason: string | null = null;
     const killGroup = (why: string) => {
       reason ??= why;

@@ -1,3 +1,4 @@
+import type { JsonValue } from 'hoist';
 import { describe, expect, it } from 'vitest';
 import { harness } from '../../test/helpers/harness.ts';
 import { sampleRevision } from '../../test/helpers/sample-plugin.ts';
@@ -140,5 +141,43 @@ describe('server/pipelines/scheduler (in process)', () => {
     await expect(
       h.scheduler.schedule('deploy', { revisions: { 'internal/app': 'app-2' } }, alice),
     ).rejects.toMatchObject({ code: 'ERR_CONFLICT' });
+  });
+
+  it('schedules the others when one pipeline fails, and shows the error on that one', async () => {
+    const h = await harness(config);
+    // A definition the store refuses at run creation (two stages of one name), stored as an
+    // older server would have accepted it.
+    const broken = (await h.store.getPipeline('build'))!;
+    const definition = broken.definition as { stages: [JsonValue] };
+    const stage = definition.stages[0];
+    await h.store.savePipeline({
+      ...broken,
+      definition: { ...definition, stages: [stage, stage] },
+    });
+    const pkg = await h.polled('internal/app');
+    await h.found('internal/app', [sampleRevision(1)]);
+    // build sorts first: every (after it in order) still got its run.
+    expect(h.started.map((r) => r.pipeline)).toEqual(['every']);
+    const failed = await h.store.getPipeline('build');
+    expect(failed?.schedulingError).toMatch(/UNIQUE constraint failed/);
+    expect(h.logger.lines.join('\n')).toMatch(/scheduling failed: UNIQUE constraint failed/);
+    expect(await h.scheduler.onRevisions(pkg, [sampleRevision(2)], 'schedule')).toBe(false);
+    // Repaired: the next scheduling works, and clears the error.
+    await h.store.savePipeline({ ...broken });
+    expect(await h.scheduler.onRevisions(pkg, [sampleRevision(3)], 'schedule')).toBe(true);
+    expect((await h.store.getPipeline('build'))?.schedulingError).toBeNull();
+  });
+
+  it('creates no second run when the same revisions or the same passed stage are scheduled again', async () => {
+    const h = await harness(config);
+    const [revision] = await h.found('internal/app', [sampleRevision(4)]);
+    const pkg = await h.polled('internal/app');
+    // As after a crash: the pending scheduling is completed once more.
+    expect(await h.scheduler.onRevisions(pkg, [revision!], 'schedule')).toBe(true);
+    expect(h.started.map((r) => r.pipeline)).toEqual(['build', 'every']);
+    const build = await pass(h.store, h.started[0] as RunRow);
+    await h.scheduler.onStagePassed(build, 'verify');
+    await h.scheduler.onStagePassed(build, 'verify');
+    expect(h.started.map((r) => r.pipeline)).toEqual(['build', 'every', 'deploy', 'qa']);
   });
 });

@@ -1,11 +1,4 @@
-import {
-  ConflictError,
-  createMemoryState,
-  HoistError,
-  NotFoundError,
-  type PluginHost,
-  type Revision,
-} from 'hoist';
+import { ConflictError, HoistError, NotFoundError, type PluginHost, type Revision } from 'hoist';
 import type { Catalog, PolledPackage } from '../catalog/catalog.ts';
 import type { PipelineConfig } from '../config/schema.ts';
 import type { Logger } from '../logger.ts';
@@ -14,12 +7,10 @@ import { type Actor, requireApprover } from './approvals.ts';
 import { candidates, type PinChoices } from './candidates.ts';
 import { composeCause, revisionKey } from './cause.ts';
 import { definitionOf, packageMaterials, upstreamMaterials } from './definition.ts';
+import { findRevision, latestOf } from './lookup.ts';
 import { carries, type RunSelection, type RunSources, resolveRun } from './resolve.ts';
 
 export type { PinChoices } from './candidates.ts';
-
-/** A person waits for a rollback's lookup in the repository at most this long. */
-const LOOKUP_TIMEOUT_MS = 60_000;
 
 /** How many runs of an upstream pipeline are searched for one that passed. */
 const UPSTREAM_SEARCH = 1000;
@@ -54,6 +45,8 @@ interface Creation {
   /** A second run with the same revisions is refused (automatic triggers). */
   dedupe: boolean;
   openedBy?: { name: string; comment?: string };
+  /** One run per pipeline and trigger key (a revision, a passed upstream stage). */
+  triggerKey?: string;
 }
 
 /**
@@ -73,58 +66,100 @@ export class Scheduler {
       },
       runs: (name) => store.listRuns(name, UPSTREAM_SEARCH),
       run: (name, counter) => store.getRun(name, counter),
-      latest: (material) => this.latestOf(material),
-      revision: (material, label) => this.findRevision(material, label),
+      latest: (material) => latestOf(options, material),
+      revision: (material, label) => findRevision(options, material, label),
     };
   }
 
-  /** New revisions of a material: schedule the pipelines that take it from the repository. */
+  /**
+   * New revisions of a material: schedule the pipelines that take it from the repository, each
+   * on its own (an error with one is logged and recorded on it; the others are scheduled).
+   * A revision's run is keyed by pipeline and revision, so that scheduling the same revisions
+   * again (after a crash) creates no second run. Answers whether every pipeline was handled.
+   */
   async onRevisions(
     pkg: PolledPackage,
-    inserted: Revision[],
+    inserted: (Revision & { id?: number })[],
     check: CheckRow['trigger'] = 'schedule',
-  ): Promise<void> {
+  ): Promise<boolean> {
     const material = `${pkg.repository}/${pkg.name}`;
     // All runs are created before any starts: their first jobs would otherwise compete with the
     // scheduling of the rest (for the database and the CPU).
     const created: RunRow[] = [];
+    let handled = true;
     for (const pipeline of await this.options.store.listPipelines()) {
       const definition = definitionOf(pipeline);
       const entry = packageMaterials(definition).find((m) => m.package === material);
       if (!entry) continue;
-      const why = await this.autoTriggerBlocked(pipeline, material);
-      if (why) {
-        this.options.logger.info({ pipeline: pipeline.name, material }, `not scheduled: ${why}`);
-        continue;
-      }
-      const chosen = entry.trigger === 'every' ? inserted : inserted.slice(-1);
-      for (const revision of chosen) {
-        const run = await this.createAutomatic(pipeline, {
-          selection: { changed: { [material]: revision } },
-          trigger: check === 'manual' ? 'check-now' : 'poll',
-          triggeredBy: null,
-          dedupe: true,
-        });
-        if (run) created.push(run);
-      }
+      const ok = await this.guarded(pipeline, async () => {
+        const why = await this.autoTriggerBlocked(pipeline, material);
+        if (why) {
+          this.options.logger.info({ pipeline: pipeline.name, material }, `not scheduled: ${why}`);
+          return;
+        }
+        const chosen = entry.trigger === 'every' ? inserted : inserted.slice(-1);
+        for (const revision of chosen) {
+          const run = await this.createAutomatic(pipeline, {
+            selection: { changed: { [material]: revision } },
+            trigger: check === 'manual' ? 'check-now' : 'poll',
+            triggeredBy: null,
+            dedupe: true,
+            ...(revision.id === undefined ? {} : { triggerKey: `revision:${revision.id}` }),
+          });
+          if (run) created.push(run);
+        }
+      });
+      handled &&= ok;
     }
     for (const run of created) this.options.start(run);
+    return handled;
   }
 
-  /** A stage passed: schedule the pipelines downstream of it, with the same packages. */
-  async onStagePassed(run: RunRow, stage: string): Promise<void> {
+  /**
+   * A stage passed: schedule the pipelines downstream of it, with the same packages, each on its
+   * own and once per pipeline and passed stage. Answers whether every pipeline was handled.
+   */
+  async onStagePassed(run: RunRow, stage: string): Promise<boolean> {
+    let handled = true;
     for (const pipeline of await this.options.store.listPipelines()) {
       const listens = upstreamMaterials(definitionOf(pipeline)).some(
         (m) => m.pipeline === run.pipeline && m.stage === stage,
       );
       if (!listens || pipeline.paused) continue;
-      const created = await this.createAutomatic(pipeline, {
-        selection: { upstream: { run, stage } },
-        trigger: 'upstream',
-        triggeredBy: null,
-        dedupe: true,
+      const ok = await this.guarded(pipeline, async () => {
+        const created = await this.createAutomatic(pipeline, {
+          selection: { upstream: { run, stage } },
+          trigger: 'upstream',
+          triggeredBy: null,
+          dedupe: true,
+          triggerKey: `stage:${run.id}:${stage}`,
+        });
+        if (created) this.options.start(created);
       });
-      if (created) this.options.start(created);
+      handled &&= ok;
+    }
+    return handled;
+  }
+
+  /**
+   * Schedules one pipeline: an unexpected error is logged and recorded on the pipeline (its
+   * `schedulingError`), and cleared by the next scheduling that works.
+   */
+  private async guarded(pipeline: PipelineRow, work: () => Promise<void>): Promise<boolean> {
+    const { store, logger } = this.options;
+    try {
+      await work();
+      if (pipeline.schedulingError !== null) await store.setSchedulingError(pipeline.name, null);
+      return true;
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      logger.error({ err: error, pipeline: pipeline.name }, `scheduling failed: ${reason}`);
+      await store
+        .setSchedulingError(pipeline.name, reason)
+        .catch((failure) =>
+          logger.error({ err: failure, pipeline: pipeline.name }, 'could not record the error'),
+        );
+      return false;
     }
   }
 
@@ -189,6 +224,7 @@ export class Scheduler {
       lease: this.options.lease(),
       stages: stagesOf(definition),
       ...(creation.openedBy ? { openedBy: creation.openedBy } : {}),
+      ...(creation.triggerKey ? { triggerKey: creation.triggerKey } : {}),
     });
     if (!run) {
       logger.info(
@@ -222,50 +258,6 @@ export class Scheduler {
     if (definition.stages[0]?.approval === 'manual')
       return 'its first stage is manual: an approver runs it';
     return undefined;
-  }
-
-  private async latestOf(material: string): Promise<Revision | undefined> {
-    const [repository, name] = material.split('/') as [string, string];
-    const pkg = await this.options.store.getPackage(repository, name);
-    return pkg ? this.options.store.latestRevision(pkg.fingerprint) : undefined;
-  }
-
-  /**
-   * A revision by label: from the material's history, else (when the plugin can look one up)
-   * from the repository, so that a rollback may reach a version published before this server
-   * first polled it.
-   */
-  private async findRevision(material: string, label: string): Promise<Revision | undefined> {
-    const { store, catalog, host } = this.options;
-    const [repository, name] = material.split('/') as [string, string];
-    const pkg = await store.getPackage(repository, name);
-    if (!pkg) throw new NotFoundError(`no package '${material}'`);
-    const stored = (await store.listRevisions(pkg.fingerprint, 10_000)).find(
-      (r) => r.revision === label,
-    );
-    if (stored) return stored;
-    const polled = (await catalog.polledPackages()).find((p) => p.fingerprint === pkg.fingerprint);
-    if (!polled || !host.canLookUpRevisions(polled.plugin)) {
-      throw new NotFoundError(
-        `no revision '${label}' in the history of '${material}' (its plugin cannot look up revisions it has not reported)`,
-      );
-    }
-    // The material's cached answers (ETag, the primary's checksum) spare a download when the
-    // repository has not changed; the copy is not written back, so the poll's state stays its own.
-    const cached = await store.getMaterial(pkg.fingerprint);
-    const found = await host.revisionByLabel(
-      polled.plugin,
-      polled.repositoryConfig,
-      polled.packageConfig,
-      label,
-      { state: createMemoryState(cached?.state ?? {}), timeoutMs: LOOKUP_TIMEOUT_MS },
-    );
-    if (!found) {
-      throw new NotFoundError(
-        `no revision '${label}' of '${material}' in its history or in the repository`,
-      );
-    }
-    return found;
   }
 }
 

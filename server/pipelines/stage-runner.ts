@@ -1,12 +1,14 @@
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { materialEnvironment, type PluginHost } from 'hoist';
 import type { Catalog } from '../catalog/catalog.ts';
 import { parseDuration } from '../config/schema.ts';
 import type { Logger } from '../logger.ts';
+import { processStart } from '../process-group.ts';
 import type { JobRow, RunRow, StageRow, Store } from '../store/store.ts';
 import type { StageConfig } from './definition.ts';
 import { runJob } from './runner.ts';
-import { finishJob, startJob } from './transitions.ts';
+import { finishJob, jobProcess, startJob } from './transitions.ts';
 
 /** What the stage runner needs. */
 export interface StageRunnerOptions {
@@ -78,6 +80,15 @@ export class StageRunner {
     try {
       if (signal.aborted) return false;
       await store.changeRun(run.id, startJob(job, this.options.owner(), now()));
+      // Each task's process group is recorded as it starts (in order, before the job's end), so
+      // that after a crash it can be found and stopped before the job is reported failed.
+      let recorded: Promise<unknown> = Promise.resolve();
+      const onSpawn = (pid: number) => {
+        const start = processStart(pid);
+        if (start === undefined) return;
+        const change = jobProcess(job, { pgid: pid, start, host: hostname() });
+        recorded = recorded.then(() => store.changeRun(run.id, change)).catch(() => {});
+      };
       const outcome = spec
         ? await runJob(
             {
@@ -97,6 +108,7 @@ export class StageRunner {
                 spec.timeout && spec.timeout !== 'never'
                   ? parseDuration(spec.timeout)
                   : (this.options.jobTimeoutMs ?? 3_600_000),
+              onSpawn,
             },
             signal,
           )
@@ -105,6 +117,7 @@ export class StageRunner {
             exitCode: null,
             error: 'the job is no longer in the pipeline definition',
           };
+      await recorded;
       // Stopping: the job is left building; the next start takes the run over and fails it.
       if (signal.aborted && signal.reason === STOPPING) return false;
       await this.recordEnd(run, job, finishJob(job, outcome, signal.aborted, now()), signal);

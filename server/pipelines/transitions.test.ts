@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { JobStatus, RunRow, RunStatus, StageStatus } from '../store/store.ts';
+import type { JobRow, JobStatus, RunRow, RunStatus, StageStatus } from '../store/store.ts';
 import * as t from './transitions.ts';
 
 const NOW = '2026-12-01T10:00:00.000Z';
@@ -41,6 +41,7 @@ function runOf(
         finishedAt: null,
         exitCode: null,
         error: null,
+        process: null,
       })),
     })),
   };
@@ -145,13 +146,50 @@ describe('server/pipelines/transitions', () => {
       ['verify', 'auto', 'passed', ['passed']],
       ['deploy', 'auto', 'building', ['building', 'passed', 'scheduled']],
     ]);
+    const cleared = { pgid: null, processStart: null, host: null };
     expect(t.takeOver(run, NOW)).toEqual({
       stages: [{ id: 20, patch: { status: 'failed', finishedAt: NOW } }],
       jobs: [21, 23].map((id) => ({
         id,
-        patch: { status: 'failed', finishedAt: NOW, error: t.STOPPED_JOB_ERROR },
+        patch: { status: 'failed', finishedAt: NOW, error: t.STOPPED_JOB_ERROR, ...cleared },
       })),
     });
+  });
+
+  it('says what became of the processes of a taken-over job, and keeps those of another host', () => {
+    const run = runOf('building', [['deploy', 'auto', 'building', ['building', 'building']]]);
+    const [here, there] = run.stages[0]!.jobs as [JobRow, JobRow];
+    here.process = { pgid: 4242, start: 'boot/1', host: 'a' };
+    there.process = { pgid: 77, start: 'boot/2', host: 'b' };
+    const change = t.takeOver(
+      run,
+      NOW,
+      new Map([
+        [here.id, 'stopped'],
+        [there.id, 'elsewhere'],
+      ]),
+    );
+    expect(change.jobs?.[0]?.patch).toMatchObject({ pgid: null, status: 'failed' });
+    expect(change.jobs?.[0]?.patch.error).toBe(
+      'the server stopped while this job was running; its processes (process group 4242) were stopped; re-run the stage',
+    );
+    expect(change.jobs?.[1]?.patch).not.toHaveProperty('pgid');
+    expect(change.jobs?.[1]?.patch.error).toContain(
+      'the server on host b stopped while this job was running; its processes (process group 77) may still run there',
+    );
+    expect(t.strayReason(here.process, 'gone')).toContain('(process group 4242) had ended');
+    expect(t.strayReason(null, undefined)).toBe(t.STOPPED_JOB_ERROR);
+  });
+
+  it('records the process group of a task, and forgets it when the job ends or runs again', () => {
+    const run = runOf('failed', [['deploy', 'auto', 'failed', ['failed']]]);
+    const job = run.stages[0]!.jobs[0]!;
+    expect(t.jobProcess(job, { pgid: 9, start: 'b/5', host: 'h' })).toEqual({
+      jobs: [{ id: job.id, patch: { pgid: 9, processStart: 'b/5', host: 'h' } }],
+    });
+    const outcome = { passed: true, exitCode: 0, error: null };
+    expect(t.finishJob(job, outcome, false, NOW).jobs?.[0]?.patch).toMatchObject({ pgid: null });
+    expect(t.rerun(run, 'deploy', alice, NOW).jobs?.[0]?.patch).toMatchObject({ pgid: null });
   });
 
   it('decides the next step from the stored run', () => {
@@ -197,6 +235,7 @@ describe('server/pipelines/transitions', () => {
         { id: 20, patch: { status: 'awaiting_approval' } },
       ],
       run: { status: 'waiting' },
+      downstream: { stage: 'verify' },
     });
     expect(t.finishStage(run, verify, false, NOW)).toEqual({
       stages: [{ id: 10, patch: { status: 'failed', finishedAt: NOW } }],
@@ -206,6 +245,7 @@ describe('server/pipelines/transitions', () => {
       status: 'passed',
       finishedAt: NOW,
     });
+    expect(t.finishStage(run, production, true, NOW).downstream).toEqual({ stage: 'production' });
   });
 
   it('records where a job runs when it starts, and how it ended', () => {

@@ -1,5 +1,5 @@
 import { ConflictError, NotFoundError } from 'hoist';
-import type { JobRow, RunChange, RunRow, StageRow } from '../store/store.ts';
+import type { JobProcess, JobRow, RunChange, RunRow, StageRow } from '../store/store.ts';
 import type { Actor } from './approvals.ts';
 import type { StageConfig } from './definition.ts';
 
@@ -8,6 +8,9 @@ import type { StageConfig } from './definition.ts';
  * the store writes in one transaction (or refuses with the reason). The engine decides when;
  * these decide what.
  */
+
+/** A job patch that forgets its process group. */
+const PROCESS_CLEARED = { pgid: null, processStart: null, host: null };
 
 /** The error a job gets when the instance running it stopped. */
 export const STOPPED_JOB_ERROR = 'the server stopped while this job was running; re-run the stage';
@@ -100,6 +103,7 @@ export function rerun(run: RunRow, stageName: string, actor: Actor, now: string)
           finishedAt: null,
           exitCode: null,
           error: null,
+          ...PROCESS_CLEARED,
         },
       })),
     ),
@@ -123,23 +127,67 @@ export function cancel(run: RunRow, now: string): RunChange {
   };
 }
 
+/** What became of a taken-over job's processes (see `strayReason`). */
+export type StrayOutcome = 'stopped' | 'gone' | 'elsewhere';
+
+/** The reason a taken-over job failed, from what became of its processes. */
+export function strayReason(process: JobProcess | null, outcome: StrayOutcome | undefined) {
+  if (!process || !outcome) return STOPPED_JOB_ERROR;
+  if (outcome === 'elsewhere') {
+    return `the server on host ${process.host} stopped while this job was running; its processes (process group ${process.pgid}) may still run there; re-run the stage once they ended`;
+  }
+  const what = outcome === 'stopped' ? 'were stopped' : 'had ended';
+  return `the server stopped while this job was running; its processes (process group ${process.pgid}) ${what}; re-run the stage`;
+}
+
 /**
  * A run whose instance stopped: the jobs that were running failed with it (they are not run
- * again without a person deciding), so their stage failed. Nothing else changes.
+ * again without a person deciding), so their stage failed. `strays` says, by job id, what
+ * became of their processes (those of this host are stopped first); nothing else changes.
  */
-export function takeOver(run: RunRow, now: string): RunChange {
+export function takeOver(
+  run: RunRow,
+  now: string,
+  strays: ReadonlyMap<number, StrayOutcome> = new Map(),
+): RunChange {
   const building = run.stages.filter((s) => s.status === 'building');
   return {
     stages: building.map((s) => ({ id: s.id, patch: { status: 'failed', finishedAt: now } })),
     jobs: building.flatMap((s) =>
       s.jobs
         .filter((j) => j.status === 'building' || j.status === 'scheduled')
-        .map((j) => ({
-          id: j.id,
-          patch: { status: 'failed', finishedAt: now, error: STOPPED_JOB_ERROR },
-        })),
+        .map((j) => {
+          const outcome = strays.get(j.id);
+          return {
+            id: j.id,
+            patch: {
+              status: 'failed' as const,
+              finishedAt: now,
+              error: strayReason(j.process, outcome),
+              // Processes of another host are still to be stopped: they stay recorded.
+              ...(outcome === 'elsewhere' ? {} : PROCESS_CLEARED),
+            },
+          };
+        }),
     ),
   };
+}
+
+/** A job's task started as the leader of process group `process.pgid`. */
+export function jobProcess(job: JobRow, process: JobProcess): RunChange {
+  return {
+    jobs: [
+      {
+        id: job.id,
+        patch: { pgid: process.pgid, processStart: process.start, host: process.host },
+      },
+    ],
+  };
+}
+
+/** What is left of an ended job's process group was stopped, or had ended: forget it. */
+export function processCleared(jobId: number): RunChange {
+  return { jobs: [{ id: jobId, patch: PROCESS_CLEARED }] };
 }
 
 /** What advancing a run does next. */
@@ -190,7 +238,13 @@ export function finishJob(
     jobs: [
       {
         id: job.id,
-        patch: { status, finishedAt: now, exitCode: outcome.exitCode, error: outcome.error },
+        patch: {
+          status,
+          finishedAt: now,
+          exitCode: outcome.exitCode,
+          error: outcome.error,
+          ...PROCESS_CLEARED,
+        },
       },
     ],
   };
@@ -198,18 +252,20 @@ export function finishJob(
 
 /**
  * A stage's jobs all ended. A failed stage fails the run; a passed one opens the next stage
- * (a manual one then awaits approval and the run waits) or ends the run as passed.
+ * (a manual one then awaits approval and the run waits) or ends the run as passed, and owes the
+ * scheduling of the pipelines downstream of it (recorded with the change).
  */
 export function finishStage(run: RunRow, stage: StageRow, passed: boolean, now: string): RunChange {
   const stages: NonNullable<RunChange['stages']> = [
     { id: stage.id, patch: { status: passed ? 'passed' : 'failed', finishedAt: now } },
   ];
   if (!passed) return { stages, run: { status: 'failed', finishedAt: now } };
+  const downstream = { stage: stage.name };
   const next = run.stages.find((s) => s.position === stage.position + 1);
-  if (!next) return { stages, run: { status: 'passed', finishedAt: now } };
+  if (!next) return { stages, run: { status: 'passed', finishedAt: now }, downstream };
   if (next.approval === 'manual') {
     stages.push({ id: next.id, patch: { status: 'awaiting_approval' } });
-    return { stages, run: { status: 'waiting' } };
+    return { stages, run: { status: 'waiting' }, downstream };
   }
-  return { stages };
+  return { stages, downstream };
 }

@@ -19,20 +19,23 @@ export interface CheckDeps {
   owner: string;
   /** Time limit of the plugin call. */
   timeoutMs: number;
+  /** When a lease taken now ends (the owner holds the scheduling new revisions cause). */
+  leaseUntil: () => number;
   /** Is the poller stopping? An aborted check then records nothing. */
   stopping: () => boolean;
   onRevisions?: (
     pkg: PolledPackage,
     inserted: StoredRevision[],
     trigger: CheckRow['trigger'],
-  ) => void | Promise<void>;
+  ) => boolean | undefined | Promise<boolean | undefined>;
 }
 
 /**
  * Checks one material: asks its plugin for what is new since the newest stored revision (or
  * for the newest, the first time), decides when to check again, records the check, its new
- * revisions and the material's state in one store transaction, and hands the new revisions to
- * the scheduler. Answers when the material is due next (null: on demand only), or undefined
+ * revisions, the scheduling they cause (pending until done) and the material's state in one
+ * store transaction, and hands the new revisions to the scheduler: the pending scheduling is
+ * done once it answers that every pipeline has its run (after a crash, the engine completes it). Answers when the material is due next (null: on demand only), or undefined
  * when the check was abandoned because the poller stopped (its lease is released, nothing is
  * recorded).
  */
@@ -71,7 +74,7 @@ export async function checkMaterial(
     },
     Date.now(),
   );
-  const { inserted } = await store.recordCheck({
+  const { inserted, pending } = await store.recordCheck({
     fingerprint: pkg.fingerprint,
     plugin: pkg.plugin,
     revisions,
@@ -92,14 +95,45 @@ export async function checkMaterial(
     owner,
     lastError: failure ? failure.message : null,
     lastErrorCode: failure?.code ?? null,
+    leaseUntil: deps.leaseUntil(),
   });
   deps.metrics?.checkFinished(outcome, durationMs / 1000, inserted.length);
-  await report(deps, pkg, { trigger, durationMs, outcome, decision, failure, inserted });
+  report(deps, pkg, { trigger, durationMs, outcome, decision, failure, inserted });
+  if (inserted.length > 0) await schedule(deps, pkg, inserted, trigger, pending);
   return nextAt;
 }
 
-/** Logs the check, and hands new revisions to the scheduler. */
-async function report(
+/** Hands new revisions to the scheduler; their pending scheduling is done, or given back. */
+async function schedule(
+  deps: CheckDeps,
+  pkg: PolledPackage,
+  inserted: StoredRevision[],
+  trigger: CheckRow['trigger'],
+  pending: number | undefined,
+): Promise<void> {
+  let handled = false;
+  // The lease on the pending scheduling is renewed while it lasts: nobody else takes it up.
+  const renew = setInterval(
+    () => {
+      if (pending === undefined) return;
+      deps.store.renewPendingTriggers(deps.owner, [pending], deps.leaseUntil()).catch(() => {});
+    },
+    Math.max(50, Math.floor((deps.leaseUntil() - Date.now()) / 3)),
+  );
+  try {
+    handled = (await deps.onRevisions?.(pkg, inserted, trigger)) !== false;
+  } catch (error) {
+    deps.logger.error({ err: error, fingerprint: pkg.fingerprint }, 'scheduling failed');
+  } finally {
+    clearInterval(renew);
+  }
+  if (pending === undefined) return;
+  if (handled) await deps.store.completePendingTrigger(pending);
+  else await deps.store.retryPendingTrigger(pending);
+}
+
+/** Logs the check. */
+function report(
   deps: CheckDeps,
   pkg: PolledPackage,
   check: {
@@ -110,7 +144,7 @@ async function report(
     failure: HoistError | undefined;
     inserted: StoredRevision[];
   },
-): Promise<void> {
+): void {
   const { trigger, durationMs, outcome, decision, failure, inserted } = check;
   const log = {
     material: `${pkg.repository}/${pkg.name}`,
@@ -123,10 +157,8 @@ async function report(
   if (failure)
     deps.logger.warn({ ...log, code: failure.code, error: failure.message }, 'check failed');
   else deps.logger.debug({ ...log, decision }, 'check finished');
-  if (inserted.length > 0) {
+  if (inserted.length > 0)
     deps.logger.info({ ...log, revisions: inserted.map((r) => r.revision) }, 'new revisions');
-    await deps.onRevisions?.(pkg, inserted, trigger);
-  }
 }
 
 /** Every revision newer than the newest stored, or the newest when none is stored yet. */

@@ -2,7 +2,7 @@ import { HoistError, type PluginHost } from 'hoist';
 import type { Catalog, PolledPackage } from '../catalog/catalog.ts';
 import { type LeaseHolder, localLeases } from '../cluster/lease-holder.ts';
 import type { Logger } from '../logger.ts';
-import type { CheckRow, Store, StoredRevision } from '../store/store.ts';
+import type { Store } from '../store/store.ts';
 import { type CheckDeps, checkMaterial, type PollerMetrics } from './check.ts';
 import { type DueSource, type Entry, localDue, type PollerCore, SharedDue } from './due.ts';
 import { hostKey } from './timing.ts';
@@ -31,12 +31,11 @@ export interface PollerOptions {
   shared?: boolean;
   /** Shared polling: how often the store is asked for due materials; default 1 s. */
   claimIntervalMs?: number;
-  /** Called after new revisions are stored (the scheduler listens here). */
-  onRevisions?: (
-    pkg: PolledPackage,
-    inserted: StoredRevision[],
-    trigger: CheckRow['trigger'],
-  ) => void | Promise<void>;
+  /**
+   * Called after new revisions are stored (the scheduler listens here); answering false says
+   * that some pipeline was not scheduled (the pending scheduling is then tried again).
+   */
+  onRevisions?: CheckDeps['onRevisions'];
 }
 
 /**
@@ -73,6 +72,7 @@ export class Poller {
       metrics: options.metrics,
       owner: leases.id,
       timeoutMs: options.checkTimeoutMs ?? 300_000,
+      leaseUntil: () => leases.leaseUntil(),
       stopping: () => this.stopped,
       onRevisions: options.onRevisions,
     };

@@ -145,4 +145,27 @@ export const MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   );
   `,
+  `
+  ALTER TABLE runs ADD COLUMN trigger_key TEXT;
+  CREATE UNIQUE INDEX runs_by_trigger ON runs (pipeline, trigger_key);
+  ALTER TABLE pipelines ADD COLUMN scheduling_error TEXT;
+  ALTER TABLE jobs ADD COLUMN pgid INTEGER;
+  ALTER TABLE jobs ADD COLUMN process_start TEXT;
+  ALTER TABLE jobs ADD COLUMN host TEXT;
+  CREATE INDEX jobs_with_process ON jobs (host) WHERE pgid IS NOT NULL;
+  CREATE TABLE pending_triggers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    fingerprint TEXT,
+    revision_ids TEXT,
+    check_trigger TEXT,
+    run_id INTEGER,
+    stage TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    lease_owner TEXT,
+    lease_until INTEGER
+  );
+  `,
 ];

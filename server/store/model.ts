@@ -36,6 +36,8 @@ export interface PipelineRow {
   source: Source;
   paused: boolean;
   updatedAt: string;
+  /** Why the last attempt to schedule it for a new revision or a passed stage failed, if it did. */
+  schedulingError: string | null;
 }
 
 /** One polled material: one fingerprint, one history. */
@@ -91,13 +93,15 @@ export interface CheckResult {
   lastErrorCode: string | null;
   /** The instance recording the check: its lease on the material ends. */
   owner: string;
+  /** New revisions: the owner holds the lease of the scheduling they cause until then (epoch ms). */
+  leaseUntil?: number;
 }
 
 /** Changes of a configuration apply, made in one transaction. */
 export interface ConfigurationPlan {
   repositories: Omit<RepositoryRow, 'createdAt' | 'updatedAt'>[];
   packages: Omit<PackageRow, 'createdAt' | 'updatedAt'>[];
-  pipelines: Omit<PipelineRow, 'updatedAt' | 'paused'>[];
+  pipelines: Omit<PipelineRow, 'updatedAt' | 'paused' | 'schedulingError'>[];
 }
 
 /** Run statuses: `waiting` means a manual stage awaits approval. */
@@ -143,9 +147,19 @@ export interface JobRow {
   finishedAt: string | null;
   exitCode: number | null;
   error: string | null;
+  /** The process group of its running task, while it runs (cleared when it ends). */
+  process: JobProcess | null;
 }
 
-/** A stage of a run. */
+/** Where a job's task runs: enough to find it again after a crash, and not a reused PID. */
+export interface JobProcess {
+  /** Process group id (the task's shell is its leader). */
+  pgid: number;
+  /** The leader's start (boot id and start time from `/proc/<pid>/stat`). */
+  start: string;
+  /** Host name of the machine it runs on. */
+  host: string;
+}
 export interface StageRow {
   id: number;
   runId: number;
@@ -190,6 +204,9 @@ export type StagePatch = Partial<
 export type JobPatch = Partial<
   Pick<JobRow, 'status' | 'startedAt' | 'finishedAt' | 'exitCode' | 'error'> & {
     instance: string;
+    pgid: number | null;
+    processStart: string | null;
+    host: string | null;
   }
 >;
 
@@ -198,6 +215,11 @@ export interface RunChange {
   run?: RunPatch;
   stages?: { id: number; patch: StagePatch }[];
   jobs?: { id: number; patch: JobPatch }[];
+  /**
+   * A stage passed: the scheduling of the pipelines downstream of it is recorded with the
+   * change, and completed (after a crash, too) once each has its run.
+   */
+  downstream?: { stage: string };
 }
 
 /** A run to create. */
@@ -217,7 +239,35 @@ export interface NewRun {
   openedBy?: { name: string; comment?: string };
   /** The instance creating the run holds its lease until this time (epoch ms). */
   lease?: { owner: string; until: number };
+  /**
+   * What caused it (a revision, an upstream stage): one run per pipeline and trigger key, so that
+   * scheduling the same cause again after a crash creates nothing twice.
+   */
+  triggerKey?: string;
 }
+
+/**
+ * Scheduling that is owed: recorded in the transaction that stored its cause (new revisions, a
+ * passed stage), and deleted once every pipeline it concerns has its run.
+ */
+export type PendingTrigger =
+  | {
+      id: number;
+      kind: 'revisions';
+      fingerprint: string;
+      revisions: StoredRevision[];
+      checkTrigger: CheckRow['trigger'];
+      attempts: number;
+    }
+  | {
+      id: number;
+      kind: 'stage';
+      runId: number;
+      pipeline: string;
+      counter: number;
+      stage: string;
+      attempts: number;
+    };
 
 /** A material whose check this instance now holds the lease of. */
 export interface ClaimedMaterial {

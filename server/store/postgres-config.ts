@@ -144,5 +144,10 @@ export function postgresConfiguration(pool: pg.Pool, tx: Transaction): Configura
         name,
         paused ? 1 : 0,
       ])),
+    setSchedulingError: async (name, error) =>
+      void (await pool.query('UPDATE pipelines SET scheduling_error = $2 WHERE name = $1', [
+        name,
+        error,
+      ])),
   };
 }

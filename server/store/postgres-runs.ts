@@ -7,7 +7,8 @@ import {
   rows,
   type Transaction,
 } from './postgres-query.ts';
-import { patchStatement, toJob, toRun, toStage } from './rows.ts';
+import { recordPending } from './postgres-triggers.ts';
+import { patchStatement, toJob, toJobProcess, toRun, toStage } from './rows.ts';
 import { firstStageGated, openedBy } from './rules.ts';
 import type { RunChange, RunRow, RunStore, Store } from './store.ts';
 
@@ -48,9 +49,11 @@ export function postgresRuns(pool: pg.Pool, tx: Transaction): RunStore {
       const found = (await one(
         c,
         `SELECT (SELECT id FROM runs WHERE pipeline = $1 AND revision_key = $2 LIMIT 1) AS duplicate,
+          (SELECT id FROM runs WHERE pipeline = $1 AND trigger_key = $3) AS again,
           (SELECT COALESCE(MAX(counter), 0) FROM runs WHERE pipeline = $1) AS last`,
-        [run.pipeline, run.revisionKey],
+        [run.pipeline, run.revisionKey, run.triggerKey ?? null],
       )) as Row;
+      if (found.again !== null) return undefined;
       if (run.dedupe && found.duplicate !== null) return undefined;
       const counter = Number(found.last) + 1;
       const gated = firstStageGated(run);
@@ -58,8 +61,8 @@ export function postgresRuns(pool: pg.Pool, tx: Transaction): RunStore {
       const opened = openedBy(run, createdAt);
       const inserted = (await one(
         c,
-        `INSERT INTO runs (pipeline, counter, status, cause, revision_key, trigger, triggered_by, created_at, lease_owner, lease_until)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
+        `INSERT INTO runs (pipeline, counter, status, cause, revision_key, trigger, triggered_by, created_at, lease_owner, lease_until, trigger_key)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *`,
         [
           run.pipeline,
           counter,
@@ -71,6 +74,7 @@ export function postgresRuns(pool: pg.Pool, tx: Transaction): RunStore {
           createdAt,
           run.lease?.owner ?? null,
           run.lease?.until ?? null,
+          run.triggerKey ?? null,
         ],
       )) as Row;
       // Stages and jobs go in one statement each: a run is created in a few round trips.
@@ -124,11 +128,17 @@ export function postgresRuns(pool: pg.Pool, tx: Transaction): RunStore {
     const update = patchStatement(table, id, values, (n) => `$${n}`);
     if (update) await c.query(update.sql, update.params);
   };
-  const changeRun = (id: number, change: RunChange) =>
+  const changeRun = (id: number, change: RunChange, lease?: { owner: string; until: number }) =>
     tx(async (c) => {
       if (change.run) await patch(c, 'runs', id, change.run);
       for (const stage of change.stages ?? []) await patch(c, 'stages', stage.id, stage.patch);
       for (const job of change.jobs ?? []) await patch(c, 'jobs', job.id, job.patch);
+      if (!change.downstream) return undefined;
+      return recordPending(
+        c,
+        { runId: id, stage: change.downstream.stage },
+        { owner: lease?.owner ?? null, until: lease?.until ?? null },
+      );
     });
 
   return {
@@ -157,5 +167,18 @@ export function postgresRuns(pool: pg.Pool, tx: Transaction): RunStore {
         await rows(pool, `SELECT * FROM runs WHERE status IN ('building', 'waiting') ORDER BY id`),
       ),
     changeRun,
+    strayJobs: async (host) =>
+      (
+        await rows(
+          pool,
+          `SELECT j.*, s.run_id FROM jobs j JOIN stages s ON s.id = j.stage_id
+          WHERE j.pgid IS NOT NULL AND j.host = $1 AND j.status <> 'building' ORDER BY j.id`,
+          [host],
+        )
+      ).map((row) => ({
+        id: Number(row.id),
+        runId: Number(row.run_id),
+        process: toJobProcess(row) as NonNullable<ReturnType<typeof toJobProcess>>,
+      })),
   };
 }

@@ -19,6 +19,10 @@ export function postgresWork(pool: pg.Pool, tx: Transaction): StoreWorkSharing {
     await c.query('UPDATE runs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1', [
       owner,
     ]);
+    await c.query(
+      'UPDATE pending_triggers SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1',
+      [owner],
+    );
   };
   return {
     jobInstance: async (id) =>

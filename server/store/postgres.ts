@@ -3,6 +3,7 @@ import { POSTGRES_MIGRATIONS } from './migrations-postgres.ts';
 import { postgresConfiguration } from './postgres-config.ts';
 import { one, rows, transactions } from './postgres-query.ts';
 import { postgresRuns } from './postgres-runs.ts';
+import { postgresTriggers, recordPending } from './postgres-triggers.ts';
 import { postgresWork } from './postgres-work.ts';
 import { toAudit, toCheck, toMaterial, toRevision } from './rows.ts';
 import { CHECK_RETENTION, nextCheckAfterRecord } from './rules.ts';
@@ -112,7 +113,17 @@ export async function openPostgresStore(
           SELECT id FROM checks WHERE fingerprint = $1 ORDER BY id DESC LIMIT 1 OFFSET ${CHECK_RETENTION})`,
         [result.fingerprint],
       );
-      return { inserted };
+      if (inserted.length === 0) return { inserted };
+      const pending = await recordPending(
+        c,
+        {
+          fingerprint: result.fingerprint,
+          revisionIds: inserted.map((r) => r.id),
+          checkTrigger: check.trigger,
+        },
+        { owner: result.owner, until: result.leaseUntil ?? null },
+      );
+      return { inserted, ...(pending === undefined ? {} : { pending }) };
     });
 
   return {
@@ -179,6 +190,7 @@ export async function openPostgresStore(
       ).map(toCheck),
     ...postgresRuns(pool, tx),
     ...postgresWork(pool, tx),
+    ...postgresTriggers(pool, tx),
     addAudit: async (entry) =>
       void (await pool.query(
         'INSERT INTO audit (at, actor, action, target, outcome) VALUES ($1, $2, $3, $4, $5)',

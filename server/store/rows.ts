@@ -2,6 +2,7 @@ import type {
   AuditEntry,
   CheckRow,
   InstanceRow,
+  JobProcess,
   JobRow,
   MaterialRow,
   PackageRow,
@@ -58,6 +59,7 @@ export function toPipeline(r: Row): PipelineRow {
     source: r.source as PipelineRow['source'],
     paused: Boolean(Number(r.paused)),
     updatedAt: String(r.updated_at),
+    schedulingError: text(r.scheduling_error),
   };
 }
 
@@ -120,7 +122,14 @@ export function toJob(row: Row): JobRow {
     finishedAt: text(row.finished_at),
     exitCode: row.exit_code === null ? null : Number(row.exit_code),
     error: text(row.error),
+    process: toJobProcess(row),
   };
+}
+
+/** The process group recorded for a job, if any. */
+export function toJobProcess(row: Row): JobProcess | null {
+  if (row.pgid === null || row.pgid === undefined) return null;
+  return { pgid: Number(row.pgid), start: String(row.process_start), host: String(row.host) };
 }
 
 /** A `stages` row with its jobs. */
@@ -181,7 +190,17 @@ const PATCHABLE: Record<'runs' | 'stages' | 'jobs', ReadonlySet<string>> = {
     'startedAt',
     'finishedAt',
   ]),
-  jobs: new Set(['status', 'startedAt', 'finishedAt', 'exitCode', 'error', 'instance']),
+  jobs: new Set([
+    'status',
+    'startedAt',
+    'finishedAt',
+    'exitCode',
+    'error',
+    'instance',
+    'pgid',
+    'processStart',
+    'host',
+  ]),
 };
 
 /**

@@ -1,15 +1,19 @@
 import type Database from 'better-sqlite3';
-import { patchStatement, toJob, toRun, toStage } from './rows.ts';
+import { patchStatement, toJob, toJobProcess, toRun, toStage } from './rows.ts';
 import { firstStageGated, openedBy } from './rules.ts';
+import type { SqlitePendingWriter } from './sqlite-triggers.ts';
 import type { NewRun, RunChange, RunRow, RunStore } from './store.ts';
 
 /** Pipeline runs on SQLite: a run with its stages and jobs, each change one transaction. */
-export function sqliteRuns(db: Database.Database): RunStore {
+export function sqliteRuns(db: Database.Database, pending: SqlitePendingWriter): RunStore {
   const now = () => new Date().toISOString();
   const r = {
     insertRun:
-      db.prepare(`INSERT INTO runs (pipeline, counter, status, cause, revision_key, trigger, triggered_by, created_at, lease_owner, lease_until)
-      VALUES (@pipeline, @counter, @status, @cause, @revisionKey, @trigger, @triggeredBy, @now, @leaseOwner, @leaseUntil)`),
+      db.prepare(`INSERT INTO runs (pipeline, counter, status, cause, revision_key, trigger, triggered_by, created_at, lease_owner, lease_until, trigger_key)
+      VALUES (@pipeline, @counter, @status, @cause, @revisionKey, @trigger, @triggeredBy, @now, @leaseOwner, @leaseUntil, @triggerKey)`),
+    byTrigger: db.prepare('SELECT id FROM runs WHERE pipeline = ? AND trigger_key = ?'),
+    strays: db.prepare(`SELECT j.*, s.run_id FROM jobs j JOIN stages s ON s.id = j.stage_id
+      WHERE j.pgid IS NOT NULL AND j.host = ? AND j.status <> 'building' ORDER BY j.id`),
     maxCounter: db.prepare('SELECT COALESCE(MAX(counter), 0) AS n FROM runs WHERE pipeline = ?'),
     byKey: db.prepare('SELECT id FROM runs WHERE pipeline = ? AND revision_key = ? LIMIT 1'),
     insertStage: db.prepare(
@@ -30,6 +34,8 @@ export function sqliteRuns(db: Database.Database): RunStore {
     (r.stagesOf.all(runId) as Record<string, unknown>[]).map((row) => toStage(row, jobsOf(row.id)));
   const runOf = (row: Record<string, unknown>): RunRow => toRun(row, stagesOf(row.id));
   const createRun = db.transaction((run: NewRun): RunRow | undefined => {
+    if (run.triggerKey !== undefined && r.byTrigger.get(run.pipeline, run.triggerKey))
+      return undefined;
     if (run.dedupe && r.byKey.get(run.pipeline, run.revisionKey)) return undefined;
     const counter = Number((r.maxCounter.get(run.pipeline) as { n: number }).n) + 1;
     const createdAt = now();
@@ -44,6 +50,7 @@ export function sqliteRuns(db: Database.Database): RunStore {
       revisionKey: run.revisionKey,
       trigger: run.trigger,
       triggeredBy: run.triggeredBy,
+      triggerKey: run.triggerKey ?? null,
       now: createdAt,
     });
     for (const [position, stage] of run.stages.entries()) {
@@ -74,11 +81,18 @@ export function sqliteRuns(db: Database.Database): RunStore {
     if (update) db.prepare(update.sql).run(...update.params);
   };
 
-  const changeRun = db.transaction((id: number, change: RunChange) => {
-    if (change.run) patch('runs', id, change.run);
-    for (const stage of change.stages ?? []) patch('stages', stage.id, stage.patch);
-    for (const job of change.jobs ?? []) patch('jobs', job.id, job.patch);
-  });
+  const changeRun = db.transaction(
+    (id: number, change: RunChange, lease?: { owner: string; until: number }) => {
+      if (change.run) patch('runs', id, change.run);
+      for (const stage of change.stages ?? []) patch('stages', stage.id, stage.patch);
+      for (const job of change.jobs ?? []) patch('jobs', job.id, job.patch);
+      if (!change.downstream) return undefined;
+      return pending.stage(id, change.downstream.stage, {
+        owner: lease?.owner ?? null,
+        until: lease?.until ?? null,
+      });
+    },
+  );
 
   return {
     createRun: async (run) => createRun(run),
@@ -89,6 +103,12 @@ export function sqliteRuns(db: Database.Database): RunStore {
     listRuns: async (pipeline, limit) =>
       (r.runs.all(pipeline, limit) as Record<string, unknown>[]).map(runOf),
     listActiveRuns: async () => (r.active.all() as Record<string, unknown>[]).map(runOf),
-    changeRun: async (id, change) => changeRun(id, change),
+    changeRun: async (id, change, lease) => changeRun(id, change, lease),
+    strayJobs: async (host) =>
+      (r.strays.all(host) as Record<string, unknown>[]).map((row) => ({
+        id: Number(row.id),
+        runId: Number(row.run_id),
+        process: toJobProcess(row) as NonNullable<ReturnType<typeof toJobProcess>>,
+      })),
   };
 }

@@ -40,6 +40,9 @@ export function sqliteWork(db: Database.Database): StoreWorkSharing {
     releaseRuns: db.prepare(
       'UPDATE runs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?',
     ),
+    releaseTriggers: db.prepare(
+      'UPDATE pending_triggers SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?',
+    ),
     deleteInstance: db.prepare('DELETE FROM instances WHERE id = ?'),
     instances: db.prepare(
       'SELECT * FROM instances WHERE heartbeat_at >= ? ORDER BY started_at, id',
@@ -88,6 +91,7 @@ export function sqliteWork(db: Database.Database): StoreWorkSharing {
   const releaseAll = db.transaction((owner: string) => {
     w.releaseMaterials.run(owner);
     w.releaseRuns.run(owner);
+    w.releaseTriggers.run(owner);
   });
   const retire = db.transaction((id: string) => {
     releaseAll(id);

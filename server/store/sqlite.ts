@@ -15,6 +15,7 @@ import {
 } from './rows.ts';
 import { applyTally, CHECK_RETENTION, nextCheckAfterRecord } from './rules.ts';
 import { sqliteRuns } from './sqlite-runs.ts';
+import { sqliteTriggers } from './sqlite-triggers.ts';
 import { sqliteWork } from './sqlite-work.ts';
 import type {
   ConfigurationPlan,
@@ -102,6 +103,7 @@ export function openSqliteStore(file: string): Store {
 
   const a = {
     paused: db.prepare('UPDATE pipelines SET paused = ? WHERE name = ?'),
+    schedulingError: db.prepare('UPDATE pipelines SET scheduling_error = ? WHERE name = ?'),
     addAudit: db.prepare(
       'INSERT INTO audit (at, actor, action, target, outcome) VALUES (@at, @actor, @action, @target, @outcome)',
     ),
@@ -122,7 +124,7 @@ export function openSqliteStore(file: string): Store {
     });
   const savePackage = (row: Omit<PackageRow, 'createdAt' | 'updatedAt'>) =>
     q.savePackage.run({ ...row, config: json(row.config), secrets: json(row.secrets), now: now() });
-  const savePipeline = (row: Omit<PipelineRow, 'updatedAt' | 'paused'>) =>
+  const savePipeline = (row: Omit<PipelineRow, 'updatedAt' | 'paused' | 'schedulingError'>) =>
     q.savePipeline.run({
       name: row.name,
       definition: json(row.definition),
@@ -172,6 +174,7 @@ export function openSqliteStore(file: string): Store {
     return tally.result();
   });
 
+  const { writer, ...triggers } = sqliteTriggers(db);
   const record = db.transaction((result: Parameters<Store['recordCheck']>[0]) => {
     const discoveredAt = now();
     const inserted: StoredRevision[] = [];
@@ -208,7 +211,14 @@ export function openSqliteStore(file: string): Store {
       newRevisions: json(inserted.map((r) => r.revision)),
     });
     q.trimChecks.run(result.fingerprint, result.fingerprint);
-    return { inserted };
+    if (inserted.length === 0) return { inserted };
+    const pending = writer.revisions(
+      result.fingerprint,
+      inserted.map((r) => r.id),
+      result.check.trigger,
+      { owner: result.owner, until: result.leaseUntil ?? null },
+    );
+    return { inserted, ...(pending === undefined ? {} : { pending }) };
   });
 
   return {
@@ -258,7 +268,9 @@ export function openSqliteStore(file: string): Store {
     recentChecks: async (limit) =>
       all(q.materials).flatMap((m) => all(q.checks, m.fingerprint, limit).map(toCheck)),
     setPipelinePaused: async (name, paused) => void a.paused.run(paused ? 1 : 0, name),
-    ...sqliteRuns(db),
+    setSchedulingError: async (name, error) => void a.schedulingError.run(error, name),
+    ...sqliteRuns(db, writer),
+    ...triggers,
     ...sqliteWork(db),
     addAudit: async (entry) => void a.addAudit.run(entry),
     listAudit: async (limit) => (a.audit.all(limit) as Record<string, unknown>[]).map(toAudit),

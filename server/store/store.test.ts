@@ -10,7 +10,7 @@ import { MIGRATIONS } from './migrations.ts';
 import { POSTGRES_MIGRATIONS } from './migrations-postgres.ts';
 import { openPostgresStore } from './postgres.ts';
 import { openSqliteStore } from './sqlite.ts';
-import type { CheckResult, ConfigurationPlan, NewRun, Store } from './store.ts';
+import type { CheckResult, ConfigurationPlan, JobRow, NewRun, Store } from './store.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -405,6 +405,133 @@ describe.each([sqlite, postgres])('server/store ($kind)', (backend) => {
     expect(await (a as Store).claimRun(run!.id, 'a', now + 2_500, now + 4_000)).toBe(true);
     await (a as Store).releaseLeases('a');
     expect(await (b as Store).claimRun(run!.id, 'b', now + 2_600, now + 4_000)).toBe(true);
+  });
+
+  it('records the scheduling new revisions owe with them, leased to the checking instance', async () => {
+    const db = await backend.database();
+    const [a, b] = [await db.open(), await db.open()];
+    await a.ensureMaterial('fp', 'yum', null);
+    const now = Date.now();
+    const stored = await a.recordCheck({
+      ...check('fp', [sampleRevision(1), sampleRevision(2)], 'a'),
+      leaseUntil: now + 10_000,
+    });
+    expect(stored.pending).toBeTypeOf('number');
+    // Nothing new, nothing owed.
+    expect((await a.recordCheck(check('fp', [sampleRevision(2)], 'a'))).pending).toBeUndefined();
+    // Held by its instance: nobody else takes it while the lease runs.
+    expect(await b.claimPendingTriggers('b', now, now + 10_000, 10)).toEqual([]);
+    // The instance stopped: once the lease expires, another completes it, with the revisions.
+    const [taken, ...none] = await b.claimPendingTriggers('b', now + 20_000, now + 30_000, 10);
+    expect(none).toEqual([]);
+    expect(taken).toMatchObject({ id: stored.pending, kind: 'revisions', fingerprint: 'fp' });
+    expect(taken?.kind === 'revisions' && taken.revisions.map((r) => r.revision)).toEqual([
+      'app-1',
+      'app-2',
+    ]);
+    expect(await a.claimPendingTriggers('a', now + 20_000, now + 30_000, 10)).toEqual([]);
+    // Given back after a failure: counted, and claimable again at once.
+    await b.retryPendingTrigger(taken!.id);
+    const again = await a.claimPendingTriggers('a', now + 20_000, now + 30_000, 10);
+    expect(again.map((t) => t.attempts)).toEqual([1]);
+    // A restarted instance releases its leases: its owed scheduling is claimable again.
+    await a.releaseLeases('a');
+    expect(await b.claimPendingTriggers('b', now + 20_000, now + 30_000, 10)).toHaveLength(1);
+    await b.renewPendingTriggers('b', [taken!.id], now + 90_000);
+    expect(await a.claimPendingTriggers('a', now + 60_000, now + 70_000, 10)).toEqual([]);
+    await b.completePendingTrigger(taken!.id);
+    expect(await a.claimPendingTriggers('a', now + 100_000, now + 110_000, 10)).toEqual([]);
+  });
+
+  it("records a passed stage's downstream scheduling with the transition, once", async () => {
+    const store = await (await backend.database()).open();
+    const run = (await store.createRun(newRun('d1')))!;
+    const stage = run.stages[0]!;
+    const lease = { owner: 'a', until: Date.now() - 1 };
+    const passed = { stages: [{ id: stage.id, patch: { status: 'passed' as const } }] };
+    const id = await store.changeRun(run.id, { ...passed, downstream: { stage: 'test' } }, lease);
+    expect(id).toBeTypeOf('number');
+    expect(await store.changeRun(run.id, { downstream: { stage: 'test' } }, lease)).toBeUndefined();
+    expect(await store.changeRun(run.id, passed)).toBeUndefined();
+    const claimed = await store.claimPendingTriggers('b', Date.now(), Date.now() + 1000, 10);
+    expect(claimed).toEqual([
+      {
+        id,
+        kind: 'stage',
+        runId: run.id,
+        pipeline: 'build',
+        counter: 1,
+        stage: 'test',
+        attempts: 0,
+      },
+    ]);
+    // A failing write records nothing owed.
+    await expect(
+      store.changeRun(run.id, {
+        jobs: [{ id: stage.jobs[0]!.id, patch: { status: null as never } }],
+        downstream: { stage: 'other' },
+      }),
+    ).rejects.toThrow();
+    await store.completePendingTrigger(id!);
+    expect(await store.claimPendingTriggers('b', Date.now(), Date.now() + 1000, 10)).toEqual([]);
+  });
+
+  it('creates one run per pipeline and trigger key, whatever its revision key', async () => {
+    const db = await backend.database();
+    const instances = await Promise.all([db.open(), db.open()]);
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        (instances[i % 2] as Store).createRun({
+          ...newRun(`key-${i}`),
+          triggerKey: 'revision:7',
+        }),
+      ),
+    );
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(
+      (await instances[0]!.createRun({ ...newRun('x'), triggerKey: 'revision:8' }))?.counter,
+    ).toBe(2);
+    // Another pipeline has its own.
+    expect(
+      await instances[1]!.createRun({
+        ...newRun('y'),
+        pipeline: 'other',
+        triggerKey: 'revision:7',
+      }),
+    ).toMatchObject({ counter: 1 });
+  });
+
+  it("keeps a job's process group while it runs, and lists those left on finished jobs", async () => {
+    const store = await (await backend.database()).open();
+    const run = (await store.createRun(newRun('p1')))!;
+    const [unit, lint] = run.stages[0]!.jobs as [JobRow, JobRow];
+    const proc = { pgid: 4242, processStart: 'boot/99', host: 'h1' };
+    await store.changeRun(run.id, {
+      jobs: [
+        { id: unit.id, patch: { status: 'building', ...proc } },
+        { id: lint.id, patch: { status: 'failed', ...proc, pgid: 77 } },
+      ],
+    });
+    const job = (await store.getRun('build', 1))?.stages[0]?.jobs[0];
+    expect(job?.process).toEqual({ pgid: 4242, start: 'boot/99', host: 'h1' });
+    expect(await store.strayJobs('h1')).toEqual([
+      { id: lint.id, runId: run.id, process: { pgid: 77, start: 'boot/99', host: 'h1' } },
+    ]);
+    expect(await store.strayJobs('h2')).toEqual([]);
+    await store.changeRun(run.id, {
+      jobs: [{ id: lint.id, patch: { pgid: null, processStart: null, host: null } }],
+    });
+    expect(await store.strayJobs('h1')).toEqual([]);
+  });
+
+  it('records why scheduling a pipeline failed, until cleared', async () => {
+    const store = await (await backend.database()).open();
+    await store.savePipeline({ name: 'build', definition: { name: 'build' }, source: 'api' });
+    expect((await store.getPipeline('build'))?.schedulingError).toBeNull();
+    await store.setSchedulingError('build', 'UNIQUE constraint failed');
+    expect((await store.getPipeline('build'))?.schedulingError).toBe('UNIQUE constraint failed');
+    await store.setSchedulingError('build', null);
+    expect((await store.listPipelines())[0]?.schedulingError).toBeNull();
   });
 
   it('keeps a setting once set, whoever sets it first', async () => {

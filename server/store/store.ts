@@ -6,9 +6,11 @@ import type {
   ConfigurationPlan,
   InstanceInfo,
   InstanceRow,
+  JobProcess,
   MaterialRow,
   NewRun,
   PackageRow,
+  PendingTrigger,
   PipelineRow,
   RepositoryRow,
   RunChange,
@@ -28,6 +30,7 @@ export interface Store
     MaterialStore,
     RunStore,
     WorkSharingStore,
+    TriggerStore,
     AuditStore {
   /** `sqlite` serves one instance; `postgres` lets several share the work. */
   readonly kind: 'sqlite' | 'postgres';
@@ -49,7 +52,7 @@ export interface ConfigurationStore {
 
   listPipelines(): Promise<PipelineRow[]>;
   getPipeline(name: string): Promise<PipelineRow | undefined>;
-  savePipeline(row: Omit<PipelineRow, 'updatedAt' | 'paused'>): Promise<void>;
+  savePipeline(row: Omit<PipelineRow, 'updatedAt' | 'paused' | 'schedulingError'>): Promise<void>;
   deletePipeline(name: string): Promise<void>;
 
   /**
@@ -61,6 +64,8 @@ export interface ConfigurationStore {
   ): Promise<{ added: number; changed: number; removed: number }>;
   /** Pauses or resumes a pipeline. */
   setPipelinePaused(name: string, paused: boolean): Promise<void>;
+  /** Records (or clears, with null) why scheduling a pipeline failed. */
+  setSchedulingError(name: string, error: string | null): Promise<void>;
 }
 
 /** Materials: their schedule, their revision history and the record of every check. */
@@ -79,8 +84,12 @@ export interface MaterialStore {
     trigger?: 'manual' | 'start',
   ): Promise<void>;
 
-  /** Stores a check: its new revisions (a revision already known is ignored), state and record. */
-  recordCheck(result: CheckResult): Promise<{ inserted: StoredRevision[] }>;
+  /**
+   * Stores a check: its new revisions (a revision already known is ignored), state and record,
+   * and, when there are new revisions, the scheduling they cause as a pending trigger leased to
+   * the check's owner.
+   */
+  recordCheck(result: CheckResult): Promise<{ inserted: StoredRevision[]; pending?: number }>;
   latestRevision(fingerprint: string): Promise<StoredRevision | undefined>;
   /** Newest first. */
   listRevisions(fingerprint: string, limit: number): Promise<StoredRevision[]>;
@@ -106,10 +115,37 @@ export interface RunStore {
   /** Runs that are building or waiting. */
   listActiveRuns(): Promise<RunRow[]>;
   /**
-   * Writes one run transition: the patches of the run, its stages and its jobs, in one
-   * transaction (all of them or none).
+   * Writes one run transition: the patches of the run, its stages and its jobs, and the
+   * downstream scheduling it causes (a pending trigger, leased with `lease`), in one transaction
+   * (all of them or none). Answers the pending trigger's id, if one was recorded.
    */
-  changeRun(runId: number, change: RunChange): Promise<void>;
+  changeRun(
+    runId: number,
+    change: RunChange,
+    lease?: { owner: string; until: number },
+  ): Promise<number | undefined>;
+  /** Jobs that finished with their process group still recorded (it may have outlived them). */
+  strayJobs(host: string): Promise<{ id: number; runId: number; process: JobProcess }[]>;
+}
+
+/** Scheduling owed: recorded with its cause, completed once every pipeline has its run. */
+export interface TriggerStore {
+  /**
+   * Leases up to `limit` pending triggers that nobody holds (their instance stopped before
+   * completing them, or gave them back to try again).
+   */
+  claimPendingTriggers(
+    owner: string,
+    now: number,
+    leaseUntil: number,
+    limit: number,
+  ): Promise<PendingTrigger[]>;
+  /** Extends `owner`'s leases on these pending triggers. */
+  renewPendingTriggers(owner: string, held: readonly number[], leaseUntil: number): Promise<void>;
+  /** Every pipeline it concerns has its run: the trigger is done. */
+  completePendingTrigger(id: number): Promise<void>;
+  /** Scheduling some pipeline failed: counted, and given back to be tried again. */
+  retryPendingTrigger(id: number): Promise<void>;
 }
 
 /** Work sharing between instances: instances, leases, settings. */
