@@ -46,7 +46,7 @@ export class XmlScanner extends XmlTokenizer {
       if (buf.length - p < literal.length) return this.ended ? false : null;
       if (!bytesAt(buf, p, literal)) continue;
       const ns = this.resolve('', undefined, this.offset, qname);
-      this.push({ qname, local: qname, ns }, undefined, this.consumed + p);
+      this.push(qname, qname, ns, undefined, this.consumed + p);
       this.pos = p + literal.length;
       return true;
     }

@@ -215,7 +215,9 @@ export class XmlTokenizer extends XmlInput {
 
   /** Opens an element: its bindings come into scope until its end tag. */
   protected push(
-    names: { qname: string; local: string; ns: string },
+    qname: string,
+    local: string,
+    ns: string,
     bindings: Map<string, string> | undefined,
     offset: number,
   ): void {
@@ -230,7 +232,7 @@ export class XmlTokenizer extends XmlInput {
         this.scope.set(prefix, uri);
       }
     }
-    this.stack.push({ ...names, shadowed });
+    this.stack.push({ qname, local, ns, shadowed });
   }
 
   private openTag(): XmlToken | null {
@@ -271,7 +273,7 @@ export class XmlTokenizer extends XmlInput {
     const prefix = colon === -1 ? '' : qname.slice(0, colon);
     const local = colon === -1 ? qname : qname.slice(colon + 1);
     const ns = this.resolve(prefix, bindings, start, qname);
-    if (!selfClosing) this.push({ qname, local, ns }, bindings, start);
+    if (!selfClosing) this.push(qname, local, ns, bindings, start);
     else if (this.stack.length === 0) this.rootClosed = true;
     return { kind: 'open', qname, local, ns, attrs, selfClosing };
   }
