@@ -262,7 +262,7 @@ describe('plugins/yum/primary', () => {
     ]);
   });
 
-  it('reads a summary of almost 1 MiB fed 100 bytes at a time, in linear time', () => {
+  it('reads a summary of almost 1 MiB fed 50 bytes at a time, in linear time', () => {
     const xml = (length: number) =>
       PRIMARY.replace(
         '<summary>Fish &amp; chips &lt;3 &#x263A;</summary>',
@@ -270,15 +270,17 @@ describe('plugins/yum/primary', () => {
       );
     const time = (length: number) => {
       const started = performance.now();
-      const { packages } = read(xml(length), [100]);
+      const { packages } = read(xml(length), [50]);
       expect(packages[0]?.summary).toHaveLength(length);
       return performance.now() - started;
     };
     time(1 << 16);
+    const best = (length: number) => Math.min(time(length), time(length), time(length));
     // Each arrival used to copy the unfinished text whole: 10,000 copies of up to 1 MiB.
-    const small = Math.min(time(MAX_TOKEN_BYTES >> 2), time(MAX_TOKEN_BYTES >> 2));
-    const large = Math.min(time(MAX_TOKEN_BYTES - 64), time(MAX_TOKEN_BYTES - 64));
-    expect(large / small).toBeLessThan(8);
+    const small = best(MAX_TOKEN_BYTES >> 2);
+    const large = best(MAX_TOKEN_BYTES - 64);
+    // Measured: 1.3 times as long for 4 times the text; 7 times before (quadratic).
+    expect(large / small).toBeLessThan(5);
     expect(large).toBeLessThan(2000);
   });
 
