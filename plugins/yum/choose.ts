@@ -69,11 +69,12 @@ export const MAX_KEPT_PACKAGES = 20_000;
 
 interface Kept {
   pkg: PrimaryPackage;
+  evr: Evr;
   seq: number;
 }
 
 /** Older first; of equal EVRs the later seen first (as `selectStream` keeps the first seen). */
-const older = (a: Kept, b: Kept) => compareEvr(evrOf(a.pkg), evrOf(b.pkg)) || b.seq - a.seq;
+const older = (a: Kept, b: Kept) => compareEvr(a.evr, b.evr) || b.seq - a.seq;
 
 const nevraOf = (p: PrimaryPackage) => `${p.name}-${p.epoch}:${p.version}-${p.release}.${p.arch}`;
 
@@ -116,17 +117,20 @@ export class NewestPackages {
       heap = [];
       this.streams.set(key, heap);
     }
-    const item = { pkg, seq: this.seq++ };
+    const item = { pkg, evr: evrOf(pkg), seq: this.seq++ };
+    this.keys.add(nevra);
+    if (pkg.checksum) this.keys.add(pkg.checksum);
     if (heap.length >= this.cap) {
       // Full: the new one is dropped at once when it is the oldest, else replaces the oldest.
       if (older(item, heap[0] as Kept) < 0) {
-        this.dropped++;
+        this.forget(item);
         return;
       }
-      this.evict(heap);
+      this.forget(heap[0] as Kept);
+      heap[0] = item;
+      siftDown(heap, 0);
+      return;
     }
-    this.keys.add(nevra);
-    if (pkg.checksum) this.keys.add(pkg.checksum);
     heapPush(heap, item);
     this.total++;
     if (this.total > this.limits.packages) this.trim();
@@ -141,9 +145,13 @@ export class NewestPackages {
   private evict(heap: Kept[]): void {
     const gone = heapPop(heap);
     if (!gone) return;
+    this.forget(gone);
+    this.total--;
+  }
+
+  private forget(gone: Kept): void {
     this.keys.delete(nevraOf(gone.pkg));
     if (gone.pkg.checksum) this.keys.delete(gone.pkg.checksum);
-    this.total--;
     this.dropped++;
   }
 
@@ -175,14 +183,19 @@ function heapPop(heap: Kept[]): Kept | undefined {
   const last = heap.pop();
   if (heap.length === 0 || !last) return top;
   heap[0] = last;
-  let i = 0;
+  siftDown(heap, 0);
+  return top;
+}
+
+function siftDown(heap: Kept[], from: number): void {
+  let i = from;
   for (;;) {
     const l = 2 * i + 1;
     const r = l + 1;
     let m = i;
     if (l < heap.length && older(heap[l] as Kept, heap[m] as Kept) < 0) m = l;
     if (r < heap.length && older(heap[r] as Kept, heap[m] as Kept) < 0) m = r;
-    if (m === i) return top;
+    if (m === i) return;
     [heap[i], heap[m]] = [heap[m] as Kept, heap[i] as Kept];
     i = m;
   }
