@@ -61,6 +61,146 @@ export function selectStream(
   return kept.sort((a, b) => compareEvr(evrOf(a), evrOf(b)));
 }
 
+/** The most versions of one name.arch stream kept while reading (the newest). */
+export const MAX_KEPT_VERSIONS = 10_000;
+
+/** The most packages kept in all, when a spec matches several streams. */
+export const MAX_KEPT_PACKAGES = 20_000;
+
+interface Kept {
+  pkg: PrimaryPackage;
+  evr: Evr;
+  seq: number;
+}
+
+/** Older first; of equal EVRs the later seen first (as `selectStream` keeps the first seen). */
+const older = (a: Kept, b: Kept) => compareEvr(a.evr, b.evr) || b.seq - a.seq;
+
+const nevraOf = (p: PrimaryPackage) => `${p.name}-${p.epoch}:${p.version}-${p.release}.${p.arch}`;
+
+/**
+ * The packages a selection matches, as a primary.xml is read, in bounded memory however many
+ * versions a name has: the newest MAX_KEPT_VERSIONS of each name.arch stream, and at most
+ * MAX_KEPT_PACKAGES in all (the largest streams give up their oldest first; past that many
+ * streams, further ones are not kept). What `selectStream` makes of `packages()` is what it
+ * makes of every package matched, newest MAX_KEPT_VERSIONS only.
+ */
+export class NewestPackages {
+  private readonly streams = new Map<string, Kept[]>();
+  private readonly keys = new Set<string>();
+  private seq = 0;
+  private total = 0;
+  private cap: number;
+  /** Packages matched but not kept (older than what was kept). */
+  dropped = 0;
+
+  constructor(
+    private readonly selection: Selection,
+    private readonly limits = { versions: MAX_KEPT_VERSIONS, packages: MAX_KEPT_PACKAGES },
+  ) {
+    this.cap = limits.versions;
+  }
+
+  add(pkg: PrimaryPackage): void {
+    if (!matchesSpec(pkg, this.selection)) return;
+    const { constraint } = this.selection;
+    if (constraint && !satisfies(evrOf(pkg), constraint)) return;
+    const nevra = nevraOf(pkg);
+    if (this.keys.has(nevra) || (pkg.checksum && this.keys.has(pkg.checksum))) return;
+    const key = `${pkg.name}.${pkg.arch}`;
+    let heap = this.streams.get(key);
+    if (!heap) {
+      if (this.streams.size >= this.limits.packages) {
+        this.dropped++;
+        return;
+      }
+      heap = [];
+      this.streams.set(key, heap);
+    }
+    const item = { pkg, evr: evrOf(pkg), seq: this.seq++ };
+    this.keys.add(nevra);
+    if (pkg.checksum) this.keys.add(pkg.checksum);
+    if (heap.length >= this.cap) {
+      // Full: the new one is dropped at once when it is the oldest, else replaces the oldest.
+      if (older(item, heap[0] as Kept) < 0) {
+        this.forget(item);
+        return;
+      }
+      this.forget(heap[0] as Kept);
+      heap[0] = item;
+      siftDown(heap, 0);
+      return;
+    }
+    heapPush(heap, item);
+    this.total++;
+    if (this.total > this.limits.packages) this.trim();
+  }
+
+  /** What was kept, in the order it came. */
+  packages(): PrimaryPackage[] {
+    const kept = [...this.streams.values()].flat();
+    return kept.sort((a, b) => a.seq - b.seq).map((k) => k.pkg);
+  }
+
+  private evict(heap: Kept[]): void {
+    const gone = heapPop(heap);
+    if (!gone) return;
+    this.forget(gone);
+    this.total--;
+  }
+
+  private forget(gone: Kept): void {
+    this.keys.delete(nevraOf(gone.pkg));
+    if (gone.pkg.checksum) this.keys.delete(gone.pkg.checksum);
+    this.dropped++;
+  }
+
+  /** Lowers the per-stream cap until three quarters of MAX_KEPT_PACKAGES are kept in all. */
+  private trim(): void {
+    const sizes = [...this.streams.values()].map((h) => h.length).sort((a, b) => b - a);
+    const budget = Math.floor((this.limits.packages * 3) / 4);
+    let cap = sizes[0] ?? 1;
+    const keptWith = (c: number) => sizes.reduce((sum, n) => sum + Math.min(n, c), 0);
+    while (cap > 1 && keptWith(cap) > budget) cap = Math.max(1, Math.floor(cap * 0.9));
+    this.cap = Math.min(this.cap, cap);
+    for (const heap of this.streams.values()) while (heap.length > this.cap) this.evict(heap);
+  }
+}
+
+function heapPush(heap: Kept[], item: Kept): void {
+  heap.push(item);
+  let i = heap.length - 1;
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (older(heap[i] as Kept, heap[parent] as Kept) >= 0) break;
+    [heap[i], heap[parent]] = [heap[parent] as Kept, heap[i] as Kept];
+    i = parent;
+  }
+}
+
+function heapPop(heap: Kept[]): Kept | undefined {
+  const top = heap[0];
+  const last = heap.pop();
+  if (heap.length === 0 || !last) return top;
+  heap[0] = last;
+  siftDown(heap, 0);
+  return top;
+}
+
+function siftDown(heap: Kept[], from: number): void {
+  let i = from;
+  for (;;) {
+    const l = 2 * i + 1;
+    const r = l + 1;
+    let m = i;
+    if (l < heap.length && older(heap[l] as Kept, heap[m] as Kept) < 0) m = l;
+    if (r < heap.length && older(heap[r] as Kept, heap[m] as Kept) < 0) m = r;
+    if (m === i) return;
+    [heap[i], heap[m]] = [heap[m] as Kept, heap[i] as Kept];
+    i = m;
+  }
+}
+
 /** A hint that can help: another name when the names differ, an arch when only arches do. */
 function narrowing(packages: readonly PrimaryPackage[]): string {
   const names = [...new Set(packages.map((p) => p.name))].sort();

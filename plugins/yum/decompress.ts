@@ -1,5 +1,7 @@
-import { PassThrough, Readable, type Transform } from 'node:stream';
+import { Readable, type Transform } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { createGunzip } from 'node:zlib';
+import { bzip2Chunks } from './bzip2.ts';
 
 /** Compressions met in repodata, sniffed from the first bytes. */
 export type Compression = 'gzip' | 'zstd' | 'xz' | 'bzip2' | 'zchunk' | 'none';
@@ -32,10 +34,55 @@ const GUNZIP_INPUT = 1 << 20;
 export const SNIFF_BYTES = 6;
 
 /**
- * Decompresses `source` (whose compression is `compression`) as a stream of chunks. Errors
- * from the decompressor surface as ordinary rejections of the iteration.
+ * The most a file may inflate to: 2 GiB, more than twice the largest primary.xml known
+ * (openSUSE Leap 15.3 updates, ~900 MB; Fedora's and EPEL's are 50–250 MB).
+ */
+export const MAX_INFLATED_BYTES = 2 * 1024 ** 3;
+
+/**
+ * Past its first 64 MiB, output may be at most 1,000 times the compressed bytes read so far.
+ * Real repodata stays under 150:1 (the 900 MB openSUSE primary is 7.6 MB of xz, 118:1); a bomb
+ * is stopped within a second or two instead of after gigabytes.
+ */
+export const MAX_INFLATION_RATIO = 1000;
+const RATIO_FREE_BYTES = 64 << 20;
+
+/** Largest output piece handed on. */
+const PIECE = 1 << 20;
+
+/** The reader yields to the event loop at least this often while output keeps coming. */
+const TURN_MS = 10;
+
+/** Limits on inflation (defaults above). */
+export interface InflateLimits {
+  maxBytes?: number;
+  maxRatio?: number;
+}
+
+/**
+ * Decompresses `source` (whose compression is `compression`) as a stream of chunks of at most
+ * 1 MiB, decoded only as the reader pulls them. Stops with an error past `limits` (see
+ * MAX_INFLATED_BYTES and MAX_INFLATION_RATIO), and yields to the event loop regularly however
+ * fast the decoder runs. Errors from the decompressor surface as ordinary rejections of the
+ * iteration.
  */
 export async function decompress(
+  source: AsyncIterable<Uint8Array>,
+  compression: Exclude<Compression, 'zchunk'>,
+  limits: InflateLimits = {},
+): Promise<AsyncIterable<Uint8Array>> {
+  let read = 0;
+  const counted = (async function* () {
+    for await (const chunk of source) {
+      read += chunk.length;
+      yield chunk;
+    }
+  })();
+  const output = await decoder(counted, compression);
+  return bounded(output, () => read, compression, limits);
+}
+
+async function decoder(
   source: AsyncIterable<Uint8Array>,
   compression: Exclude<Compression, 'zchunk'>,
 ): Promise<AsyncIterable<Uint8Array>> {
@@ -49,19 +96,46 @@ export async function decompress(
       const { default: binding } = await import('zstd-napi/binding.js');
       return zstdChunks(source, new binding.DCtx());
     }
-    case 'bzip2': {
-      const { default: unbzip2 } = await import('unbzip2-stream');
-      // unbzip2-stream is a classic stream; bridge it into an async-iterable PassThrough.
-      const decoder = unbzip2();
-      const output = new PassThrough({ highWaterMark: 1 << 20 });
-      decoder.on('error', (error: Error) => output.destroy(error));
-      decoder.pipe(output);
-      return through(source, decoder, output);
-    }
+    case 'bzip2':
+      return bzip2Chunks(source);
     case 'xz': {
       const { default: xz } = await import('xz-decompress');
       const web = Readable.toWeb(Readable.from(source)) as ReadableStream<Uint8Array>;
       return Readable.fromWeb(new xz.XzReadableStream(web) as never);
+    }
+  }
+}
+
+/** The decoder's output in pieces of at most PIECE bytes, within limits, taking turns. */
+async function* bounded(
+  output: AsyncIterable<Uint8Array>,
+  read: () => number,
+  compression: Compression,
+  limits: InflateLimits,
+): AsyncIterable<Uint8Array> {
+  const maxBytes = limits.maxBytes ?? MAX_INFLATED_BYTES;
+  const maxRatio = limits.maxRatio ?? MAX_INFLATION_RATIO;
+  let total = 0;
+  let turn = performance.now();
+  for await (const chunk of output) {
+    for (let at = 0; at < chunk.length; at += PIECE) {
+      const piece = chunk.subarray(at, at + PIECE);
+      total += piece.length;
+      if (total > maxBytes) {
+        throw new Error(
+          `inflates past ${maxBytes} bytes, the limit; refused as a decompression bomb`,
+        );
+      }
+      if (total > RATIO_FREE_BYTES && total > maxRatio * read()) {
+        throw new Error(
+          `inflates more than ${maxRatio} times its size (${total} bytes from ${read()} of ${compression}), the limit; refused as a decompression bomb`,
+        );
+      }
+      yield piece;
+      if (performance.now() - turn >= TURN_MS) {
+        await nextTurn();
+        turn = performance.now();
+      }
     }
   }
 }

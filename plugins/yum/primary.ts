@@ -1,5 +1,5 @@
 import { type SkipRun, XmlScanner } from './xml-scanner.ts';
-import { XmlSyntaxError, type XmlToken } from './xml-tokenizer.ts';
+import { MAX_TOKEN_BYTES, XmlSyntaxError, type XmlToken } from './xml-tokenizer.ts';
 
 /** Namespaces of primary.xml. */
 export const COMMON_NS = 'http://linux.duke.edu/metadata/common';
@@ -148,7 +148,15 @@ export class PrimaryReader {
   private handle(token: XmlToken): void {
     const depth = this.xml.depth;
     if (token.kind === 'text') {
-      if (this.textField) this.text += token.text;
+      if (!this.textField) return;
+      this.text += token.text;
+      // Pieces split by comments or CDATA sections add up to one field, held whole.
+      if (this.text.length > MAX_TOKEN_BYTES) {
+        throw new XmlSyntaxError(
+          `Text of a package's ${this.textField} longer than ${MAX_TOKEN_BYTES} characters`,
+          this.xml.offset,
+        );
+      }
       return;
     }
     if (token.kind === 'open') {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { fixturePath } from '../../test/helpers/fixtures.ts';
 import { parseRepomd } from './repomd.ts';
+import { XmlTokenizer } from './xml-tokenizer.ts';
 
 const repomd = (relative: string) =>
   parseRepomd(readFileSync(`${fixturePath(relative)}/repodata/repomd.xml`));
@@ -69,5 +70,24 @@ describe('plugins/yum/repomd', () => {
     ['garbage', '\u0000\u0001binary', /Text outside the root element/],
   ])('refuses %s', (_what, xml, message) => {
     expect(() => parseRepomd(Buffer.from(xml))).toThrow(message);
+  });
+
+  it('reads 256 levels of nesting and refuses 257, and restores prefixes at each end tag', () => {
+    const nested = (n: number) =>
+      Buffer.from(
+        `<repomd>${'<x>'.repeat(n - 1)}${'</x>'.repeat(n - 1)}<revision>7</revision></repomd>`,
+      );
+    expect(parseRepomd(nested(256)).revision).toBe('7');
+    expect(() => parseRepomd(nested(257))).toThrow(
+      /^Elements nested deeper than 256 levels at byte 773$/,
+    );
+    const xml = new XmlTokenizer();
+    xml.feed(Buffer.from('<a xmlns:p="u1"><b xmlns:p="u2" xmlns="d"><p:c/><e/></b><p:f/><g/></a>'));
+    xml.end();
+    const names: string[] = [];
+    for (let token = xml.next(); token; token = xml.next()) {
+      if (token.kind === 'open') names.push(`${token.local}:${token.ns}`);
+    }
+    expect(names).toEqual(['a:', 'b:d', 'c:u2', 'e:d', 'f:u1', 'g:']);
   });
 });

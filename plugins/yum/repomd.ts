@@ -1,4 +1,4 @@
-import { XmlSyntaxError, XmlTokenizer } from './xml-tokenizer.ts';
+import { MAX_TOKEN_BYTES, XmlSyntaxError, XmlTokenizer } from './xml-tokenizer.ts';
 
 /** A `checksum`-like element: algorithm and hex digest. */
 export interface Digest {
@@ -80,7 +80,15 @@ export function parseRepomd(bytes: Uint8Array): Repomd {
       continue;
     }
     if (token.kind === 'text') {
-      if (field) text += token.text;
+      if (!field) continue;
+      text += token.text;
+      // Pieces split by comments or CDATA sections add up to one value, held whole.
+      if (text.length > MAX_TOKEN_BYTES) {
+        throw new XmlSyntaxError(
+          `Text of <${field}> longer than ${MAX_TOKEN_BYTES} characters`,
+          xml.offset,
+        );
+      }
       continue;
     }
     // close

@@ -12,6 +12,21 @@ export class XmlSyntaxError extends Error {
   }
 }
 
+/**
+ * The longest tag, text, comment, CDATA section or processing instruction read (1 MiB): repodata
+ * has none longer than a few kilobytes, and an unfinished one is held in memory until it ends.
+ */
+export const MAX_TOKEN_BYTES = 1 << 20;
+
+/** The deepest nesting of elements read (libxml2's default): repodata nests five deep. */
+export const MAX_DEPTH = 256;
+
+/** The error for a construct longer than MAX_TOKEN_BYTES; `offset` is where it starts. */
+export function tooLong(what: string, offset: number): XmlSyntaxError {
+  const name = what.charAt(0).toUpperCase() + what.slice(1);
+  return new XmlSyntaxError(`${name} longer than ${MAX_TOKEN_BYTES} bytes (1 MiB)`, offset);
+}
+
 /** Bytes the tokenizer looks for. */
 export const LT = 0x3c;
 export const GT = 0x3e;

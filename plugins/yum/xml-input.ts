@@ -21,17 +21,40 @@ export class XmlInput {
    */
   private specials: number[] = [];
   private specialsHead = 0;
+  /** Bytes fed so far: the absolute offset just past the last one. */
+  private received = 0;
+  private lastByte = -1;
+  /**
+   * After a read ran out of bytes with `n` unread, nothing is read again until `n` more bytes
+   * have arrived (or the end): a construct left unfinished is searched again at most once per
+   * doubling of its length, and the chunks that arrive meanwhile are queued, joined once.
+   * Re-reading it at every chunk cost time in the square of its length.
+   */
+  private waitUntil = 0;
+  private queued: Buffer[] = [];
 
   /** Adds the next chunk of the document. */
   feed(chunk: Uint8Array): void {
-    this.flatten();
     const next = Buffer.isBuffer(chunk)
       ? chunk
       : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    const tail = this.buf.length - this.pos;
+    if (next.length === 0) return;
     // Absolute offset of the new chunk's first byte.
-    const start = this.consumed + this.buf.length;
-    this.findSpecials(next, start, tail > 0 && this.buf[this.buf.length - 1] === LT);
+    const start = this.received;
+    this.received += next.length;
+    this.findSpecials(next, start, this.lastByte === LT);
+    this.lastByte = next[next.length - 1] as number;
+    if (this.starved()) {
+      this.queued.push(next);
+      return;
+    }
+    this.flatten();
+    if (this.queued.length > 0) {
+      this.queued.push(next);
+      this.joinQueued();
+      return;
+    }
+    const tail = this.buf.length - this.pos;
     if (tail === 0) {
       this.release();
       this.consumed = start;
@@ -44,7 +67,23 @@ export class XmlInput {
     // whole behind the tail cost a memcpy of the entire document.
     this.rest = next;
     this.restStart = start;
-    this.joinUnread(next.subarray(0, BRIDGE_BYTES));
+    this.joinUnread([next.subarray(0, BRIDGE_BYTES)]);
+  }
+
+  /** True while a read that ran out of bytes waits for more of them (see `waitUntil`). */
+  protected starved(): boolean {
+    return !this.ended && this.received < this.waitUntil;
+  }
+
+  /** A read ran out of bytes: wait for as many more as are unread before reading again. */
+  protected starve(): void {
+    this.waitUntil = this.received + (this.received - this.offset);
+  }
+
+  private joinQueued(): void {
+    const queued = this.queued;
+    this.queued = [];
+    this.joinUnread(queued);
   }
 
   /** The chunk the bridge was cut from, while reading is still in the bridge. */
@@ -59,14 +98,16 @@ export class XmlInput {
    * Makes `buf` the unread bytes followed by `more`. Two scratch buffers are reused in turn:
    * fresh allocations per chunk cost more in page faults than the copy itself.
    */
-  private joinUnread(more: Buffer): void {
+  private joinUnread(more: readonly Buffer[]): void {
     const tail = this.buf.length - this.pos;
-    const size = tail + more.length;
+    let size = tail;
+    for (const piece of more) size += piece.length;
     let target = this.spare && this.spare.length >= size ? this.spare : undefined;
     this.spare = undefined;
     target ??= Buffer.allocUnsafeSlow(Math.max(size + (size >> 2), 1 << 16));
     this.buf.copy(target, 0, this.pos, this.buf.length);
-    more.copy(target, tail);
+    let at = tail;
+    for (const piece of more) at += piece.copy(target, at);
     this.release();
     this.scratch = target;
     this.consumed += this.pos;
@@ -90,7 +131,7 @@ export class XmlInput {
     // Still inside the unfinished bytes (an element longer than the bridge): join them to the
     // whole chunk. `buf` holds the unread bytes, then the bridged start of `rest`.
     this.buf = this.buf.subarray(0, this.restStart - this.consumed);
-    this.joinUnread(rest);
+    this.joinUnread([rest]);
   }
 
   /**
@@ -110,20 +151,41 @@ export class XmlInput {
 
   /** Records the `<!` and `<?` of `chunk`, whose first byte is at absolute offset `start`. */
   private findSpecials(chunk: Buffer, start: number, afterLt: boolean): void {
-    const found: number[] = [];
-    for (const mark of [BANG, QUESTION]) {
+    const marks = [BANG, QUESTION].map((mark) => {
+      const found: number[] = [];
       for (let i = chunk.indexOf(mark); i !== -1; i = chunk.indexOf(mark, i + 1)) {
         // The `<` may be the last byte of the previous data.
         if (i === 0 ? afterLt : chunk[i - 1] === LT) found.push(start + i - 1);
       }
+      return found;
+    });
+    const [bangs = [], questions = []] = marks;
+    if (bangs.length + questions.length === 0) return;
+    // Those behind the reading position are never asked for again (and would pile up when
+    // comments are read by the tokenizer rather than skipped).
+    const behind = this.offset;
+    while (
+      this.specialsHead < this.specials.length &&
+      (this.specials[this.specialsHead] as number) < behind
+    ) {
+      this.specialsHead++;
     }
-    if (found.length === 0) return;
     if (this.specialsHead > 0) {
       this.specials = this.specials.slice(this.specialsHead);
       this.specialsHead = 0;
     }
-    this.specials.push(...found);
-    this.specials.sort((a, b) => a - b);
+    // Each list is in order and every offset lies past those already recorded: merge them.
+    const { specials } = this;
+    let b = 0;
+    let q = 0;
+    while (b < bangs.length || q < questions.length) {
+      const next =
+        q >= questions.length ||
+        (b < bangs.length && (bangs[b] as number) < (questions[q] as number))
+          ? bangs[b++]
+          : questions[q++];
+      specials.push(next as number);
+    }
   }
 
   /** First `<!`/`<?` at or after `from` and before `to` (buffer positions), or -1. */
@@ -144,6 +206,7 @@ export class XmlInput {
   end(): void {
     this.flatten();
     this.ended = true;
+    if (this.queued.length > 0) this.joinQueued();
   }
 
   /** Byte offset of the next unread byte. */

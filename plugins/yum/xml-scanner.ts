@@ -3,6 +3,7 @@ import {
   bytesAt,
   GT,
   LT,
+  MAX_TOKEN_BYTES,
   QUESTION,
   skipSpace,
   tagBytes,
@@ -24,10 +25,18 @@ export class XmlScanner extends XmlTokenizer {
    * consumed; use `next()`), null when more input is needed to tell.
    */
   openLiteral(qname: string, literals: readonly Buffer[]): boolean | null {
+    if (this.starved()) return null;
     for (;;) {
       const opened = this.openLiteralHere(qname, literals);
-      if (opened !== null || !this.advance()) return opened;
+      if (opened !== null) return opened;
+      if (!this.advance()) return this.starving(null);
     }
+  }
+
+  /** Returns `value` (meaning "more input needed") after making reads wait for it. */
+  private starving<T>(value: T): T {
+    this.starve();
+    return value;
   }
 
   private openLiteralHere(qname: string, literals: readonly Buffer[]): boolean | null {
@@ -37,7 +46,7 @@ export class XmlScanner extends XmlTokenizer {
       if (buf.length - p < literal.length) return this.ended ? false : null;
       if (!bytesAt(buf, p, literal)) continue;
       const ns = this.resolve('', undefined, this.offset, qname);
-      this.stack.push({ qname, local: qname, ns, bindings: undefined });
+      this.push(qname, qname, ns, undefined, this.consumed + p);
       this.pos = p + literal.length;
       return true;
     }
@@ -51,9 +60,11 @@ export class XmlScanner extends XmlTokenizer {
    * `null` when more input is needed to tell.
    */
   readSimpleElement(qname: string): string | null | undefined {
+    if (this.starved()) return null;
     for (;;) {
       const text = this.readSimpleElementHere(qname);
-      if (text !== null || !this.advance()) return text;
+      if (text !== null) return text;
+      if (!this.advance()) return this.starving(null);
     }
   }
 
@@ -65,6 +76,8 @@ export class XmlScanner extends XmlTokenizer {
     if (!bytesAt(buf, p, open)) return undefined;
     const start = p + open.length;
     const lt = buf.indexOf(LT, start);
+    // A text too long for a token is the tokenizer's to refuse, whatever the chunks.
+    if ((lt === -1 ? buf.length : lt) - start > MAX_TOKEN_BYTES) return undefined;
     if (lt === -1 || buf.length - lt < close.length) return this.ended ? undefined : null;
     if (!bytesAt(buf, lt, close)) return undefined;
     // Names are ASCII in practice; latin1 decoding is cheaper and identical for ASCII.
@@ -84,9 +97,10 @@ export class XmlScanner extends XmlTokenizer {
    * `feed`). Assumes the element holds no element of the same name, as in repodata.
    */
   skipElement(qname: string): boolean {
+    if (this.starved()) return false;
     for (;;) {
       if (this.skipElementHere(qname)) return true;
-      if (!this.advance()) return false;
+      if (!this.advance()) return this.starving(false);
     }
   }
 
@@ -102,6 +116,7 @@ export class XmlScanner extends XmlTokenizer {
         this.pos = hidden;
         if (buf[hidden + 1] === QUESTION) {
           const end = buf.indexOf('?>', hidden + 2);
+          this.within('processing instruction', end === -1 ? buf.length : end + 2);
           if (end === -1) return this.needMoreSkip('processing instruction');
           this.pos = end + 2;
         } else if (this.special() === null) {
@@ -150,6 +165,7 @@ export class XmlScanner extends XmlTokenizer {
    * how many elements it stepped over.
    */
   skipRun(qname: string, run: SkipRun): number {
+    if (this.starved()) return 0;
     let count = 0;
     for (;;) {
       const here = this.skipRunHere(qname, run);
@@ -186,7 +202,7 @@ export class XmlScanner extends XmlTokenizer {
         // Names are short: a loop here is cheaper than a native search.
         let lt = textStart;
         while (lt < buf.length && buf[lt] !== LT) {
-          if (buf[lt] === AMP) return { count, short: false };
+          if (buf[lt] === AMP || lt - textStart > MAX_TOKEN_BYTES) return { count, short: false };
           lt++;
         }
         if (buf.length - lt < firstClose.length) return short();

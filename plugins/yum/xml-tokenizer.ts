@@ -14,15 +14,18 @@ import {
   decodeEntities,
   GT,
   LT,
+  MAX_DEPTH,
+  MAX_TOKEN_BYTES,
   parseTag,
   QUESTION,
   SLASH,
   startsAt,
+  tooLong,
   XmlSyntaxError,
 } from './xml-bytes.ts';
 import { XmlInput } from './xml-input.ts';
 
-export { decodeEntities, XmlSyntaxError } from './xml-bytes.ts';
+export { decodeEntities, MAX_DEPTH, MAX_TOKEN_BYTES, XmlSyntaxError } from './xml-bytes.ts';
 
 /** A tag or text, as `next()` yields it. */
 export type XmlToken =
@@ -51,12 +54,17 @@ export interface Frame {
   qname: string;
   local: string;
   ns: string;
-  /** Prefix bindings declared on this element (undefined when none). */
-  bindings: Map<string, string> | undefined;
+  /** What this element's prefix bindings replaced in scope, to restore at its end tag. */
+  shadowed: [prefix: string, uri: string | undefined][] | undefined;
 }
 
 export class XmlTokenizer extends XmlInput {
   protected readonly stack: Frame[] = [];
+  /**
+   * The prefix bindings in scope, kept as elements open and close: resolving a name is one
+   * look-up, not a walk down the element stack (which made deep nesting quadratic).
+   */
+  private readonly scope = new Map<string, string>();
   private sawRoot = false;
   private rootClosed = false;
   /** Prefixes accepted without a declaration (real repodata writes `rpm:` carelessly). */
@@ -77,9 +85,14 @@ export class XmlTokenizer extends XmlInput {
    * complete). Throws XmlSyntaxError on malformed input.
    */
   next(): XmlToken | null {
+    if (this.starved()) return null;
     for (;;) {
       const token = this.nextHere();
-      if (token !== null || !this.advance()) return token;
+      if (token !== null) return token;
+      if (!this.advance()) {
+        this.starve();
+        return null;
+      }
     }
   }
 
@@ -89,8 +102,9 @@ export class XmlTokenizer extends XmlInput {
       if (this.pos >= buf.length) return this.atEnd();
       if (buf[this.pos] !== LT) {
         const lt = buf.indexOf(LT, this.pos);
-        if (lt === -1 && !this.ended) return null;
         const stop = lt === -1 ? buf.length : lt;
+        if (stop - this.pos > MAX_TOKEN_BYTES) throw tooLong('text', this.offset);
+        if (lt === -1 && !this.ended) return null;
         const raw = buf.toString('utf8', this.pos, stop);
         const start = this.offset;
         this.pos = stop;
@@ -110,6 +124,7 @@ export class XmlTokenizer extends XmlInput {
       if (kind === QUESTION) {
         const end = buf.indexOf('?>', this.pos + 2);
         if (end === -1) return this.needMore('processing instruction');
+        this.within('processing instruction', end + 2);
         this.pos = end + 2;
         continue;
       }
@@ -127,8 +142,14 @@ export class XmlTokenizer extends XmlInput {
   }
 
   protected needMore(what: string): null {
+    this.within(what, this.buf.length);
     if (this.ended) throw new XmlSyntaxError(`Document ends inside a ${what}`, this.offset);
     return null;
+  }
+
+  /** Throws when the construct `what` starting at `pos` and ending at `end` is too long. */
+  protected within(what: string, end: number): void {
+    if (end - this.pos > MAX_TOKEN_BYTES) throw tooLong(what, this.offset);
   }
 
   /** `<!--…-->`, `<![CDATA[…]]>`, or a refused `<!DOCTYPE`. Returns undefined for comments. */
@@ -144,12 +165,14 @@ export class XmlTokenizer extends XmlInput {
     if (startsAt(buf, COMMENT, pos)) {
       const end = buf.indexOf('-->', pos + 4);
       if (end === -1) return this.needMore('comment');
+      this.within('comment', end + 3);
       this.pos = end + 3;
       return undefined;
     }
     if (startsAt(buf, CDATA, pos)) {
       const end = buf.indexOf(']]>', pos + 9);
       if (end === -1) return this.needMore('CDATA section');
+      this.within('CDATA section', end + 3);
       if (this.stack.length === 0)
         throw new XmlSyntaxError('CDATA outside the root element', this.offset);
       const text = buf.toString('utf8', pos + 9, end);
@@ -166,6 +189,7 @@ export class XmlTokenizer extends XmlInput {
     const { buf, pos } = this;
     const gt = buf.indexOf(GT, pos + 2);
     if (gt === -1) return this.needMore('end tag');
+    this.within('end tag', gt + 1);
     const qname = buf.toString('utf8', pos + 2, gt).trimEnd();
     const start = this.offset;
     this.pos = gt + 1;
@@ -179,8 +203,36 @@ export class XmlTokenizer extends XmlInput {
     if (frame.qname !== qname) {
       throw new XmlSyntaxError(`Expected </${frame.qname}> but found </${qname}>`, offset);
     }
+    if (frame.shadowed) {
+      for (const [prefix, uri] of frame.shadowed.reverse()) {
+        if (uri === undefined) this.scope.delete(prefix);
+        else this.scope.set(prefix, uri);
+      }
+    }
     if (this.stack.length === 0) this.rootClosed = true;
     return frame;
+  }
+
+  /** Opens an element: its bindings come into scope until its end tag. */
+  protected push(
+    qname: string,
+    local: string,
+    ns: string,
+    bindings: Map<string, string> | undefined,
+    offset: number,
+  ): void {
+    if (this.stack.length >= MAX_DEPTH) {
+      throw new XmlSyntaxError(`Elements nested deeper than ${MAX_DEPTH} levels`, offset);
+    }
+    let shadowed: Frame['shadowed'];
+    if (bindings) {
+      shadowed = [];
+      for (const [prefix, uri] of bindings) {
+        shadowed.push([prefix, this.scope.get(prefix)]);
+        this.scope.set(prefix, uri);
+      }
+    }
+    this.stack.push({ qname, local, ns, shadowed });
   }
 
   private openTag(): XmlToken | null {
@@ -202,6 +254,7 @@ export class XmlTokenizer extends XmlInput {
       } else i++;
     }
     if (gt === -1) return this.needMore('start tag');
+    this.within('start tag', gt + 1);
     const start = this.offset;
     const selfClosing = buf[gt - 1] === SLASH;
     const body = buf.toString('utf8', pos + 1, selfClosing ? gt - 1 : gt);
@@ -220,8 +273,7 @@ export class XmlTokenizer extends XmlInput {
     const prefix = colon === -1 ? '' : qname.slice(0, colon);
     const local = colon === -1 ? qname : qname.slice(colon + 1);
     const ns = this.resolve(prefix, bindings, start, qname);
-    const frame: Frame = { qname, local, ns, bindings };
-    if (!selfClosing) this.stack.push(frame);
+    if (!selfClosing) this.push(qname, local, ns, bindings, start);
     else if (this.stack.length === 0) this.rootClosed = true;
     return { kind: 'open', qname, local, ns, attrs, selfClosing };
   }
@@ -233,12 +285,8 @@ export class XmlTokenizer extends XmlInput {
     qname: string,
   ): string {
     if (prefix === 'xml') return XML_NS;
-    const direct = own?.get(prefix);
-    if (direct !== undefined) return direct;
-    for (let d = this.stack.length - 1; d >= 0; d--) {
-      const uri = this.stack[d]?.bindings?.get(prefix);
-      if (uri !== undefined) return uri;
-    }
+    const uri = own?.get(prefix) ?? this.scope.get(prefix);
+    if (uri !== undefined) return uri;
     if (prefix === '') return '';
     const lenient = this.lenientPrefixes.get(prefix);
     if (lenient !== undefined) return lenient;
