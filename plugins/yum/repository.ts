@@ -8,7 +8,7 @@ import {
   RepositoryUnreachableError,
 } from 'hoist';
 import { repositoryAccess } from './access.ts';
-import { matchesSpec, packageUrl, type Selection } from './choose.ts';
+import { MAX_KEPT_VERSIONS, NewestPackages, packageUrl, type Selection } from './choose.ts';
 import { isTrue } from './config.ts';
 import { parseConstraint } from './constraint.ts';
 import {
@@ -217,7 +217,7 @@ async function readPrimary(
   record: RepomdRecord,
   selection: Selection,
 ): Promise<{ packages: PrimaryPackage[]; total: number }> {
-  const packages: PrimaryPackage[] = [];
+  const newest = new NewestPackages(selection);
   const reader = new PrimaryReader({
     wantName: (name) => selection.spec.nameMayMatch(name),
     namePrefix: selection.spec.namePrefix,
@@ -226,14 +226,21 @@ async function readPrimary(
         ctx.logger.debug('skipped an incomplete package in primary.xml', { url, name: p.name });
         return;
       }
-      if (matchesSpec(p, selection)) packages.push(p);
+      newest.add(p);
     },
   });
   await streamRecord(ctx, access, url, record, url, (chunk) =>
     parseXml(() => reader.push(chunk), url),
   );
   const summary = parseXml(() => reader.finish(), url);
-  return { packages, total: summary.packages };
+  if (newest.dropped > 0) {
+    ctx.logger.info('kept only the newest versions of each name', {
+      url,
+      kept: MAX_KEPT_VERSIONS,
+      dropped: newest.dropped,
+    });
+  }
+  return { packages: newest.packages(), total: summary.packages };
 }
 
 async function readModules(
