@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { NotFoundError } from 'hoist';
 import { z } from 'zod';
 import type { ServerContext } from './context.ts';
+import { createPipelineOverview } from './overview.ts';
 import { packageView, pipelineView, repositoryView } from './views.ts';
 
 const Values = z.record(
@@ -35,6 +36,7 @@ export const configRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
     (_req, body, done) => done(null, body),
   );
   const read = { role: 'viewer' as const };
+  const pipelines = createPipelineOverview(ctx.store);
   const admin = { role: 'admin' as const };
   const view = async (name: string) =>
     repositoryView(await ctx.catalog.requireRepository(name), await ctx.store.listPackages(name));
@@ -118,8 +120,11 @@ export const configRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
     },
   );
 
-  api.get('/api/pipelines', { config: read, schema: { tags: ['configuration'] } }, async () =>
-    (await ctx.store.listPipelines()).map(pipelineView),
+  api.get(
+    '/api/pipelines',
+    { config: read, schema: { tags: ['configuration'] } },
+    async (_req, reply) =>
+      reply.type('application/json; charset=utf-8').send(await pipelines.render()),
   );
   api.get(
     '/api/pipelines/:name',

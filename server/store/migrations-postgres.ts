@@ -146,4 +146,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   );
   `,
+  `
+  CREATE INDEX revisions_by_material ON revisions (fingerprint, id);
+  `,
 ];

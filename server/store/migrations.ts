@@ -145,4 +145,7 @@ export const MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   );
   `,
+  `
+  CREATE INDEX revisions_by_material ON revisions (fingerprint, id);
+  `,
 ];

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { POSTGRES_MIGRATIONS } from './migrations-postgres.ts';
 import { postgresConfiguration } from './postgres-config.ts';
 import { one, rows, transactions } from './postgres-query.ts';
+import { postgresReads } from './postgres-reads.ts';
 import { postgresRuns } from './postgres-runs.ts';
 import { postgresWork } from './postgres-work.ts';
 import { toAudit, toCheck, toMaterial, toRevision } from './rows.ts';
@@ -178,6 +179,7 @@ export async function openPostgresStore(
         )
       ).map(toCheck),
     ...postgresRuns(pool, tx),
+    ...postgresReads(pool),
     ...postgresWork(pool, tx),
     addAudit: async (entry) =>
       void (await pool.query(

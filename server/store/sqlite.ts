@@ -14,6 +14,7 @@ import {
   toRevision,
 } from './rows.ts';
 import { applyTally, CHECK_RETENTION, nextCheckAfterRecord } from './rules.ts';
+import { sqliteReads } from './sqlite-reads.ts';
 import { sqliteRuns } from './sqlite-runs.ts';
 import { sqliteWork } from './sqlite-work.ts';
 import type {
@@ -259,6 +260,7 @@ export function openSqliteStore(file: string): Store {
       all(q.materials).flatMap((m) => all(q.checks, m.fingerprint, limit).map(toCheck)),
     setPipelinePaused: async (name, paused) => void a.paused.run(paused ? 1 : 0, name),
     ...sqliteRuns(db),
+    ...sqliteReads(db),
     ...sqliteWork(db),
     addAudit: async (entry) => void a.addAudit.run(entry),
     listAudit: async (limit) => (a.audit.all(limit) as Record<string, unknown>[]).map(toAudit),
