@@ -23,6 +23,10 @@ export interface HammerOptions {
   seconds: number;
   /** A request not answered within this time counts as an error (a timeout). */
   timeoutMs?: number;
+  /** Each client waits this long between an answer and its next request (a steady load). */
+  pauseMs?: number;
+  /** Stops early when aborted. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -49,8 +53,10 @@ export async function hammer(
   let turn = 0;
   const started = performance.now();
   const end = started + options.seconds * 1000;
+  const pause = options.pauseMs ?? 0;
   const client = async () => {
-    while (performance.now() < end) {
+    while (performance.now() < end && !options.signal?.aborted) {
+      if (pause > 0) await new Promise((r) => setTimeout(r, pause));
       const path = paths[turn++ % paths.length] as string;
       const t = performance.now();
       try {

@@ -125,7 +125,8 @@ export function createMaterialOverview(store: OverviewStore): MaterialOverview {
 /** What of the poller's schedule an answer shows: when each material is due, and if running. */
 function dueKey(due: readonly DueView[]): string {
   let key = '';
-  for (const d of due) key += `${d.fingerprint.slice(0, 8)}${d.dueAt}${d.running ? '+' : '-'}`;
+  // Which materials are polled changes only with the store (and so with its change mark).
+  for (const d of due) key += d.running ? `+${d.dueAt}` : `-${d.dueAt}`;
   return key;
 }
 
