@@ -28,7 +28,7 @@ export const API_ROUTES = ['/api/pipelines', '/api/materials'] as const;
 /**
  * `hoist serve` seeded with `repositories × perRepository` materials (3 revisions and checks
  * each, polled every 60 s meanwhile) and `pipelines` pipelines (3 finished runs each); then
- * `clients` clients on each route for `seconds`, `rounds` times.
+ * `clients` clients on each route for `seconds`, plain and asking for gzip, `rounds` times.
  */
 export async function apiLoad(
   cache: string,
@@ -50,10 +50,11 @@ export async function apiLoad(
     const loads: number[] = [];
     for (let round = 0; round < options.rounds; round++) {
       for (const path of API_ROUTES) {
-        reports.push(
-          await hammer(server.url, [path], { clients: options.clients, seconds: options.seconds }),
-        );
-        loads.push(loadAverage());
+        for (const gzip of [false, true]) {
+          const { clients, seconds } = options;
+          reports.push(await hammer(server.url, [path], { clients, seconds, gzip }));
+          loads.push(loadAverage());
+        }
       }
     }
     return { materials: server.materials, pipelines: options.pipelines, reports, loads };

@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 import { Pool } from 'undici';
 import { BENCH_TOKEN } from './hoist-process.ts';
 
@@ -13,8 +14,9 @@ export interface HammerReport {
   p99Ms: number;
   maxMs: number;
   perSecond: number;
-  /** Size of the last answer. */
+  /** Size of the last answer, as sent. */
   bytes: number;
+  gzip: boolean;
 }
 
 /** Options of a load run. */
@@ -27,6 +29,8 @@ export interface HammerOptions {
   pauseMs?: number;
   /** Stops early when aborted. */
   signal?: AbortSignal;
+  /** Ask for gzip as browsers do (each client decompresses and checks its first answer). */
+  gzip?: boolean;
 }
 
 /**
@@ -54,22 +58,25 @@ export async function hammer(
   const started = performance.now();
   const end = started + options.seconds * 1000;
   const pause = options.pauseMs ?? 0;
+  const headers: Record<string, string> = { authorization: `Bearer ${BENCH_TOKEN}` };
+  if (options.gzip) headers['accept-encoding'] = 'gzip';
   const client = async () => {
+    let checked = false;
     while (performance.now() < end && !options.signal?.aborted) {
       if (pause > 0) await new Promise((r) => setTimeout(r, pause));
       const path = paths[turn++ % paths.length] as string;
       const t = performance.now();
       try {
-        const response = await pool.request({
-          path,
-          method: 'GET',
-          headers: { authorization: `Bearer ${BENCH_TOKEN}` },
-        });
-        const body = await response.body.text();
-        if (response.statusCode !== 200 || (body[0] !== '[' && body[0] !== '{')) errors++;
+        const response = await pool.request({ path, method: 'GET', headers });
+        const body = Buffer.from(await response.body.arrayBuffer());
+        const packed = response.headers['content-encoding'] === 'gzip';
+        const first = (packed && !checked ? gunzipSync(body) : body)[0];
+        const json = first === 0x5b || first === 0x7b || (packed && checked);
+        if (response.statusCode !== 200 || !json) errors++;
         else {
           latencies.push(performance.now() - t);
           bytes = body.length;
+          checked ||= packed;
         }
       } catch (error) {
         errors++;
@@ -95,6 +102,7 @@ export async function hammer(
     maxMs: Math.round(latencies.at(-1) ?? Number.NaN),
     perSecond: Math.round(latencies.length / elapsed),
     bytes,
+    gzip: options.gzip ?? false,
   };
 }
 

@@ -241,7 +241,7 @@ async function api(baseUrl: string): Promise<void> {
   say('|---|---|---|---|---|---|---|---|---|');
   for (const [i, r] of report.reports.entries()) {
     say(
-      `| ${r.path} | ${(r.bytes / 1e3).toFixed(0)} kB | ${r.requests} | ${r.perSecond} | ${r.p50Ms} ms | ${r.p99Ms} ms | ${r.maxMs} ms | ${r.errors} (${r.timeouts}) | ${(report.loads[i] ?? 0).toFixed(1)} |`,
+      `| ${r.path} | ${r.gzip ? 'gzip' : 'plain'} | ${(r.bytes / 1e3).toFixed(0)} kB | ${r.requests} | ${r.perSecond} | ${r.p50Ms} ms | ${r.p99Ms} ms | ${r.maxMs} ms | ${r.errors} (${r.timeouts}) | ${(report.loads[i] ?? 0).toFixed(1)} |`,
     );
   }
 }

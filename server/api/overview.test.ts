@@ -124,7 +124,7 @@ describe.each(backends)('server/api/overview ($kind)', ({ open }) => {
     const due = [{ fingerprint: 'fp1', dueAt: Date.UTC(2026, 0, 2), running: false }];
     const dueMap = new Map(due.map((d) => [d.fingerprint, d.dueAt]));
 
-    const first = JSON.parse((await overview.render(3, due, false)).toString());
+    const first = JSON.parse((await overview.render(3, due, false)).body.toString());
     expect(first).toEqual(await expected(store, 3, dueMap));
     expect(first[1].recentChecks.map((c: { decision: string }) => c.decision)).toEqual([
       'check 4',
@@ -136,32 +136,32 @@ describe.each(backends)('server/api/overview ($kind)', ({ open }) => {
 
     // Nothing changed: no history is read again.
     asked.length = 0;
-    expect(JSON.parse((await overview.render(3, due, false)).toString())).toEqual(first);
+    expect(JSON.parse((await overview.render(3, due, false)).body.toString())).toEqual(first);
     expect(asked).toEqual([]);
 
     // One material checked: only its history is read, and the answer shows the new check.
     await store.recordCheck(check('fp3', 5, 'new'));
-    const after = JSON.parse((await overview.render(3, due, false)).toString());
+    const after = JSON.parse((await overview.render(3, due, false)).body.toString());
     expect(asked).toEqual(['fp3']);
     expect(after).toEqual(await expected(store, 3, dueMap));
     expect(after[3].latestRevision.revision).toBe(sampleRevision(5).revision);
 
     // The poller's schedule alone changed: the answer follows it.
     const running = [{ ...due[0], running: true } as (typeof due)[0]];
-    const now = JSON.parse((await overview.render(3, running, false)).toString());
+    const now = JSON.parse((await overview.render(3, running, false)).body.toString());
     expect(now[1].checking).toBe(true);
-    expect(JSON.parse((await overview.render(0, due, false)).toString())[1].recentChecks).toEqual(
-      [],
-    );
+    expect(
+      JSON.parse((await overview.render(0, due, false)).body.toString())[1].recentChecks,
+    ).toEqual([]);
   });
 
   it('answers /api/pipelines as the decoded definitions would, and follows a pause', async () => {
     const store = await seeded(open, 1);
     const pipelines = createPipelineOverview(store);
     const views = async () => (await store.listPipelines()).map(pipelineView);
-    expect(JSON.parse((await pipelines.render()).toString())).toEqual(await views());
+    expect(JSON.parse((await pipelines.render()).body.toString())).toEqual(await views());
     await store.setPipelinePaused('b', true);
-    const paused = JSON.parse((await pipelines.render()).toString());
+    const paused = JSON.parse((await pipelines.render()).body.toString());
     expect(paused).toEqual(await views());
     expect(paused.map((p: { paused: boolean }) => p.paused)).toEqual([false, true]);
   });

@@ -1,4 +1,6 @@
 import type { CheckRow, MaterialSummary, OverviewStore, PipelineText } from '../store/store.ts';
+import type { Answer } from './answers.ts';
+import { keptAnswers } from './answers.ts';
 import { formatInterval } from './views.ts';
 
 /** What the poller says of one material: when due, and whether a check runs now. */
@@ -8,40 +10,18 @@ export interface DueView {
   running: boolean;
 }
 
-/** The answer of `/api/materials` as JSON bytes, from the overview reads. */
+/** The answer of `/api/materials`, from the overview reads. */
 export interface MaterialOverview {
   /**
    * Every material with its latest revision and its last `checks` checks. `due` is what this
    * instance's poller knows; `shared`: another instance may be checking, the store knows.
    */
-  render(checks: number, due: readonly DueView[], shared: boolean): Promise<Buffer>;
+  render(checks: number, due: readonly DueView[], shared: boolean): Promise<Answer>;
 }
 
-/** The answer of `/api/pipelines` as JSON bytes. */
+/** The answer of `/api/pipelines`. */
 export interface PipelineOverview {
-  render(): Promise<Buffer>;
-}
-
-/**
- * Answers kept as bytes while the store's change mark (and what else they depend on) holds:
- * a repeated request costs one cheap read. Without a mark, every answer is built anew.
- */
-function keptAnswers<K>(limit: number) {
-  const kept = new Map<K, { key: string; body: Buffer }>();
-  return async (
-    slot: K,
-    key: string | undefined,
-    build: () => Promise<string>,
-  ): Promise<Buffer> => {
-    const hit = kept.get(slot);
-    if (key !== undefined && hit?.key === key) return hit.body;
-    const body = Buffer.from(await build());
-    if (key === undefined) return body;
-    kept.delete(slot);
-    kept.set(slot, { key, body });
-    if (kept.size > limit) kept.delete(kept.keys().next().value as K);
-    return body;
-  };
+  render(): Promise<Answer>;
 }
 
 /** A material's history part as JSON text: cached until its newest check or revision changes. */

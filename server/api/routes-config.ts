@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { NotFoundError } from 'hoist';
 import { z } from 'zod';
+import { sendAnswer } from './answers.ts';
 import type { ServerContext } from './context.ts';
 import { createPipelineOverview } from './overview.ts';
 import { packageView, pipelineView, repositoryView } from './views.ts';
@@ -123,8 +124,7 @@ export const configRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
   api.get(
     '/api/pipelines',
     { config: read, schema: { tags: ['configuration'] } },
-    async (_req, reply) =>
-      reply.type('application/json; charset=utf-8').send(await pipelines.render()),
+    async (req, reply) => sendAnswer(req, reply, await pipelines.render()),
   );
   api.get(
     '/api/pipelines/:name',

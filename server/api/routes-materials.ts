@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { NotFoundError, toGoCdProperties } from 'hoist';
 import { z } from 'zod';
+import { sendAnswer } from './answers.ts';
 import type { ServerContext } from './context.ts';
 import { createMaterialOverview } from './overview.ts';
 
@@ -78,8 +79,11 @@ export const materialRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
     },
     async (req, reply) => {
       const due = ctx.poller.schedule();
-      const body = await overview.render(req.query.checks, due, ctx.poller.shared);
-      return reply.type('application/json; charset=utf-8').send(body);
+      return sendAnswer(
+        req,
+        reply,
+        await overview.render(req.query.checks, due, ctx.poller.shared),
+      );
     },
   );
 
