@@ -11,6 +11,8 @@ export interface ApiLoadOptions {
   seconds: number;
   /** Each route is loaded this many times in turn (the machine's noise shows in the spread). */
   rounds: number;
+  /** Each client waits this long after an answer (0: at once, the server's capacity). */
+  pauseMs: number;
 }
 
 /** The read API's figures, and how large the server was. */
@@ -51,8 +53,8 @@ export async function apiLoad(
     for (let round = 0; round < options.rounds; round++) {
       for (const path of API_ROUTES) {
         for (const gzip of [false, true]) {
-          const { clients, seconds } = options;
-          reports.push(await hammer(server.url, [path], { clients, seconds, gzip }));
+          const { clients, seconds, pauseMs } = options;
+          reports.push(await hammer(server.url, [path], { clients, seconds, gzip, pauseMs }));
           loads.push(loadAverage());
         }
       }

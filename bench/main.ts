@@ -32,6 +32,7 @@ const { values: args } = parseArgs({
     'api-clients': { type: 'string', default: '200' },
     'api-pipelines': { type: 'string', default: '200' },
     'api-rounds': { type: 'string', default: '2' },
+    'api-pause': { type: 'string', default: '0' },
     only: { type: 'string', default: 'cold,memory,warm,load,api,scheduling,scale' },
     database: {
       type: 'string',
@@ -114,7 +115,7 @@ async function main(): Promise<void> {
   if (want('scheduling')) await scheduling();
   say();
   say(
-    'Made by `npm run bench` (`node dist/bench/main.js`); options: --packages, --runs, --dnf-runs, --sizes, --materials, --repositories, --load-seconds, --api-seconds, --api-clients, --api-pipelines, --api-rounds, --database, --instances, --scale-seconds, --scale-latencies, --only (cold,memory,warm,load,api,scheduling,scale). The 10-minute soak is `npm run bench:soak`.',
+    'Made by `npm run bench` (`node dist/bench/main.js`); options: --packages, --runs, --dnf-runs, --sizes, --materials, --repositories, --load-seconds, --api-seconds, --api-clients, --api-pipelines, --api-rounds, --api-pause, --database, --instances, --scale-seconds, --scale-latencies, --only (cold,memory,warm,load,api,scheduling,scale). The 10-minute soak is `npm run bench:soak`.',
   );
 }
 
@@ -213,6 +214,7 @@ async function api(baseUrl: string): Promise<void> {
   if (!(seconds > 0)) return;
   const repositories = Number(args.repositories);
   const clients = Number(args['api-clients']);
+  const pause = Number(args['api-pause']);
   const report = await apiLoad(
     CACHE,
     baseUrl,
@@ -223,12 +225,13 @@ async function api(baseUrl: string): Promise<void> {
       clients,
       seconds,
       rounds: Number(args['api-rounds']),
+      pauseMs: Number(args['api-pause']),
     },
     () => loadavg()[0] ?? 0,
   );
   say();
   say(
-    `## The read API under load: ${clients} clients, each sending its next request on an answer, ${seconds} s per run`,
+    `## The read API under load: ${clients} clients, each sending its next request ${pause > 0 ? `${pause} ms after` : 'on'} an answer, ${seconds} s per run`,
   );
   say();
   say(
