@@ -239,9 +239,9 @@ async function api(baseUrl: string): Promise<void> {
   );
   say();
   say(
-    '| route | answer | requests | requests/s | p50 | p99 | max | errors (timeouts) | load average |',
+    '| route | encoding | answer | requests | requests/s | p50 | p99 | max | errors (timeouts) | load average |',
   );
-  say('|---|---|---|---|---|---|---|---|---|');
+  say('|---|---|---|---|---|---|---|---|---|---|');
   for (const [i, r] of report.reports.entries()) {
     say(
       `| ${r.path} | ${r.gzip ? 'gzip' : 'plain'} | ${(r.bytes / 1e3).toFixed(0)} kB | ${r.requests} | ${r.perSecond} | ${r.p50Ms} ms | ${r.p99Ms} ms | ${r.maxMs} ms | ${r.errors} (${r.timeouts}) | ${(report.loads[i] ?? 0).toFixed(1)} |`,
