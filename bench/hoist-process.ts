@@ -10,7 +10,10 @@ export const BENCH_TOKEN = 'bench-admin-token-0123456789';
 /** A `hoist serve` the benchmark started. */
 export interface HoistProcess {
   url: string;
+  pid: number;
   stop(): void;
+  /** Resolves when the process has exited (after `stop`, once it has closed its store). */
+  exited: Promise<void>;
 }
 
 /** Options of a benchmark server. */
@@ -26,6 +29,10 @@ export function startHoist(work: string, options: StartOptions = {}): Promise<Ho
   const child = spawn(
     process.execPath,
     [
+      // HOIST_BENCH_PROFILE=<folder>: the server writes a CPU profile there when it stops.
+      ...(process.env.HOIST_BENCH_PROFILE
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.HOIST_BENCH_PROFILE}`]
+        : []),
       HOIST,
       '--data',
       join(work, options.data ?? 'data'),
@@ -46,12 +53,19 @@ export function startHoist(work: string, options: StartOptions = {}): Promise<Ho
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
   return new Promise((resolve, reject) => {
     let text = '';
     child.stderr.on('data', (d) => {
       text += d;
       const match = /listening on (\S+)/.exec(text);
-      if (match) resolve({ url: match[1] as string, stop: () => child.kill('SIGTERM') });
+      if (match)
+        resolve({
+          url: match[1] as string,
+          pid: child.pid as number,
+          stop: () => child.kill('SIGTERM'),
+          exited,
+        });
     });
     child.once('exit', (code) => reject(new Error(`hoist serve exited with ${code}: ${text}`)));
   });

@@ -1,10 +1,11 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createMemoryState, type MemoryState } from 'hoist';
 import { createPluginRuntime } from '../server/plugin-runtime.ts';
+import { apiLoad } from './api-bench.ts';
 import { hasCommand, median, type Repeated, repeat, repeatTogether } from './measure.ts';
 import { pipelineLatency } from './pipeline-latency.ts';
 import { scaleOut } from './scale-out.ts';
@@ -27,7 +28,12 @@ const { values: args } = parseArgs({
     repositories: { type: 'string', default: '100' },
     cache: { type: 'string', default: join(tmpdir(), 'hoist-bench') },
     'load-seconds': { type: 'string', default: '60' },
-    only: { type: 'string', default: 'cold,memory,warm,load,scheduling,scale' },
+    'api-seconds': { type: 'string', default: '60' },
+    'api-clients': { type: 'string', default: '200' },
+    'api-pipelines': { type: 'string', default: '200' },
+    'api-rounds': { type: 'string', default: '2' },
+    'api-pause': { type: 'string', default: '0' },
+    only: { type: 'string', default: 'cold,memory,warm,load,api,scheduling,scale' },
     database: {
       type: 'string',
       default: process.env.HOIST_BENCH_DATABASE_URL ?? process.env.HOIST_TEST_DATABASE_URL ?? '',
@@ -103,12 +109,13 @@ async function main(): Promise<void> {
     await warm(server.url);
   }
   if (want('load')) await load(server.url);
+  if (want('api')) await api(server.url);
   if (want('scale')) await scale(server.url);
   await server.close();
   if (want('scheduling')) await scheduling();
   say();
   say(
-    'Made by `npm run bench` (`node dist/bench/main.js`); options: --packages, --runs, --dnf-runs, --sizes, --materials, --repositories, --load-seconds, --database, --instances, --scale-seconds, --scale-latencies, --only (cold,memory,warm,load,scheduling,scale).',
+    'Made by `npm run bench` (`node dist/bench/main.js`); options: --packages, --runs, --dnf-runs, --sizes, --materials, --repositories, --load-seconds, --api-seconds, --api-clients, --api-pipelines, --api-rounds, --api-pause, --database, --instances, --scale-seconds, --scale-latencies, --only (cold,memory,warm,load,api,scheduling,scale). The 10-minute soak is `npm run bench:soak`.',
   );
 }
 
@@ -198,6 +205,46 @@ async function load(baseUrl: string): Promise<void> {
     say('|---|---|---|---|---|---|---|---|');
     say(
       `| ${load.materials} | ${load.repositories} | ${load.checks} | ${load.failures} | ${load.cpuPercent} % of one core | ${load.rssMib} MiB | ≤ ${load.latencyP50Ms} ms | ≤ ${load.latencyP95Ms} ms |`,
+    );
+  }
+}
+
+async function api(baseUrl: string): Promise<void> {
+  const seconds = Number(args['api-seconds']);
+  if (!(seconds > 0)) return;
+  const repositories = Number(args.repositories);
+  const clients = Number(args['api-clients']);
+  const pause = Number(args['api-pause']);
+  const report = await apiLoad(
+    CACHE,
+    baseUrl,
+    {
+      repositories,
+      perRepository: Math.ceil(Number(args.materials) / repositories),
+      pipelines: Number(args['api-pipelines']),
+      clients,
+      seconds,
+      rounds: Number(args['api-rounds']),
+      pauseMs: Number(args['api-pause']),
+    },
+    () => loadavg()[0] ?? 0,
+  );
+  say();
+  say(
+    `## The read API under load: ${clients} clients, each sending its next request ${pause > 0 ? `${pause} ms after` : 'on'} an answer, ${seconds} s per run`,
+  );
+  say();
+  say(
+    `${report.materials} materials (3 revisions and 3 checks each, still polled every 60 s) and ${report.pipelines} pipelines (3 finished runs each), SQLite.`,
+  );
+  say();
+  say(
+    '| route | encoding | answer | requests | requests/s | p50 | p99 | max | errors (timeouts) | load average |',
+  );
+  say('|---|---|---|---|---|---|---|---|---|---|');
+  for (const [i, r] of report.reports.entries()) {
+    say(
+      `| ${r.path} | ${r.gzip ? 'gzip' : 'plain'} | ${(r.bytes / 1e3).toFixed(0)} kB | ${r.requests} | ${r.perSecond} | ${r.p50Ms} ms | ${r.p99Ms} ms | ${r.maxMs} ms | ${r.errors} (${r.timeouts}) | ${(report.loads[i] ?? 0).toFixed(1)} |`,
     );
   }
 }

@@ -2,7 +2,9 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { NotFoundError } from 'hoist';
 import { z } from 'zod';
+import { sendAnswer } from './answers.ts';
 import type { ServerContext } from './context.ts';
+import { createPipelineOverview } from './overview.ts';
 import { packageView, pipelineView, repositoryView } from './views.ts';
 
 const Values = z.record(
@@ -35,6 +37,7 @@ export const configRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
     (_req, body, done) => done(null, body),
   );
   const read = { role: 'viewer' as const };
+  const pipelines = createPipelineOverview(ctx.store);
   const admin = { role: 'admin' as const };
   const view = async (name: string) =>
     repositoryView(await ctx.catalog.requireRepository(name), await ctx.store.listPackages(name));
@@ -118,8 +121,10 @@ export const configRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
     },
   );
 
-  api.get('/api/pipelines', { config: read, schema: { tags: ['configuration'] } }, async () =>
-    (await ctx.store.listPipelines()).map(pipelineView),
+  api.get(
+    '/api/pipelines',
+    { config: read, schema: { tags: ['configuration'] } },
+    async (req, reply) => sendAnswer(req, reply, await pipelines.render()),
   );
   api.get(
     '/api/pipelines/:name',

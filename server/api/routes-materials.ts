@@ -2,9 +2,9 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { NotFoundError, toGoCdProperties } from 'hoist';
 import { z } from 'zod';
-import type { CheckRow } from '../store/store.ts';
+import { sendAnswer } from './answers.ts';
 import type { ServerContext } from './context.ts';
-import { formatInterval } from './views.ts';
+import { createMaterialOverview } from './overview.ts';
 
 const CheckBody = z.union([
   z.object({ repository: z.string().min(1) }).strict(),
@@ -14,6 +14,8 @@ const CheckBody = z.union([
 /** Plugins, materials and check-now; health and metrics. */
 export const materialRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => {
   const api = app.withTypeProvider<ZodTypeProvider>();
+  // Dashboards poll this: each material's history is encoded once, kept until it changes.
+  const overview = createMaterialOverview(ctx.store);
 
   api.get(
     '/api/whoami',
@@ -75,50 +77,13 @@ export const materialRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
         querystring: z.object({ checks: z.coerce.number().int().min(0).max(100).default(10) }),
       },
     },
-    async (req) => {
-      const schedule = new Map(ctx.poller.schedule().map((s) => [s.fingerprint, s]));
-      // A few queries for all materials, not a few per material: dashboards poll this.
-      const materials = new Map((await ctx.store.listMaterials()).map((m) => [m.fingerprint, m]));
-      const latestRevisions = new Map(
-        (await ctx.store.latestRevisions()).map((r) => [r.fingerprint, r]),
+    async (req, reply) => {
+      const due = ctx.poller.schedule();
+      return sendAnswer(
+        req,
+        reply,
+        await overview.render(req.query.checks, due, ctx.poller.shared),
       );
-      const recent = new Map<string, CheckRow[]>();
-      if (req.query.checks > 0) {
-        for (const check of await ctx.store.recentChecks(req.query.checks)) {
-          const list = recent.get(check.fingerprint);
-          if (list) list.push(check);
-          else recent.set(check.fingerprint, [check]);
-        }
-      }
-      const result = [];
-      for (const pkg of await ctx.store.listPackages()) {
-        const material = materials.get(pkg.fingerprint);
-        const latest = latestRevisions.get(pkg.fingerprint);
-        const checks = recent.get(pkg.fingerprint) ?? [];
-        const due = schedule.get(pkg.fingerprint);
-        result.push({
-          fingerprint: pkg.fingerprint,
-          repository: pkg.repository,
-          package: pkg.name,
-          plugin: material?.plugin ?? null,
-          pollInterval: pkg.pollIntervalMs === null ? 'never' : formatInterval(pkg.pollIntervalMs),
-          latestRevision: latest ?? null,
-          lastCheck: checks[0] ?? null,
-          // With shared polling another instance may be checking it: the store knows.
-          checking: (due?.running ?? false) || (material?.leaseOwner ?? null) !== null,
-          nextCheckAt:
-            due && Number.isFinite(due.dueAt)
-              ? new Date(due.dueAt).toISOString()
-              : ctx.poller.shared
-                ? (material?.nextCheckAt ?? null)
-                : null,
-          lastError: material?.lastError ?? null,
-          lastErrorCode: material?.lastErrorCode ?? null,
-          failures: material?.failures ?? 0,
-          recentChecks: checks,
-        });
-      }
-      return result;
     },
   );
 

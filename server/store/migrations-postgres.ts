@@ -169,4 +169,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     lease_until BIGINT
   );
   `,
+  `
+  CREATE INDEX revisions_by_material ON revisions (fingerprint, id);
+  `,
 ];

@@ -168,4 +168,7 @@ export const MIGRATIONS: readonly string[] = [
     lease_until INTEGER
   );
   `,
+  `
+  CREATE INDEX revisions_by_material ON revisions (fingerprint, id);
+  `,
 ];

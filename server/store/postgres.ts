@@ -2,6 +2,7 @@ import pg from 'pg';
 import { POSTGRES_MIGRATIONS } from './migrations-postgres.ts';
 import { postgresConfiguration } from './postgres-config.ts';
 import { one, rows, transactions } from './postgres-query.ts';
+import { postgresReads } from './postgres-reads.ts';
 import { postgresRuns } from './postgres-runs.ts';
 import { postgresTriggers, recordPending } from './postgres-triggers.ts';
 import { postgresWork } from './postgres-work.ts';
@@ -189,6 +190,7 @@ export async function openPostgresStore(
         )
       ).map(toCheck),
     ...postgresRuns(pool, tx),
+    ...postgresReads(pool),
     ...postgresWork(pool, tx),
     ...postgresTriggers(pool, tx),
     addAudit: async (entry) =>

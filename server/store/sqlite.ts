@@ -14,6 +14,7 @@ import {
   toRevision,
 } from './rows.ts';
 import { applyTally, CHECK_RETENTION, nextCheckAfterRecord } from './rules.ts';
+import { sqliteReads } from './sqlite-reads.ts';
 import { sqliteRuns } from './sqlite-runs.ts';
 import { sqliteTriggers } from './sqlite-triggers.ts';
 import { sqliteWork } from './sqlite-work.ts';
@@ -271,6 +272,7 @@ export function openSqliteStore(file: string): Store {
     setSchedulingError: async (name, error) => void a.schedulingError.run(error, name),
     ...sqliteRuns(db, writer),
     ...triggers,
+    ...sqliteReads(db),
     ...sqliteWork(db),
     addAudit: async (entry) => void a.addAudit.run(entry),
     listAudit: async (limit) => (a.audit.all(limit) as Record<string, unknown>[]).map(toAudit),

@@ -31,7 +31,8 @@ export interface Store
     RunStore,
     WorkSharingStore,
     TriggerStore,
-    AuditStore {
+    AuditStore,
+    OverviewStore {
   /** `sqlite` serves one instance; `postgres` lets several share the work. */
   readonly kind: 'sqlite' | 'postgres';
   close(): Promise<void>;
@@ -99,6 +100,52 @@ export interface MaterialStore {
   latestRevisions(): Promise<StoredRevision[]>;
   /** The last `limit` checks of every material, newest first within each (for overviews). */
   recentChecks(limit: number): Promise<CheckRow[]>;
+}
+
+/**
+ * One material's overview as stored, with no JSON decoded: its package, its schedule and error
+ * columns, and the ids of its newest check and revision (what an overview may cache by).
+ */
+export interface MaterialSummary {
+  repository: string;
+  name: string;
+  fingerprint: string;
+  pollIntervalMs: number | null;
+  /** Null until the material row exists. */
+  plugin: string | null;
+  nextCheckAt: string | null;
+  lastError: string | null;
+  lastErrorCode: string | null;
+  failures: number;
+  leaseOwner: string | null;
+  lastCheckId: number | null;
+  lastRevisionId: number | null;
+}
+
+/** A pipeline with its definition as the stored JSON text of an object. */
+export interface PipelineText {
+  name: string;
+  definition: string;
+  paused: boolean;
+  source: PipelineRow['source'];
+  schedulingError: string | null;
+}
+
+/** Reads for overviews that dashboards poll: indexed, one query each, no history decoded. */
+export interface OverviewStore {
+  /** Every package's material summary, by repository and name. */
+  materialSummaries(): Promise<MaterialSummary[]>;
+  /** The last `limit` checks of these materials, newest first within each. */
+  recentChecksOf(fingerprints: readonly string[], limit: number): Promise<CheckRow[]>;
+  /** The latest revision of each of these materials that has one. */
+  latestRevisionsOf(fingerprints: readonly string[]): Promise<StoredRevision[]>;
+  /** Every pipeline, by name, its definition left as text. */
+  pipelineTexts(): Promise<PipelineText[]>;
+  /**
+   * A value that changes whenever anything in the store changes (read it before the data it
+   * guards), or undefined when the store cannot tell cheaply: answers are then built every time.
+   */
+  changeMark(): Promise<string | undefined>;
 }
 
 /** Pipeline runs with their stages and jobs; each change of one is a transition. */
