@@ -98,6 +98,9 @@ async function runCheck(
     ...(options.verbose ? { logger: stderrLogger(true) } : {}),
     timeoutMs: timeoutSeconds * 1000,
     extraPlugins,
+    // One check, nothing else to keep answering: a worker thread would only add its start-up
+    // (~0.2 s). The parsers yield, so the deadline still ends the call.
+    isolate: process.env.HOIST_ISOLATE_PLUGINS === '1',
   });
   try {
     const { host } = runtime;

@@ -39,8 +39,8 @@ export interface PluginRuntimeOptions {
   /**
    * Run the I/O and parsing calls of the bundled plugins and of installed JavaScript plugins in
    * worker threads, each call under a memory limit and ended (the thread terminated) at its
-   * deadline. Default: on when Hoist runs compiled (`dist/`, as `hoist serve` and `hoist check`
-   * do), off when it runs from its TypeScript sources (the unit tests), which a worker cannot load.
+   * deadline. Default: on when Hoist runs compiled (`dist/`, as `hoist serve` does; `hoist check`
+   * asks for it only with `HOIST_ISOLATE_PLUGINS=1`), off when it runs from its TypeScript sources (the unit tests), which a worker cannot load.
    */
   isolate?: boolean;
   /** Heap limit of each isolated call in MiB; default `$HOIST_PLUGIN_MEMORY_MB` or 512. */

@@ -74,7 +74,7 @@ export const materialRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
       config: { role: 'viewer' },
       schema: {
         tags: ['materials'],
-        querystring: z.object({ checks: z.coerce.number().int().min(0).max(100).default(10) }),
+        querystring: z.object({ checks: z.coerce.number().int().min(0).max(100).default(1) }),
       },
     },
     async (req, reply) => {
