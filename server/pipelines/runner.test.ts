@@ -44,6 +44,29 @@ describe('server/pipelines/runner', () => {
     expect(log.match(/\*{8}/g)).toHaveLength(3);
   });
 
+  it('keeps the order of stdout and stderr, so a secret split between them without a pause is masked', async () => {
+    const secret = 'tok-9f8e7d6c5b4a';
+    const s = spec(
+      [
+        {
+          run: `for i in $(seq 40); do printf 'A:tok-9f8'; printf 'e7d6c5b4a:B\\n' >&2; done; echo one; echo two >&2; echo three`,
+        },
+      ],
+      { secrets: [secret] },
+    );
+    expect((await runJob(s, new AbortController().signal)).passed).toBe(true);
+    const log = readFileSync(s.logFile, 'utf8');
+    expect(log).not.toContain(secret);
+    expect(log.match(/A:\*{8}:B\n/g)).toHaveLength(40);
+    expect(log).toContain('one\ntwo\nthree\n');
+  });
+
+  it('reports a command that is not in PATH', async () => {
+    const s = spec([{ exec: ['no-such-command-anywhere', 'x'] }]);
+    const outcome = await runJob(s, new AbortController().signal);
+    expect(outcome.error).toBe('cannot start no-such-command-anywhere: not found in PATH');
+  });
+
   it('writes the log and work folder for the owner only', async () => {
     const s = spec([{ run: 'echo hi' }]);
     await runJob(s, new AbortController().signal);

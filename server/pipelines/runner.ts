@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { join, resolve as resolvePath } from 'node:path';
 import { killProcessGroup } from '../process-group.ts';
 import { ioReason, JobLog } from './job-log.ts';
 
@@ -80,8 +81,15 @@ function runProcess(
 ): Promise<{ exitCode: number | null; error: string | null }> {
   return new Promise((resolve) => {
     let child: ReturnType<typeof spawn>;
+    const missing = unreachableCommand(command, spec);
+    if (missing) {
+      resolve({ exitCode: null, error: `cannot start ${command}: ${missing}` });
+      return;
+    }
     try {
-      child = spawn(command, args, {
+      // stderr joins stdout in the kernel (`2>&1` before the exec), so the log keeps the order
+      // the task wrote in and a secret written half to each stream is one piece to the masker.
+      child = spawn('/bin/sh', ['-c', 'exec "$@" 2>&1', 'hoist-task', command, ...args], {
         cwd: spec.cwd,
         env: spec.env,
         detached: true,
@@ -129,4 +137,23 @@ function runProcess(
       resolve({ exitCode: code, error: reason });
     });
   });
+}
+
+/** Why a command cannot be started (not found, not executable), or null when it can. */
+function unreachableCommand(command: string, spec: Pick<JobSpec, 'cwd' | 'env'>): string | null {
+  const candidates = command.includes('/')
+    ? [resolvePath(spec.cwd, command)]
+    : (spec.env.PATH ?? '/usr/local/bin:/usr/bin:/bin')
+        .split(':')
+        .map((dir) => join(dir || '.', command));
+  for (const candidate of candidates) {
+    try {
+      if (!statSync(resolvePath(spec.cwd, candidate)).isFile()) continue;
+      accessSync(resolvePath(spec.cwd, candidate), constants.X_OK);
+      return null;
+    } catch {
+      // Not here; try the next.
+    }
+  }
+  return command.includes('/') ? 'no such executable file' : 'not found in PATH';
 }
