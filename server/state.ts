@@ -8,6 +8,7 @@ import { Catalog } from './catalog/catalog.ts';
 import { loadInstanceId } from './cluster/instance.ts';
 import { loadConfigFile, parseConfigText } from './config/load.ts';
 import type { HoistConfig } from './config/schema.ts';
+import { claimDataFolder } from './data-lock.ts';
 import { createPluginRuntime } from './plugin-runtime.ts';
 import { listInstalled, loadInstalledPlugins } from './plugins/packages.ts';
 import { loadSecretBox, type SecretBox } from './secrets.ts';
@@ -160,12 +161,20 @@ async function openStore(
   onError: (error: Error) => void,
 ): Promise<Store> {
   if (!database) {
+    const release = claimDataFolder(dataDir);
     const file = join(dataDir, 'hoist.db');
-    const store = await openSqliteStore(file);
+    let store: Store;
+    try {
+      store = openSqliteStore(file);
+    } catch (error) {
+      release();
+      throw error;
+    }
     // SQLite gives its -wal and -shm files the database's mode.
     for (const path of [file, `${file}-wal`, `${file}-shm`])
       await chmod(path, 0o600).catch(() => {});
-    return store;
+    const close = store.close;
+    return Object.assign(store, { close: () => close().finally(release) });
   }
   if (!/^postgres(ql)?:\/\//.test(database)) {
     throw new ConfigInvalidError([
