@@ -31,7 +31,8 @@ const program = new Command('hoist')
       setFlagsFromString('--liftoff-only');
     // What the server and the plugin commands write into the data folder (the database, keys,
     // logs, work folders, plugins) is for the owner only.
-    if (['serve', 'demo', 'publish', 'install', 'remove'].includes(command.name())) process.umask(0o077);
+    if (['serve', 'demo', 'publish', 'install', 'remove'].includes(command.name()))
+      process.umask(0o077);
   });
 
 registerCheck(program);
