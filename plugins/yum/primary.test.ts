@@ -117,6 +117,20 @@ describe('plugins/yum/primary', () => {
     for (let size = 1; size <= 12; size++) expect(read(PRIMARY, [size]).packages).toEqual(whole);
   });
 
+  it('steps over an unknown element beside the packages that nests one of its own name, as dnf does', () => {
+    const whole = read(PRIMARY).packages;
+    const odd = PRIMARY.replace(
+      'packages="3">',
+      'packages="3"><x a="1"><x><x/><y>t</y></x><!-- </x> --></x><z/>',
+    );
+    for (const sizes of [[1 << 20], [1], [7], [13, 2]]) {
+      expect(read(odd, sizes).packages).toEqual(whole);
+    }
+    expect(() => read(PRIMARY.replace('packages="3">', 'packages="3"><x><x></x>'))).toThrow(
+      XmlSyntaxError,
+    );
+  });
+
   it('skips on name bytes exactly as reading every package and filtering would', () => {
     const layouts: ((name: string, i: number) => string)[] = [
       (n, i) =>

@@ -75,6 +75,11 @@ export class PrimaryReader {
   private packageQname = '';
   /** Element whose children we are skipping, when a skip waits for more input. */
   private skipping: string | undefined;
+  /**
+   * Depth to walk back out to, token by token, past an unknown element beside the packages:
+   * such an element may nest one of its own name, which a skip to its first end tag would miss.
+   */
+  private walkOutTo: number | undefined;
   private textField: TextField | undefined;
   private text = '';
   private rootChecked = false;
@@ -111,6 +116,12 @@ export class PrimaryReader {
   private drain(): void {
     const { xml } = this;
     for (;;) {
+      if (this.walkOutTo !== undefined) {
+        const token = xml.next();
+        if (token === null) return;
+        if (token.kind === 'close' && xml.depth <= this.walkOutTo) this.walkOutTo = undefined;
+        continue;
+      }
       if (this.skipping !== undefined) {
         if (!xml.skipElement(this.skipping)) return;
         this.skipping = undefined;
@@ -174,7 +185,7 @@ export class PrimaryReader {
       const level = token.selfClosing ? depth + 1 : depth;
       if (level === 2) {
         if (token.local === 'package' && isCommon(token.ns)) this.startPackage(token);
-        else if (!token.selfClosing) this.skipping = token.qname;
+        else if (!token.selfClosing) this.walkOutTo = depth - 1;
         return;
       }
       if (!this.pkg) return;
