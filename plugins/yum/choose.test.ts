@@ -2,11 +2,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { NewestPackages, type Selection, selectStream } from './choose.ts';
 import { parseConstraint } from './constraint.ts';
-import type { PrimaryPackage } from './primary.ts';
+import { emptyPackage, type PrimaryPackage } from './primary.ts';
 import { parsePackageSpec } from './spec.ts';
 
 function pkg(name: string, arch: string, version: string, release = '1', epoch = '0') {
   return {
+    ...emptyPackage(),
     name,
     arch,
     epoch,
@@ -15,16 +16,6 @@ function pkg(name: string, arch: string, version: string, release = '1', epoch =
     checksum: `${name}-${epoch}:${version}-${release}.${arch}`,
     checksumType: 'sha256',
     href: `Packages/${name}-${version}.rpm`,
-    base: undefined,
-    buildTime: 0,
-    fileTime: 0,
-    packager: '',
-    url: '',
-    summary: '',
-    sizePackage: 0,
-    sizeInstalled: 0,
-    sizeArchive: 0,
-    sourceRpm: '',
   } satisfies PrimaryPackage;
 }
 

@@ -289,7 +289,8 @@ function toInt(value: string | undefined): number {
   return Number.isFinite(n) ? n : 0;
 }
 
-function emptyPackage(): PrimaryPackage {
+/** A package with every field empty, filled in as its elements are read. */
+export function emptyPackage(): PrimaryPackage {
   return {
     name: '',
     arch: '',
