@@ -37,7 +37,7 @@ export const configRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
     (_req, body, done) => done(null, body),
   );
   const read = { role: 'viewer' as const };
-  const pipelines = createPipelineOverview(ctx.store);
+  const pipelines = createPipelineOverview(ctx.store, ctx.timers);
   const admin = { role: 'admin' as const };
   const view = async (name: string) =>
     repositoryView(await ctx.catalog.requireRepository(name), await ctx.store.listPackages(name));
@@ -132,7 +132,7 @@ export const configRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
     async (req) => {
       const row = await ctx.store.getPipeline(req.params.name);
       if (!row) throw new NotFoundError(`no pipeline '${req.params.name}'`);
-      return pipelineView(row);
+      return pipelineView(row, ctx.timers.view(row.name));
     },
   );
   api.post(

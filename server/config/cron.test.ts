@@ -51,6 +51,6 @@ describe('server/config/cron', () => {
       new Date('2026-03-28T12:00:00Z'),
     );
     expect(at?.toISOString()).not.toBe('2026-03-29T00:30:00.000Z');
-    expect(at && at.getTime()).toBeGreaterThan(new Date('2026-03-28T12:00:00Z').getTime());
+    expect(at?.getTime()).toBeGreaterThan(new Date('2026-03-28T12:00:00Z').getTime());
   });
 });

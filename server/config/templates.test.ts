@@ -50,7 +50,7 @@ pipelines:
     expect(a?.materials).toEqual([{ package: 'internal/billing', trigger: 'latest' }]);
     expect(a?.stages.map((s) => s.name)).toEqual(['build-billing', 'deploy']);
     expect(a?.stages[0]?.jobs[0]?.tasks[0]).toEqual({
-      run: 'echo billing in eu-1 # ${x#*/}',
+      run: `echo billing in eu-1 # \${x#*/}`,
     });
     expect(b?.parameters).toEqual({ service: 'search', region: 'us-2' });
     expect(b?.stages[1]?.jobs[0]?.tasks[0]).toEqual({ run: './deploy.sh search' });
@@ -75,7 +75,7 @@ pipelines:
     expect(config.pipelines[0]?.stages[0]?.jobs[0]?.tasks[0]).toEqual({ run: 'echo billing' });
     // Without template or parameters nothing is substituted.
     expect(config.pipelines[1]?.stages[0]?.jobs[0]?.tasks[0]).toEqual({
-      run: 'echo ${x##*/} #{kept}',
+      run: `echo \${x##*/} #{kept}`,
     });
   });
 
