@@ -4,7 +4,11 @@ import type { PipelineRow } from '../store/store.ts';
 import type { TimerOutcome } from './scheduler.ts';
 import { Timers } from './timers.ts';
 
-const row = (name: string, timer?: object, paused = false): PipelineRow => ({
+const row = (
+  name: string,
+  timer?: { cron: string; timezone: string; onlyOnChanges: boolean },
+  paused = false,
+): PipelineRow => ({
   name,
   definition: {
     name,
