@@ -269,7 +269,8 @@ export class Scheduler {
   /**
    * A pipeline's timer fired at `at` (its scheduled time, ISO): a run as a person's run without
    * pins would have (the newest revisions, the newest upstream runs that passed), keyed by the
-   * firing so that instances firing the same time create one run. With `onlyOnChanges`, nothing
+   * firing so that instances firing the same time create one run; it opens a manual first stage
+   * (approved by `timer`), as a person's run does. With `onlyOnChanges`, nothing
    * runs when those revisions are the ones of the pipeline's latest run. Answers what it did.
    */
   async onTimer(name: string, at: string): Promise<TimerOutcome> {
@@ -297,11 +298,17 @@ export class Scheduler {
           return;
         }
       }
+      const { timer } = definition;
       const run = await this.insert(pipeline, definition, cause, {
         trigger: 'timer',
         triggeredBy: null,
         dedupe: false,
         triggerKey: `timer:${at}`,
+        // As a person's run does, the timer opens a manual first stage: the configuration that
+        // gave the pipeline its timer is the approval (new revisions alone do not start it).
+        ...(definition.stages[0]?.approval === 'manual' && timer
+          ? { openedBy: { name: 'timer', comment: `timer ${timer.cron} (${timer.timezone})` } }
+          : {}),
       });
       outcome = run
         ? { outcome: 'scheduled', counter: run.counter }
