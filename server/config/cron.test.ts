@@ -44,13 +44,15 @@ describe('server/config/cron', () => {
     );
   });
 
-  it('skips the hour a DST change leaves out', () => {
-    // 2026-03-29 02:30 does not exist in Berlin (02:00 → 03:00).
-    const at = nextFiring(
-      { cron: '30 2 * * *', timezone: 'Europe/Berlin' },
-      new Date('2026-03-28T12:00:00Z'),
-    );
-    expect(at?.toISOString()).not.toBe('2026-03-29T00:30:00.000Z');
-    expect(at?.getTime()).toBeGreaterThan(new Date('2026-03-28T12:00:00Z').getTime());
+  it('fires a time a DST change skips at the end of the gap, and a repeated time once', () => {
+    const timer = { cron: '30 2 * * *', timezone: 'Europe/Berlin' };
+    // 2026-03-29: Berlin goes from 02:00 to 03:00; 02:30 fires at 03:00 CEST (01:00 UTC).
+    const spring = nextFiring(timer, new Date('2026-03-28T12:00:00Z'));
+    expect(spring?.toISOString()).toBe('2026-03-29T01:00:00.000Z');
+    expect(nextFiring(timer, spring as Date)?.toISOString()).toBe('2026-03-30T00:30:00.000Z');
+    // 2026-10-25: 02:30 happens twice (CEST, then CET); it fires once, at the first.
+    const autumn = nextFiring(timer, new Date('2026-10-24T12:00:00Z'));
+    expect(autumn?.toISOString()).toBe('2026-10-25T00:30:00.000Z');
+    expect(nextFiring(timer, autumn as Date)?.toISOString()).toBe('2026-10-26T01:30:00.000Z');
   });
 });
