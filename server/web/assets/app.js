@@ -121,7 +121,14 @@ function timerAndTemplate(p) {
     parts.push(`from template <strong>${esc(p.template)}</strong>${values ? ` (${values})` : ''}`);
   }
   if (p.timer) {
-    const when = (iso) => (iso ? new Date(iso).toLocaleString() : 'never');
+    // In the timer's own time zone, so that it reads as its cron expression does.
+    const when = (iso) =>
+      iso
+        ? new Date(iso).toLocaleString(undefined, {
+            timeZone: p.timer.timezone,
+            timeZoneName: 'short',
+          })
+        : 'never';
     const last = p.lastTimer
       ? ` · last ${esc(when(p.lastTimer.at))}: ${esc(p.lastTimer.counter ? `scheduled #${p.lastTimer.counter}` : p.lastTimer.outcome)}`
       : '';
