@@ -115,6 +115,8 @@ pipelines:
       key: 'pipelines[0].template',
       message: "no template 'servise'; known: service",
     });
+    // An unknown template's pipeline is not also said to lack stages.
+    expect(issues.filter((i) => i.key.startsWith('pipelines[0]'))).toHaveLength(1);
     expect(issues).toContainEqual({
       key: 'pipelines[1].parameters.colour',
       message:

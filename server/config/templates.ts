@@ -138,19 +138,8 @@ function expandPipeline(
     );
     return { pipeline: { name: pipeline.name, parameters: given, ...substituted } };
   }
-  if (typeof templateName !== 'string' || templateName === '') {
-    issues.push({ key: `${at}.template`, message: 'must name a template' });
-    return { pipeline };
-  }
-  const template = templates.get(templateName);
-  if (!template) {
-    const known = [...templates.keys()];
-    issues.push({
-      key: `${at}.template`,
-      message: `no template '${templateName}'; ${known.length > 0 ? `known: ${known.join(', ')}` : 'the configuration has no templates'}`,
-    });
-    return { pipeline };
-  }
+  const template = findTemplate(templateName, at, templates, report);
+  if (!template) return { pipeline };
   if (own.stages !== undefined)
     issues.push({
       key: `${at}.stages`,
@@ -180,6 +169,27 @@ function expandPipeline(
     },
     template,
   };
+}
+
+/** The template a pipeline names; else an issue (and its stages are not checked further). */
+function findTemplate(
+  name: unknown,
+  at: string,
+  templates: Map<string, Template>,
+  report: Report,
+): Template | undefined {
+  const template = typeof name === 'string' ? templates.get(name) : undefined;
+  if (template) return template;
+  const known = [...templates.keys()];
+  report.issues.push({
+    key: `${at}.template`,
+    message:
+      typeof name !== 'string' || name === ''
+        ? 'must name a template'
+        : `no template '${name}'; ${known.length > 0 ? `known: ${known.join(', ')}` : 'the configuration has no templates'}`,
+  });
+  report.unresolved.add(`${at}.stages`);
+  return undefined;
 }
 
 const missingOwn = (ref: string, why: string) => `uses parameter '${ref}' that ${why}`;
