@@ -115,6 +115,10 @@ export class Timers {
     const armed: Armed = { spec: JSON.stringify(spec), next };
     this.armed.set(name, armed);
     this.version++;
+    this.options.logger.debug(
+      { pipeline: name, next: next?.toISOString() ?? null },
+      next ? 'timer armed' : 'timer never fires again',
+    );
     if (next) this.wait(name, spec, armed, next);
   }
 
