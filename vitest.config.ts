@@ -14,6 +14,7 @@ const POSTGRES_SUITES = [
   'test/dashboard.test.ts',
   'test/cluster.test.ts',
   'test/crash.test.ts',
+  'test/timers.test.ts',
 ];
 
 export default defineConfig({
@@ -38,7 +39,7 @@ export default defineConfig({
         test: {
           name: 'sqlite',
           include: ['**/*.test.ts'],
-          exclude: ['node_modules/**', 'dist/**', 'test/cluster.test.ts'],
+          exclude: ['node_modules/**', 'dist/**', 'test/cluster.test.ts', 'test/timers.test.ts'],
         },
       },
       {

@@ -11,6 +11,7 @@ import { Instance } from './cluster/instance.ts';
 import type { HoistConfig } from './config/schema.ts';
 import { createMetrics } from './metrics.ts';
 import { PipelineEngine } from './pipelines/engine.ts';
+import { Timers } from './pipelines/timers.ts';
 import type { PluginRuntime } from './plugin-runtime.ts';
 import { loadInstalledPlugins } from './plugins/packages.ts';
 import { watchInstalledPlugins } from './plugins/watch.ts';
@@ -98,6 +99,12 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
   });
   // What is polled changes with the catalog: the poller reads it again.
   catalog.onChange(() => poller.refresh());
+  const timers = new Timers({
+    pipelines: () => store.listPipelines(),
+    fire: (name, at) => engine.onTimer(name, at),
+    logger: app.log,
+  });
+  catalog.onPipelinesChange(() => timers.refresh());
   const context: ServerContext = {
     store,
     catalog,
@@ -105,6 +112,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
     instance,
     host: runtime.host,
     metrics,
+    timers,
     applyConfig: state.applyConfig,
   };
   // The audit hook first: it is not encapsulated and sees every route registered after it.
@@ -121,6 +129,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
   });
   await engine.resume();
   await poller.start();
+  await timers.start();
   // Plugins installed or removed while the server runs are picked up without a restart.
   const plugins = watchInstalledPlugins({
     dataDir,
@@ -147,6 +156,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
     close(graceMs = 10_000) {
       closing ??= (async () => {
         plugins.stop();
+        timers.stop();
         await poller.stop(graceMs);
         await engine.stop();
         await instance.stop().catch((error) => app.log.error({ err: error }, 'retire failed'));

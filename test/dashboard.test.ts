@@ -61,6 +61,16 @@ pipelines:
     materials: [{ pipeline: build, stage: verify }]
     stages:
       - { name: production, approval: manual, jobs: [{ name: install, tasks: [{ run: "echo installing $HOIST_PACKAGE_INTERNAL_APP_LABEL" }] }] }
+  - name: nightly
+    template: nightly-deploy
+    parameters: { target: staging }
+    timer: { cron: '0 2 * * *', timezone: Europe/Berlin, onlyOnChanges: true }
+    materials: [{ pipeline: build, stage: verify }]
+templates:
+  - name: nightly-deploy
+    parameters: [target]
+    stages:
+      - { name: '#{target}', approval: manual, jobs: [{ name: install, tasks: [{ run: "echo to #{target}" }] }] }
 `),
     });
     browser = await chromium.launch({
@@ -94,6 +104,18 @@ pipelines:
     await expect(build.getByText('verify: passed').count()).resolves.toBe(1);
     await page.getByRole('button', { name: 'Approve production of deploy 1' }).waitFor();
     await page.screenshot({ path: `${SHOTS}pipelines.png`, fullPage: true });
+    await page.close();
+  });
+
+  it("shows a pipeline's timer with its next firing, and the template it comes from", async () => {
+    const page = await signIn(VIEWER);
+    const nightly = page.getByRole('region', { name: 'Pipeline nightly' });
+    await nightly.getByText('from template').waitFor();
+    const line = (await nightly.locator('p.timer').textContent()) ?? '';
+    expect(line).toContain('from template nightly-deploy (target=staging)');
+    expect(line).toContain('timer 0 2 * * * Europe/Berlin (only on changes)');
+    const next = await nightly.locator('p.timer time').getAttribute('datetime');
+    expect(Number.isNaN(Date.parse(next ?? ''))).toBe(false);
     await page.close();
   });
 

@@ -2,6 +2,7 @@ import type { PluginHost } from 'hoist';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { Instance } from '../cluster/instance.ts';
 import type { ServerMetrics } from '../metrics.ts';
+import type { Timers } from '../pipelines/timers.ts';
 import type { Poller } from '../poller/poller.ts';
 import type { Store } from '../store/store.ts';
 
@@ -13,6 +14,8 @@ export interface ServerContext {
   instance: Instance;
   host: PluginHost;
   metrics: ServerMetrics;
+  /** The pipelines' timers: when each fires next, what its last firing did. */
+  timers: Timers;
   /** Re-applies the configuration file (or the given YAML text); undefined without a file. */
   applyConfig(
     text?: string,

@@ -1,3 +1,4 @@
+import type { TimerView } from '../pipelines/timers.ts';
 import type { CheckRow, MaterialSummary, OverviewStore, PipelineText } from '../store/store.ts';
 import type { Answer } from './answers.ts';
 import { keptAnswers } from './answers.ts';
@@ -110,15 +111,26 @@ function dueKey(due: readonly DueView[]): string {
   return key;
 }
 
+/** The timers' part of `/api/pipelines`: each pipeline's next and last firing. */
+export interface TimerViews {
+  readonly version: number;
+  view(name: string): TimerView;
+}
+
 /** `/api/pipelines`: one query when something changed, no definition decoded. */
-export function createPipelineOverview(store: OverviewStore): PipelineOverview {
+export function createPipelineOverview(
+  store: OverviewStore,
+  timers?: TimerViews,
+): PipelineOverview {
   const answers = keptAnswers<'all'>(1);
   return {
     async render() {
+      const mark = await store.changeMark();
       return answers(
         'all',
-        await store.changeMark(),
-        async () => `[${(await store.pipelineTexts()).map(pipelineJson).join(',')}]`,
+        mark === undefined ? undefined : `${mark}|${timers?.version ?? 0}`,
+        async () =>
+          `[${(await store.pipelineTexts()).map((p) => pipelineJson(p, timers?.view(p.name))).join(',')}]`,
       );
     },
   };
@@ -164,11 +176,14 @@ export function materialJson(
  * One pipeline of `/api/pipelines`: its stored definition (the JSON text of an object) with
  * `paused` and `source` added, without decoding it. As with a spread, the added keys win.
  */
-export function pipelineJson(p: PipelineText): string {
+export function pipelineJson(p: PipelineText, timer: TimerView = {}): string {
   const body = p.definition.trim();
   if (!body.startsWith('{') || !body.endsWith('}'))
     throw new Error(`the stored definition of pipeline '${p.name}' is not a JSON object`);
   const inner = body.slice(1, -1).trim();
   const error = p.schedulingError ? `,"schedulingError":${j(p.schedulingError)}` : '';
-  return `{${inner}${inner ? ',' : ''}"paused":${p.paused},"source":${j(p.source)}${error}}`;
+  const timing = Object.entries(timer)
+    .map(([k, v]) => `,${j(k)}:${j(v)}`)
+    .join('');
+  return `{${inner}${inner ? ',' : ''}"paused":${p.paused},"source":${j(p.source)}${error}${timing}}`;
 }

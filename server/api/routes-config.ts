@@ -27,6 +27,11 @@ const PackageUpdate = z.object({ config: Values.default({}), pollInterval: z.str
 const NameParam = z.object({ name: z.string() });
 const PackageParams = z.object({ repository: z.string(), name: z.string() });
 
+const PIPELINE_VIEW =
+  'A pipeline: its definition (with `timer` and, from a template, `template` and `parameters`), `paused`, `source`, `schedulingError` while scheduling fails; with a timer, `nextTimer` (ISO time or null) and `lastTimer` ({at, outcome: "scheduled" | "skipped: …", counter?}) once it fired.';
+const PIPELINE_BODY =
+  'A pipeline definition as in hoist.yaml (name, materials, stages, timer?). Templates are declared in the configuration file: a body with `template` or `parameters` is refused with 422.';
+
 /** Configuration routes: repositories, packages, pipelines (admin changes, viewer reads). */
 export const configRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => {
   const api = app.withTypeProvider<ZodTypeProvider>();
@@ -37,7 +42,7 @@ export const configRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
     (_req, body, done) => done(null, body),
   );
   const read = { role: 'viewer' as const };
-  const pipelines = createPipelineOverview(ctx.store);
+  const pipelines = createPipelineOverview(ctx.store, ctx.timers);
   const admin = { role: 'admin' as const };
   const view = async (name: string) =>
     repositoryView(await ctx.catalog.requireRepository(name), await ctx.store.listPackages(name));
@@ -123,21 +128,27 @@ export const configRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
 
   api.get(
     '/api/pipelines',
-    { config: read, schema: { tags: ['configuration'] } },
+    { config: read, schema: { tags: ['configuration'], description: PIPELINE_VIEW } },
     async (req, reply) => sendAnswer(req, reply, await pipelines.render()),
   );
   api.get(
     '/api/pipelines/:name',
-    { config: read, schema: { tags: ['configuration'], params: NameParam } },
+    {
+      config: read,
+      schema: { tags: ['configuration'], params: NameParam, description: PIPELINE_VIEW },
+    },
     async (req) => {
       const row = await ctx.store.getPipeline(req.params.name);
       if (!row) throw new NotFoundError(`no pipeline '${req.params.name}'`);
-      return pipelineView(row);
+      return pipelineView(row, ctx.timers.view(row.name));
     },
   );
   api.post(
     '/api/pipelines',
-    { config: admin, schema: { tags: ['configuration'], body: z.unknown() } },
+    {
+      config: admin,
+      schema: { tags: ['configuration'], body: z.unknown(), description: PIPELINE_BODY },
+    },
     async (req, reply) => {
       await ctx.catalog.savePipeline(req.body, 'create');
       return reply.code(201).send({ name: (req.body as { name: string }).name });
@@ -145,7 +156,15 @@ export const configRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
   );
   api.put(
     '/api/pipelines/:name',
-    { config: admin, schema: { tags: ['configuration'], params: NameParam, body: z.unknown() } },
+    {
+      config: admin,
+      schema: {
+        tags: ['configuration'],
+        params: NameParam,
+        body: z.unknown(),
+        description: PIPELINE_BODY,
+      },
+    },
     async (req) => {
       await ctx.catalog.savePipeline(req.body, 'update', req.params.name);
       return { name: req.params.name };

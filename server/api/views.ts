@@ -1,3 +1,4 @@
+import type { TimerView } from '../pipelines/timers.ts';
 import type { PackageRow, PipelineRow, RepositoryRow, Source } from '../store/store.ts';
 
 /** What the API shows of a repository: secure values only as set/unset. */
@@ -48,15 +49,16 @@ export function packageView(row: PackageRow): PackageView {
 }
 
 /**
- * What the API shows of a pipeline: its definition, paused, where it came from, and why its
- * last scheduling failed (only while it does).
+ * What the API shows of a pipeline: its definition, paused, where it came from, why its last
+ * scheduling failed (only while it does), and with a timer its next and last firing.
  */
-export function pipelineView(row: PipelineRow) {
+export function pipelineView(row: PipelineRow, timer: TimerView = {}) {
   return {
     ...(row.definition as object),
     paused: row.paused,
     source: row.source,
     ...(row.schedulingError ? { schedulingError: row.schedulingError } : {}),
+    ...timer,
   };
 }
 

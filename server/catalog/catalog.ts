@@ -45,6 +45,7 @@ export type CatalogListener = () => void | Promise<void>;
 export class Catalog {
   private readonly sealed: SealedValues;
   private readonly listeners: CatalogListener[] = [];
+  private readonly pipelineListeners: CatalogListener[] = [];
 
   private readonly context: ChangeContext;
 
@@ -60,6 +61,11 @@ export class Catalog {
   /** Listens to changes of what is polled. */
   onChange(listener: CatalogListener): void {
     this.listeners.push(listener);
+  }
+
+  /** Listens to changes of pipelines (the timers). */
+  onPipelinesChange(listener: CatalogListener): void {
+    this.pipelineListeners.push(listener);
   }
 
   /** Plans a configuration file's objects; @throws ConfigInvalidError listing every problem. */
@@ -88,6 +94,7 @@ export class Catalog {
     const dropped = await this.droppedBy(plan);
     const summary = await this.store.applyConfiguration(plan);
     await this.changed();
+    await this.pipelinesChanged();
     return { ...summary, dropped };
   }
 
@@ -215,6 +222,7 @@ export class Catalog {
   }
 
   async savePipeline(definition: unknown, mode: 'create' | 'update', name?: string) {
+    refuseTemplate(definition);
     const parsed = PipelineConfig.safeParse(definition);
     if (!parsed.success) {
       throw new ConfigInvalidError(
@@ -245,6 +253,7 @@ export class Catalog {
       definition: toStored(pipeline),
       source: 'api',
     });
+    await this.pipelinesChanged();
   }
 
   async deletePipeline(name: string) {
@@ -253,6 +262,7 @@ export class Catalog {
     if (downstream.length > 0)
       throw new ConflictError(`pipeline '${name}' is upstream of ${downstream.join(', ')}`);
     await this.store.deletePipeline(name);
+    await this.pipelinesChanged();
   }
 
   requireRepository(name: string): Promise<RepositoryRow> {
@@ -268,8 +278,29 @@ export class Catalog {
     }));
   }
 
+  private async pipelinesChanged(): Promise<void> {
+    for (const listener of this.pipelineListeners) await listener();
+  }
+
   private async changed(): Promise<void> {
     await this.ensureMaterials();
     for (const listener of this.listeners) await listener();
   }
+}
+
+/**
+ * Templates are declared in the configuration file and expanded when it is read: a pipeline made
+ * over the API gives its own stages, and no `template` or `parameters`.
+ */
+function refuseTemplate(definition: unknown): void {
+  if (typeof definition !== 'object' || definition === null) return;
+  const keys = ['template', 'parameters'].filter((k) => k in definition);
+  if (keys.length > 0)
+    throw new ConfigInvalidError(
+      keys.map((key) => ({
+        key,
+        message:
+          'templates and parameters are declared in the configuration file (templates:, hoist apply); a pipeline made over the API gives its own stages',
+      })),
+    );
 }

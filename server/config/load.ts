@@ -3,9 +3,11 @@ import { ConfigInvalidError, type ValidationIssue } from 'hoist';
 import { LineCounter, parseDocument } from 'yaml';
 import { crossCheck } from './cross-check.ts';
 import { HoistConfig } from './schema.ts';
+import { expandTemplates, fromTemplate } from './templates.ts';
 
 /**
- * Reads and checks a configuration file: YAML, `${env:NAME}` substituted, then the schema. Every
+ * Reads and checks a configuration file: YAML, `${env:NAME}` substituted, templates expanded
+ * (`templates.ts`), then the schema. Every
  * problem is reported at once, each with the path of its field.
  * @throws ConfigInvalidError
  */
@@ -47,11 +49,14 @@ export function parseConfigText(
   // A key given twice leaves the document readable: its other problems are listed too. Other
   // syntax errors leave too little to check.
   if (doc.errors.some((e) => e.code !== 'DUPLICATE_KEY')) throw new ConfigInvalidError(issues);
-  const raw = substitute(toJS(doc, where) ?? {}, [], env, issues);
+  const expansion = expandTemplates(substitute(toJS(doc, where) ?? {}, [], env, issues));
+  issues.push(...expansion.issues);
+  const raw = expansion.config;
   const parsed = HoistConfig.safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
-      issues.push({ key: formatPath(issue.path), message: issue.message });
+      const found = { key: formatPath(issue.path), message: issue.message };
+      if (!expansion.unresolved.has(found.key)) issues.push(fromTemplate(found, expansion.origins));
     }
     for (const issue of pluginIds ? crossCheck(raw, pluginIds) : []) {
       if (!issues.some((i) => i.key === issue.key && i.message === issue.message))

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cronProblem, knownTimeZone } from './cron.ts';
 
 /** Names of repositories, packages, pipelines, stages and jobs. */
 export const Name = z
@@ -122,10 +123,48 @@ function materialProblem(input: unknown): string {
   return shapes;
 }
 
+/** A pipeline's timer: a cron expression in a time zone (UTC unless named). */
+export const Timer = z.strictObject(
+  {
+    cron: z.string().superRefine((cron, ctx) => {
+      const problem = cronProblem(cron);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+    timezone: z
+      .string()
+      .refine(knownTimeZone, 'is not a known time zone (e.g. UTC, Europe/Berlin)')
+      .default('UTC'),
+    onlyOnChanges: z.boolean().default(false),
+  },
+  shape("a timer: { cron: '0 2 * * *', timezone: UTC, onlyOnChanges: false }"),
+);
+
+/** A template's parameter: its name, or its name and the value a pipeline may leave out. */
+const TemplateParameter = z.union([
+  Name,
+  z.strictObject({
+    name: Name,
+    default: z.union([z.string(), z.number(), z.boolean()]).transform(String),
+  }),
+]);
+
+/** A template of `templates:`; its stages are checked in each pipeline declared from it. */
+export const TemplateConfig = z.strictObject(
+  {
+    name: Name,
+    parameters: z.array(TemplateParameter).default([]),
+    stages: z.array(z.unknown()).min(1, 'a template needs at least one stage'),
+  },
+  shape('a template: { name: NAME, parameters: [NAME, …], stages: [...] }'),
+);
+
 export const PipelineConfig = z.strictObject({
   name: Name,
   materials: z.array(Material).min(1, 'a pipeline needs at least one material'),
   stages: z.array(Stage).min(1, 'a pipeline needs at least one stage'),
+  timer: Timer.optional(),
+  template: Name.optional(),
+  parameters: z.record(z.string(), z.string()).optional(),
 });
 export type PipelineConfig = z.infer<typeof PipelineConfig>;
 

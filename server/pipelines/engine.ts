@@ -7,7 +7,12 @@ import { type Actor, requireApprover } from './approvals.ts';
 import { definitionOf } from './definition.ts';
 import { PendingScheduling } from './pending.ts';
 import { promotions } from './promotions.ts';
-import { type PinChoices, type ScheduleRequest, Scheduler } from './scheduler.ts';
+import {
+  type PinChoices,
+  type ScheduleRequest,
+  Scheduler,
+  type TimerOutcome,
+} from './scheduler.ts';
 import { STOPPING, StageRunner } from './stage-runner.ts';
 import { overlapping, stopStrays, sweepStrays } from './strays.ts';
 import * as transitions from './transitions.ts';
@@ -109,6 +114,11 @@ export class PipelineEngine {
     trigger: CheckRow['trigger'] = 'schedule',
   ): Promise<boolean> {
     return this.scheduler.onRevisions(pkg, inserted, trigger);
+  }
+
+  /** A pipeline's timer fired at `at` (ISO): schedule it as its timer says. */
+  onTimer(name: string, at: string): Promise<TimerOutcome> {
+    return this.scheduler.onTimer(name, at);
   }
 
   /** A person's run, optionally pinned to package revisions or upstream runs. */

@@ -37,6 +37,11 @@ export interface ScheduleRequest {
   comment?: string;
 }
 
+/** What a timer's firing did: a run scheduled (here or by another instance), or why not. */
+export type TimerOutcome =
+  | { outcome: 'scheduled'; counter?: number; by?: 'another instance' }
+  | { outcome: `skipped: ${string}` };
+
 /** What a run is created from. */
 interface Creation {
   selection: RunSelection;
@@ -210,10 +215,24 @@ export class Scheduler {
   }
 
   private async create(pipeline: PipelineRow, creation: Creation): Promise<RunRow | undefined> {
-    const { store, logger } = this.options;
     const definition = definitionOf(pipeline);
-    const inputs = await resolveRun(definition, creation.selection, this.sources);
-    const cause = composeCause(definition, inputs);
+    const cause = await this.causeOf(definition, creation.selection);
+    return this.insert(pipeline, definition, cause, creation);
+  }
+
+  /** The packages a run of this selection receives. */
+  private async causeOf(definition: PipelineConfig, selection: RunSelection) {
+    const inputs = await resolveRun(definition, selection, this.sources);
+    return composeCause(definition, inputs);
+  }
+
+  private async insert(
+    pipeline: PipelineRow,
+    definition: PipelineConfig,
+    cause: Awaited<ReturnType<Scheduler['causeOf']>>,
+    creation: Omit<Creation, 'selection'>,
+  ): Promise<RunRow | undefined> {
+    const { store, logger } = this.options;
     const run = await store.createRun({
       pipeline: pipeline.name,
       cause,
@@ -229,7 +248,9 @@ export class Scheduler {
     if (!run) {
       logger.info(
         { pipeline: pipeline.name },
-        'not scheduled: it already ran with these revisions',
+        creation.trigger === 'timer'
+          ? 'not scheduled: another instance scheduled this firing'
+          : 'not scheduled: it already ran with these revisions',
       );
       return undefined;
     }
@@ -243,6 +264,58 @@ export class Scheduler {
       'run scheduled',
     );
     return run;
+  }
+
+  /**
+   * A pipeline's timer fired at `at` (its scheduled time, ISO): a run as a person's run without
+   * pins would have (the newest revisions, the newest upstream runs that passed), keyed by the
+   * firing so that instances firing the same time create one run; it opens a manual first stage
+   * (approved by `timer`), as a person's run does. With `onlyOnChanges`, nothing
+   * runs when those revisions are the ones of the pipeline's latest run. Answers what it did.
+   */
+  async onTimer(name: string, at: string): Promise<TimerOutcome> {
+    const pipeline = await this.options.store.getPipeline(name);
+    if (!pipeline) return { outcome: 'skipped: the pipeline is gone' };
+    const definition = definitionOf(pipeline);
+    if (!definition.timer) return { outcome: 'skipped: the pipeline has no timer' };
+    if (pipeline.paused) return { outcome: 'skipped: the pipeline is paused' };
+    let outcome: TimerOutcome = {
+      outcome: "skipped: scheduling failed (the pipeline's schedulingError says why)",
+    };
+    await this.guarded(pipeline, async () => {
+      let cause: Awaited<ReturnType<Scheduler['causeOf']>>;
+      try {
+        cause = await this.causeOf(definition, { pins: { packages: {}, upstreams: {} } });
+      } catch (error) {
+        if (!(error instanceof HoistError)) throw error;
+        outcome = { outcome: `skipped: ${error.message}` };
+        return;
+      }
+      if (definition.timer?.onlyOnChanges) {
+        const [latest] = await this.options.store.listRuns(name, 1);
+        if (latest && latest.revisionKey === revisionKey(cause)) {
+          outcome = { outcome: `skipped: nothing new since run ${latest.counter}` };
+          return;
+        }
+      }
+      const { timer } = definition;
+      const run = await this.insert(pipeline, definition, cause, {
+        trigger: 'timer',
+        triggeredBy: null,
+        dedupe: false,
+        triggerKey: `timer:${at}`,
+        // As a person's run does, the timer opens a manual first stage: the configuration that
+        // gave the pipeline its timer is the approval (new revisions alone do not start it).
+        ...(definition.stages[0]?.approval === 'manual' && timer
+          ? { openedBy: { name: 'timer', comment: `timer ${timer.cron} (${timer.timezone})` } }
+          : {}),
+      });
+      outcome = run
+        ? { outcome: 'scheduled', counter: run.counter }
+        : { outcome: 'scheduled', by: 'another instance' };
+      if (run) this.options.start(run);
+    });
+    return outcome;
   }
 
   /** Why a new revision does not start this pipeline by itself, if it does not. */

@@ -183,8 +183,11 @@ export interface RunRow {
   status: RunStatus;
   cause: BuildCause;
   revisionKey: string;
-  /** `poll`: a scheduled check found it; `check-now`: a check someone asked for did. */
-  trigger: 'poll' | 'check-now' | 'manual' | 'upstream';
+  /**
+   * `poll`: a scheduled check found it; `check-now`: a check someone asked for did; `timer`: the
+   * pipeline's timer fired.
+   */
+  trigger: 'poll' | 'check-now' | 'manual' | 'upstream' | 'timer';
   triggeredBy: string | null;
   createdAt: string;
   finishedAt: string | null;

@@ -111,6 +111,34 @@ const revisionsOf = (run) =>
     .map(([m, r]) => `${esc(m)} <strong>${esc(r.revision)}</strong>`)
     .join(', ');
 
+// A pipeline's timer (its next and last firing) and the template it comes from, with its values.
+function timerAndTemplate(p) {
+  const parts = [];
+  if (p.template) {
+    const values = Object.entries(p.parameters ?? {})
+      .map(([k, v]) => `${esc(k)}=<strong>${esc(v)}</strong>`)
+      .join(', ');
+    parts.push(`from template <strong>${esc(p.template)}</strong>${values ? ` (${values})` : ''}`);
+  }
+  if (p.timer) {
+    // In the timer's own time zone, so that it reads as its cron expression does.
+    const when = (iso) =>
+      iso
+        ? new Date(iso).toLocaleString(undefined, {
+            timeZone: p.timer.timezone,
+            timeZoneName: 'short',
+          })
+        : 'never';
+    const last = p.lastTimer
+      ? ` · last ${esc(when(p.lastTimer.at))}: ${esc(p.lastTimer.counter ? `scheduled #${p.lastTimer.counter}` : p.lastTimer.outcome)}`
+      : '';
+    parts.push(
+      `timer <code>${esc(p.timer.cron)}</code> ${esc(p.timer.timezone)}${p.timer.onlyOnChanges ? ' (only on changes)' : ''} · next <time datetime="${esc(p.nextTimer ?? '')}">${esc(when(p.nextTimer))}</time>${last}`,
+    );
+  }
+  return parts.length > 0 ? `<p class="muted timer">${parts.join(' · ')}</p>` : '';
+}
+
 async function pipelines() {
   const mine = generation;
   const list = await api('GET', '/api/pipelines');
@@ -139,7 +167,7 @@ async function pipelines() {
             <div class="stages">${stageChips(r)}</div> ${cancel}</div>`;
           })
           .join('');
-        return `<section class="card" aria-label="Pipeline ${esc(p.name)}"><h2>${esc(p.name)} ${p.paused ? '<span class="badge cancelled">paused</span>' : ''} ${actions}</h2>
+        return `<section class="card" aria-label="Pipeline ${esc(p.name)}"><h2>${esc(p.name)} ${p.paused ? '<span class="badge cancelled">paused</span>' : ''} ${actions}</h2>${timerAndTemplate(p)}
         <div class="picker" data-for="${esc(p.name)}"></div>${rows || '<p class="muted">No runs yet.</p>'}</section>`;
       })
       .join('') || '<p>No pipelines configured.</p>';
