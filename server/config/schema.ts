@@ -122,8 +122,12 @@ function materialProblem(input: unknown): string {
   return shapes;
 }
 
+/** At most one run of a pipeline in progress at a time (see `pipelines/locking.ts`). */
+export const LockBehaviour = z.enum(['none', 'unlockWhenFinished', 'lockOnFailure']);
+
 export const PipelineConfig = z.strictObject({
   name: Name,
+  lock: LockBehaviour.optional(),
   materials: z.array(Material).min(1, 'a pipeline needs at least one material'),
   stages: z.array(Stage).min(1, 'a pipeline needs at least one stage'),
 });
