@@ -158,7 +158,7 @@ describe.each(backends)('server/api/overview ($kind)', ({ open }) => {
   it('answers /api/pipelines as the decoded definitions would, and follows a pause', async () => {
     const store = await seeded(open, 1);
     const pipelines = createPipelineOverview(store);
-    const views = async () => (await store.listPipelines()).map(pipelineView);
+    const views = async () => (await store.listPipelines()).map((row) => pipelineView(row));
     expect(JSON.parse((await pipelines.render()).body.toString())).toEqual(await views());
     await store.setPipelinePaused('b', true);
     const paused = JSON.parse((await pipelines.render()).body.toString());

@@ -1,3 +1,4 @@
+import { lockedView } from '../pipelines/locking.ts';
 import type { CheckRow, MaterialSummary, OverviewStore, PipelineText } from '../store/store.ts';
 import type { Answer } from './answers.ts';
 import { keptAnswers } from './answers.ts';
@@ -170,5 +171,7 @@ export function pipelineJson(p: PipelineText): string {
     throw new Error(`the stored definition of pipeline '${p.name}' is not a JSON object`);
   const inner = body.slice(1, -1).trim();
   const error = p.schedulingError ? `,"schedulingError":${j(p.schedulingError)}` : '';
-  return `{${inner}${inner ? ',' : ''}"paused":${p.paused},"source":${j(p.source)}${error}}`;
+  const held = lockedView(p.lock);
+  const locked = held ? `,"locked":${j(held)}` : '';
+  return `{${inner}${inner ? ',' : ''}"paused":${p.paused},"source":${j(p.source)}${error}${locked}}`;
 }

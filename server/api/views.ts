@@ -1,4 +1,11 @@
-import type { PackageRow, PipelineRow, RepositoryRow, Source } from '../store/store.ts';
+import { lockedView } from '../pipelines/locking.ts';
+import type {
+  PackageRow,
+  PipelineLock,
+  PipelineRow,
+  RepositoryRow,
+  Source,
+} from '../store/store.ts';
 
 /** What the API shows of a repository: secure values only as set/unset. */
 export interface RepositoryView {
@@ -48,15 +55,17 @@ export function packageView(row: PackageRow): PackageView {
 }
 
 /**
- * What the API shows of a pipeline: its definition, paused, where it came from, and why its
- * last scheduling failed (only while it does).
+ * What the API shows of a pipeline: its definition, paused, where it came from, why its last
+ * scheduling failed (only while it does), and which run holds its lock (only while one does).
  */
-export function pipelineView(row: PipelineRow) {
+export function pipelineView(row: PipelineRow, lock?: PipelineLock) {
+  const locked = lockedView(lock);
   return {
     ...(row.definition as object),
     paused: row.paused,
     source: row.source,
     ...(row.schedulingError ? { schedulingError: row.schedulingError } : {}),
+    ...(locked ? { locked } : {}),
   };
 }
 

@@ -46,7 +46,10 @@ export function withRelease(change: RunChange, behaviour: LockBehaviour): RunCha
 /** What the API shows of a pipeline's lock while it is held. */
 export function lockedView(lock: PipelineLock | undefined) {
   return holds(lock)
-    ? { heldBy: lock.counter, state: lock.status === 'failed' ? 'failed' : 'running' }
+    ? {
+        heldBy: lock.counter,
+        state: lock.status === 'failed' ? ('failed' as const) : ('running' as const),
+      }
     : undefined;
 }
 

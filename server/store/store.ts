@@ -134,6 +134,8 @@ export interface PipelineText {
   paused: boolean;
   source: PipelineRow['source'];
   schedulingError: string | null;
+  /** Its lock, when a row holds one (see `pipelines/locking.ts` for whether it holds). */
+  lock?: PipelineLock;
 }
 
 /** Reads for overviews that dashboards poll: indexed, one query each, no history decoded. */
