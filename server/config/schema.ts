@@ -123,7 +123,9 @@ function materialProblem(input: unknown): string {
 }
 
 /** At most one run of a pipeline in progress at a time (see `pipelines/locking.ts`). */
-export const LockBehaviour = z.enum(['none', 'unlockWhenFinished', 'lockOnFailure']);
+export const LockBehaviour = z.enum(['none', 'unlockWhenFinished', 'lockOnFailure'], {
+  error: 'must be none, unlockWhenFinished or lockOnFailure',
+});
 
 export const PipelineConfig = z.strictObject({
   name: Name,
