@@ -30,6 +30,7 @@ describe('pipeline locks (server process, real yum repository)', () => {
   let home: string;
   let repo: StaticServer;
   let server: ServerProcess;
+  let config: string;
 
   const run = async (pipeline: string, counter: number) =>
     (await server.api<Run>('GET', `/api/pipelines/${pipeline}/runs/${counter}`)).body;
@@ -53,8 +54,7 @@ describe('pipeline locks (server process, real yum repository)', () => {
     await buildRpms(dir, [{ name: 'app', version: '1.0' }]);
     await createrepo(dir);
     repo = await serveDirectory(dir);
-    server = await startServer({
-      config: writeConfig(`
+    config = `
 auth:
   tokens:
     - { name: olga, role: operator, token: "${OLGA}" }
@@ -86,8 +86,9 @@ pipelines:
         jobs:
           - name: install
             tasks: [{ run: 'test "$HOIST_PACKAGE_INTERNAL_APP_LABEL" != app-1.0-1.noarch' }]
-`),
-    });
+`;
+    // Heartbeats every second: what a heartbeat does shows within the test's patience.
+    server = await startServer({ config: writeConfig(config), env: { HOIST_LEASE_MS: '3000' } });
   }, 120_000);
 
   afterAll(async () => {
@@ -197,5 +198,32 @@ pipelines:
     );
     // Unlocked, and the run that passed gave it back.
     expect((await hoist(['unlock', 'guarded'], OLGA)).code).toBe(5);
+  });
+
+  it('lets the waiting runs go on when the pipeline no longer locks', async () => {
+    await publish('1.2');
+    const third = await settled('deploy', 3, (r) => r.stages[0]?.status === 'building');
+    await publish('1.3');
+    const fourth = await settled('deploy', 4, (r) => r.waitingFor !== undefined);
+    expect(fourth.waitingFor).toBe(
+      `the lock of pipeline 'deploy', held by run ${third.counter} (building)`,
+    );
+    const applied = await server.api(
+      'POST',
+      '/api/config/apply',
+      config.replace('lock: unlockWhenFinished', 'lock: none'),
+    );
+    expect(applied.status).toBe(200);
+    // Within a heartbeat, run 4 starts beside run 3, which still runs.
+    const started = await settled('deploy', 4, (r) => r.stages[0]?.status === 'building', 10_000);
+    expect(started.waitingFor).toBeUndefined();
+    expect((await run('deploy', 3)).stages[0]?.status).toBe('building');
+    expect(
+      (await server.api<{ locked?: unknown }>('GET', '/api/pipelines/deploy')).body.locked,
+    ).toBe(undefined);
+    writeFileSync(join(gates, '3'), '');
+    writeFileSync(join(gates, '4'), '');
+    await settled('deploy', 3, (r) => r.status === 'passed');
+    await settled('deploy', 4, (r) => r.status === 'passed');
   });
 });
