@@ -130,6 +130,7 @@ pipelines:
     const eight = (await b.api<{ counter: number }>('POST', '/api/pipelines/deploy/schedule', {}))
       .body.counter;
     await a.kill9();
+    const killed = Date.now();
     // Its instance is gone, its lease not yet expired: run 7 still holds the lock.
     expect((await run(eight)).waitingFor).toBe(
       `the lock of pipeline 'deploy', held by run ${seven} (building)`,
@@ -144,6 +145,9 @@ pipelines:
     );
     const taken = await run(seven);
     expect(taken.status).toBe('failed');
+    console.info(
+      `run ${seven} failed ${Date.parse(taken.finishedAt ?? '') - killed} ms after its instance died (leases of 3 s); run ${eight} started ${Date.parse(passed.stages[0]?.startedAt ?? '') - Date.parse(taken.finishedAt ?? '')} ms later`,
+    );
     expect(Date.parse(passed.stages[0]?.startedAt ?? '')).toBeGreaterThanOrEqual(
       Date.parse(taken.finishedAt ?? ''),
     );
