@@ -464,6 +464,26 @@ describe.each([sqlite, postgres])('server/store ($kind)', (backend) => {
     expect(await store.startLocked(four.id, start(four))).toEqual({ taken: true });
   });
 
+  it('releases a lock only with the end it goes with: a transition that fails keeps both', async () => {
+    const store = await (await backend.database()).open();
+    const run = (await store.createRun(newRun('r1')))!;
+    const stage = run.stages[0]!;
+    await store.startLocked(run.id, { stages: [{ id: stage.id, patch: { status: 'building' } }] });
+    await expect(
+      store.changeRun(run.id, {
+        run: { status: 'passed', finishedAt: 'now' },
+        jobs: [{ id: stage.jobs[0]!.id, patch: { status: null as never } }],
+        lock: 'release',
+      }),
+    ).rejects.toThrow();
+    expect((await store.getRun('build', 1))?.status).toBe('building');
+    expect(await store.getLock('build')).toMatchObject({ counter: 1, status: 'building' });
+    // A release by a run that does not hold the lock leaves it alone.
+    const other = (await store.createRun(newRun('r2')))!;
+    await store.changeRun(other.id, { run: { status: 'cancelled' }, lock: 'release' });
+    expect(await store.getLock('build')).toMatchObject({ counter: 1 });
+  });
+
   it('gives a lock to one run only when instances start runs of the pipeline at once', async () => {
     const db = await backend.database();
     const stores = await Promise.all([db.open(), db.open(), db.open()]);
