@@ -54,7 +54,10 @@ export class LockKeeper {
     change: RunChange,
     lease?: { owner: string; until: number },
   ): Promise<number | undefined> {
-    const released = locking.withRelease(change, await this.behaviour(run.pipeline));
+    // Only a failure depends on the behaviour: other ends always release, the rest never do.
+    const failed = change.run?.status === 'failed';
+    const behaviour = failed ? await this.behaviour(run.pipeline) : 'none';
+    const released = locking.withRelease(change, behaviour);
     const owed = await this.options.store.changeRun(run.id, released, lease);
     if (released.lock === 'release') await this.wake(run.pipeline);
     return owed;
