@@ -15,6 +15,8 @@ const POSTGRES_SUITES = [
   'test/cluster.test.ts',
   'test/crash.test.ts',
   'test/timers.test.ts',
+  'test/locking.test.ts',
+  'test/locking-cluster.test.ts',
 ];
 
 export default defineConfig({
@@ -39,7 +41,13 @@ export default defineConfig({
         test: {
           name: 'sqlite',
           include: ['**/*.test.ts'],
-          exclude: ['node_modules/**', 'dist/**', 'test/cluster.test.ts', 'test/timers.test.ts'],
+          exclude: [
+            'node_modules/**',
+            'dist/**',
+            'test/cluster.test.ts',
+            'test/locking-cluster.test.ts',
+            'test/timers.test.ts',
+          ],
         },
       },
       {

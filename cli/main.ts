@@ -9,6 +9,7 @@ import { registerCheck } from './check.ts';
 import { ClientError } from './client.ts';
 import { portInUse, registerDemo } from './demo.ts';
 import { EXIT, errorLine, exitCodeFor, UsageError } from './exit-codes.ts';
+import { registerLockCommands } from './locks.ts';
 import { registerOperatorCommands } from './operator.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -37,6 +38,7 @@ const program = new Command('hoist')
 
 registerCheck(program);
 registerOperatorCommands(program);
+registerLockCommands(program);
 registerDemo(program, () => program.opts<{ data?: string }>().data);
 
 program

@@ -16,6 +16,8 @@ interface Run {
   createdAt: string;
   cause: { packages: Record<string, { revision: string }> };
   stages: Stage[];
+  /** Why it waits for its pipeline's lock, while it does. */
+  waitingFor?: string;
 }
 interface Instance {
   id: string;
@@ -125,7 +127,7 @@ export function registerOperatorCommands(program: Command): void {
             ['RUN', 'STATUS', 'TRIGGER', 'CREATED', 'PACKAGES', 'STAGES'],
             runs.map((r) => [
               String(r.counter),
-              r.status,
+              r.waitingFor ? 'waiting for the lock' : r.status,
               r.triggeredBy ? `${r.trigger} by ${r.triggeredBy}` : r.trigger,
               r.createdAt,
               packages(r),

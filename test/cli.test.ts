@@ -247,7 +247,7 @@ describe('hoist check (as a process)', () => {
     expect(unknown.stderr).toBe("hoist: No plugin with id 'nope'. Known plugins: yum\n");
   });
 
-  it.each([[[]], [['check']], [['serve']], [['plugins']], [['plugins', 'list']]])(
+  it.each([[[]], [['check']], [['serve']], [['plugins']], [['plugins', 'list']], [['unlock']]])(
     'has help: %j',
     async (args) => {
       const { code, stdout } = await runHoist([...args, '--help']);

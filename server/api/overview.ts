@@ -1,3 +1,4 @@
+import { lockedView } from '../pipelines/locking.ts';
 import type { TimerView } from '../pipelines/timers.ts';
 import type { CheckRow, MaterialSummary, OverviewStore, PipelineText } from '../store/store.ts';
 import type { Answer } from './answers.ts';
@@ -185,5 +186,7 @@ export function pipelineJson(p: PipelineText, timer: TimerView = {}): string {
   const timing = Object.entries(timer)
     .map(([k, v]) => `,${j(k)}:${j(v)}`)
     .join('');
-  return `{${inner}${inner ? ',' : ''}"paused":${p.paused},"source":${j(p.source)}${error}${timing}}`;
+  const held = lockedView(p.lock);
+  const locked = held ? `,"locked":${j(held)}` : '';
+  return `{${inner}${inner ? ',' : ''}"paused":${p.paused},"source":${j(p.source)}${error}${locked}${timing}}`;
 }

@@ -126,21 +126,30 @@ export const configRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
     },
   );
 
+  const lockNote =
+    'A pipeline whose lock a run holds has `locked: { heldBy: COUNTER, state: running | failed }`; `lock` is its configured behaviour (absent: none).';
   api.get(
     '/api/pipelines',
-    { config: read, schema: { tags: ['configuration'], description: PIPELINE_VIEW } },
+    {
+      config: read,
+      schema: { tags: ['configuration'], description: `${PIPELINE_VIEW} ${lockNote}` },
+    },
     async (req, reply) => sendAnswer(req, reply, await pipelines.render()),
   );
   api.get(
     '/api/pipelines/:name',
     {
       config: read,
-      schema: { tags: ['configuration'], params: NameParam, description: PIPELINE_VIEW },
+      schema: {
+        tags: ['configuration'],
+        params: NameParam,
+        description: `${PIPELINE_VIEW} ${lockNote}`,
+      },
     },
     async (req) => {
       const row = await ctx.store.getPipeline(req.params.name);
       if (!row) throw new NotFoundError(`no pipeline '${req.params.name}'`);
-      return pipelineView(row, ctx.timers.view(row.name));
+      return pipelineView(row, ctx.timers.view(row.name), await ctx.store.getLock(row.name));
     },
   );
   api.post(

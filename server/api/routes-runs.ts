@@ -95,13 +95,27 @@ export const runRoutes: FastifyPluginAsync<{ ctx: ServerContext; engine: Pipelin
     async (req) => {
       if (!(await ctx.store.getPipeline(req.params.name)))
         throw new NotFoundError(`no pipeline '${req.params.name}'`);
-      return ctx.store.listRuns(req.params.name, req.query.limit);
+      return engine.runViews(
+        req.params.name,
+        await ctx.store.listRuns(req.params.name, req.query.limit),
+      );
     },
   );
   api.get(
     '/api/pipelines/:name/runs/:counter',
-    { config: { role: 'viewer' }, schema: { tags: ['runs'], params: RunParams } },
-    async (req) => engine.requireRun(req.params.name, req.params.counter),
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags: ['runs'],
+        params: RunParams,
+        description:
+          "A run waiting for its pipeline's lock has `waitingFor`, the reason: \"the lock of pipeline 'deploy', held by run 3 (building)\".",
+      },
+    },
+    async (req) => {
+      const run = await engine.requireRun(req.params.name, req.params.counter);
+      return (await engine.runViews(req.params.name, [run]))[0];
+    },
   );
   api.post(
     '/api/pipelines/:name/runs/:counter/stages/:stage/approve',
@@ -148,6 +162,19 @@ export const runRoutes: FastifyPluginAsync<{ ctx: ServerContext; engine: Pipelin
       },
     );
   }
+  api.post(
+    '/api/pipelines/:name/unlock',
+    {
+      config: { role: 'operator' },
+      schema: {
+        tags: ['runs'],
+        params: Params,
+        description:
+          'Releases the lock that a failed run keeps on a `lockOnFailure` pipeline; the run waiting longest starts. 409 when the pipeline is not locked, or while its holder runs or waits for an approval.',
+      },
+    },
+    async (req) => engine.unlock(req.params.name),
+  );
   api.get(
     '/api/pipelines/:name/runs/:counter/stages/:stage/jobs/:job/log',
     { config: { role: 'viewer' }, schema: { tags: ['runs'], params: JobParams } },

@@ -1,5 +1,12 @@
+import { lockedView } from '../pipelines/locking.ts';
 import type { TimerView } from '../pipelines/timers.ts';
-import type { PackageRow, PipelineRow, RepositoryRow, Source } from '../store/store.ts';
+import type {
+  PackageRow,
+  PipelineLock,
+  PipelineRow,
+  RepositoryRow,
+  Source,
+} from '../store/store.ts';
 
 /** What the API shows of a repository: secure values only as set/unset. */
 export interface RepositoryView {
@@ -50,14 +57,17 @@ export function packageView(row: PackageRow): PackageView {
 
 /**
  * What the API shows of a pipeline: its definition, paused, where it came from, why its last
- * scheduling failed (only while it does), and with a timer its next and last firing.
+ * scheduling failed (only while it does), with a timer its next and last firing, and which run
+ * holds its lock (only while one does).
  */
-export function pipelineView(row: PipelineRow, timer: TimerView = {}) {
+export function pipelineView(row: PipelineRow, timer: TimerView = {}, lock?: PipelineLock) {
+  const locked = lockedView(lock);
   return {
     ...(row.definition as object),
     paused: row.paused,
     source: row.source,
     ...(row.schedulingError ? { schedulingError: row.schedulingError } : {}),
+    ...(locked ? { locked } : {}),
     ...timer,
   };
 }

@@ -52,6 +52,7 @@ repositories:
         pollInterval: sometimes
 pipelines:
   - name: p
+    lock: sometimes
     materials: [{ package: nope }]
     stages: []
 `;
@@ -62,6 +63,7 @@ pipelines:
       issues = (error as { issues: typeof issues }).issues;
     }
     expect(issues.map((i) => `${i.key}: ${i.message}`).sort()).toEqual([
+      'pipelines[0].lock: must be none, unlockWhenFinished or lockOnFailure',
       "pipelines[0].materials[0].package: must name a package as 'repository/package'",
       'pipelines[0].stages: a pipeline needs at least one stage',
       'repositories[0].name: may hold letters, digits, _, - and . (not first)',

@@ -157,9 +157,14 @@ export const TemplateConfig = z.strictObject(
   },
   shape('a template: { name: NAME, parameters: [NAME, …], stages: [...] }'),
 );
+/** At most one run of a pipeline in progress at a time (see `pipelines/locking.ts`). */
+export const LockBehaviour = z.enum(['none', 'unlockWhenFinished', 'lockOnFailure'], {
+  error: 'must be none, unlockWhenFinished or lockOnFailure',
+});
 
 export const PipelineConfig = z.strictObject({
   name: Name,
+  lock: LockBehaviour.optional(),
   materials: z.array(Material).min(1, 'a pipeline needs at least one material'),
   stages: z.array(Stage).min(1, 'a pipeline needs at least one stage'),
   timer: Timer.optional(),

@@ -5,6 +5,8 @@ import type { Logger } from '../logger.ts';
 import type { CheckRow, RunChange, RunRow, Store } from '../store/store.ts';
 import { type Actor, requireApprover } from './approvals.ts';
 import { definitionOf } from './definition.ts';
+import { LockKeeper } from './lock-keeper.ts';
+import { waitingFor } from './locking.ts';
 import { PendingScheduling } from './pending.ts';
 import { promotions } from './promotions.ts';
 import {
@@ -49,6 +51,7 @@ export class PipelineEngine {
   private readonly scheduler: Scheduler;
   private readonly stages: StageRunner;
   private readonly pending: PendingScheduling;
+  private readonly locks: LockKeeper;
 
   constructor(private readonly options: EngineOptions) {
     const { leases } = options;
@@ -61,6 +64,12 @@ export class PipelineEngine {
       start: (run) => this.kick(run.id, run.pipeline, run.counter),
     });
     this.pending = new PendingScheduling(options, this.scheduler);
+    this.locks = new LockKeeper({
+      store: options.store,
+      logger: options.logger,
+      // An advance of the same run still under way goes first: this one follows it.
+      kick: (id, pipeline, counter) => this.kick(id, pipeline, counter),
+    });
     this.stages = new StageRunner({
       store: options.store,
       catalog: options.catalog,
@@ -97,6 +106,7 @@ export class PipelineEngine {
     }
     await this.pending.resume();
     await sweepStrays(store, logger);
+    await this.locks.sweep();
   }
 
   /** Runs cancelled through another instance stop here too (checked on every heartbeat). */
@@ -169,8 +179,26 @@ export class PipelineEngine {
     this.running.get(run.id)?.controller.abort();
     await this.advancing.get(run.id);
     const fresh = await this.requireRun(name, counter);
-    await this.options.store.changeRun(run.id, transitions.cancel(fresh, now()));
+    await this.locks.write(fresh, transitions.cancel(fresh, now()));
     return this.requireRun(name, counter);
+  }
+
+  /** Unlocks a pipeline that a failed run keeps locked (see `LockKeeper.unlock`). */
+  unlock(name: string) {
+    return this.locks.unlock(name);
+  }
+
+  /** Runs as the API shows them: a run waiting for its pipeline's lock says so, and why. */
+  async runViews(name: string, runs: RunRow[]): Promise<(RunRow & { waitingFor?: string })[]> {
+    if (!runs.some((r) => r.status === 'building')) return runs;
+    const [behaviour, lock] = await Promise.all([
+      this.locks.behaviour(name),
+      this.options.store.getLock(name),
+    ]);
+    return runs.map((run) => {
+      const reason = waitingFor(run, lock, behaviour);
+      return reason ? { ...run, waitingFor: reason } : run;
+    });
   }
 
   async requireRun(name: string, counter: number): Promise<RunRow> {
@@ -232,13 +260,13 @@ export class PipelineEngine {
   }
 
   private async advance(name: string, counter: number): Promise<void> {
-    const { store } = this.options;
     for (;;) {
       const run = await this.requireRun(name, counter);
       const step = transitions.nextStep(run, now());
       if (step.kind === 'done') return;
-      await store.changeRun(run.id, step.change);
-      if (step.kind === 'settle') return;
+      if (step.kind === 'settle') return void (await this.locks.write(run, step.change));
+      // With a lock held elsewhere the run waits: it is started again when the lock is free.
+      if (!(await this.locks.start(run, step.change))) return;
       const controller = new AbortController();
       this.running.set(run.id, { controller, pipeline: name, counter });
       let passed: boolean | undefined;
@@ -254,13 +282,10 @@ export class PipelineEngine {
       if (after.status === 'cancelled') return;
       const stage = transitions.stageOf(after, step.stage.name);
       const { leases } = this.options;
-      const owed = await store.changeRun(
-        run.id,
+      const owed = await this.locks.write(
+        after,
         transitions.finishStage(after, stage, passed, now()),
-        {
-          owner: leases.id,
-          until: leases.leaseUntil(),
-        },
+        { owner: leases.id, until: leases.leaseUntil() },
       );
       if (passed) {
         const passedRun = await this.requireRun(name, counter);

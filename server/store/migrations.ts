@@ -171,4 +171,14 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX revisions_by_material ON revisions (fingerprint, id);
   `,
+  `
+  CREATE TABLE pipeline_locks (
+    pipeline TEXT PRIMARY KEY,
+    run_id INTEGER NOT NULL,
+    counter INTEGER NOT NULL,
+    taken_at TEXT NOT NULL
+  );
+  ALTER TABLE runs ADD COLUMN lock_wait TEXT;
+  CREATE INDEX runs_waiting_for_lock ON runs (pipeline, counter) WHERE lock_wait IS NOT NULL;
+  `,
 ];

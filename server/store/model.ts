@@ -223,7 +223,33 @@ export interface RunChange {
    * change, and completed (after a crash, too) once each has its run.
    */
   downstream?: { stage: string };
+  /**
+   * The run ended and gives the pipeline's lock back, if it holds it (in the same transaction,
+   * so that no finished run keeps a lock after a crash). Taking it is `RunStore.startLocked`.
+   */
+  lock?: 'release';
 }
+
+/** The lock of a pipeline, held by one of its runs (see `pipelines/locking.ts`). */
+export interface PipelineLock {
+  pipeline: string;
+  runId: number;
+  counter: number;
+  /** The holder's status: a `failed` holder keeps the lock of a `lockOnFailure` pipeline. */
+  status: RunStatus;
+  takenAt: string;
+}
+
+/** A run that found its pipeline locked, waiting since `since` (oldest first per pipeline). */
+export interface LockWaiter {
+  id: number;
+  pipeline: string;
+  counter: number;
+  since: string;
+}
+
+/** What taking a lock answered: taken, or the holder (none: an older run waits first). */
+export type LockTake = { taken: true } | { taken: false; holder: PipelineLock | undefined };
 
 /** A run to create. */
 export interface NewRun {

@@ -1,4 +1,4 @@
-import type { MaterialSummary, PipelineText } from './store.ts';
+import type { MaterialSummary, PipelineText, RunStatus } from './store.ts';
 
 type Row = Record<string, unknown>;
 const text = (value: unknown): string | null =>
@@ -17,9 +17,13 @@ export const MATERIAL_SUMMARIES = `SELECT p.repository, p.name, p.fingerprint, p
   FROM packages p LEFT JOIN materials m ON m.fingerprint = p.fingerprint
   ORDER BY p.repository, p.name`;
 
-/** The pipelines with their definitions as text. */
-export const PIPELINE_TEXTS =
-  'SELECT name, definition, paused, source, scheduling_error FROM pipelines ORDER BY name';
+/** The pipelines with their definitions as text, and their locks' holders. */
+export const PIPELINE_TEXTS = `SELECT p.name, p.definition, p.paused, p.source, p.scheduling_error,
+    l.run_id AS lock_run_id, l.counter AS lock_counter, l.taken_at AS lock_taken_at,
+    r.status AS lock_status
+  FROM pipelines p LEFT JOIN pipeline_locks l ON l.pipeline = p.name
+    LEFT JOIN runs r ON r.id = l.run_id
+  ORDER BY p.name`;
 
 /** A row of `MATERIAL_SUMMARIES`. */
 export function toMaterialSummary(r: Row): MaterialSummary {
@@ -47,5 +51,16 @@ export function toPipelineText(r: Row): PipelineText {
     paused: Boolean(Number(r.paused)),
     source: r.source as PipelineText['source'],
     schedulingError: r.scheduling_error == null ? null : String(r.scheduling_error),
+    ...(r.lock_run_id == null
+      ? {}
+      : {
+          lock: {
+            pipeline: String(r.name),
+            runId: Number(r.lock_run_id),
+            counter: Number(r.lock_counter),
+            status: (r.lock_status ?? 'cancelled') as RunStatus,
+            takenAt: String(r.lock_taken_at),
+          },
+        }),
   };
 }

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { lockPipelineOf, postgresLocks } from './postgres-locks.ts';
 import {
   groupBy,
   one,
@@ -10,10 +11,10 @@ import {
 import { recordPending } from './postgres-triggers.ts';
 import { patchStatement, toJob, toJobProcess, toRun, toStage } from './rows.ts';
 import { firstStageGated, openedBy } from './rules.ts';
-import type { RunChange, RunRow, RunStore, Store } from './store.ts';
+import type { LockStore, RunChange, RunRow, RunStore, Store } from './store.ts';
 
 /** Pipeline runs on PostgreSQL: runs with their stages and jobs, read in three queries. */
-export function postgresRuns(pool: pg.Pool, tx: Transaction): RunStore {
+export function postgresRuns(pool: pg.Pool, tx: Transaction): RunStore & LockStore {
   const now = () => new Date().toISOString();
   const json = (value: unknown) => JSON.stringify(value);
   const loadRuns = async (db: Queryable, runRows: Row[]): Promise<RunRow[]> => {
@@ -128,11 +129,24 @@ export function postgresRuns(pool: pg.Pool, tx: Transaction): RunStore {
     const update = patchStatement(table, id, values, (n) => `$${n}`);
     if (update) await c.query(update.sql, update.params);
   };
+  /** The writes of a change, inside the caller's transaction. */
+  const write = async (c: Queryable, id: number, change: RunChange) => {
+    // A release waits for a taker of the same lock (see postgres-locks.ts) and goes first.
+    if (change.lock === 'release') await lockPipelineOf(c, id);
+    if (change.run) await patch(c, 'runs', id, change.run);
+    for (const stage of change.stages ?? []) await patch(c, 'stages', stage.id, stage.patch);
+    for (const job of change.jobs ?? []) await patch(c, 'jobs', job.id, job.patch);
+    // A stage that starts ends any wait for the lock (it started without it: lock none).
+    if (change.stages?.some((s) => s.patch.status === 'building'))
+      await c.query('UPDATE runs SET lock_wait = NULL WHERE id = $1 AND lock_wait IS NOT NULL', [
+        id,
+      ]);
+    if (change.lock === 'release')
+      await c.query('DELETE FROM pipeline_locks WHERE run_id = $1', [id]);
+  };
   const changeRun = (id: number, change: RunChange, lease?: { owner: string; until: number }) =>
     tx(async (c) => {
-      if (change.run) await patch(c, 'runs', id, change.run);
-      for (const stage of change.stages ?? []) await patch(c, 'stages', stage.id, stage.patch);
-      for (const job of change.jobs ?? []) await patch(c, 'jobs', job.id, job.patch);
+      await write(c, id, change);
       if (!change.downstream) return undefined;
       return recordPending(
         c,
@@ -142,6 +156,7 @@ export function postgresRuns(pool: pg.Pool, tx: Transaction): RunStore {
     });
 
   return {
+    ...postgresLocks(pool, tx, write),
     createRun,
     getRun: async (pipeline, counter) =>
       (

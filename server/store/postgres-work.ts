@@ -138,7 +138,7 @@ export function postgresWork(pool: pg.Pool, tx: Transaction): StoreWorkSharing {
       const { rows } = await query(
         `WITH orphan AS (
           SELECT id FROM runs
-          WHERE status = 'building' AND (lease_owner IS NULL OR lease_until < $3)
+          WHERE status = 'building' AND lock_wait IS NULL AND (lease_owner IS NULL OR lease_until < $3)
           ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)
         UPDATE runs r SET lease_owner = $1, lease_until = $2 FROM orphan WHERE r.id = orphan.id
         RETURNING r.id, r.pipeline, r.counter`,

@@ -1,4 +1,4 @@
-import type { NewRun } from './store.ts';
+import type { NewRun, RunStatus } from './store.ts';
 
 /**
  * Domain rules both stores apply when they write, kept here so that SQLite and PostgreSQL
@@ -49,3 +49,10 @@ export function openedBy(
     ? { by: run.openedBy.name, at, comment: run.openedBy.comment ?? null }
     : { by: null, at: null, comment: null };
 }
+
+/**
+ * The statuses of a run that holds its pipeline's lock. A lock row whose holder passed or was
+ * cancelled (or is gone) holds nothing, and a taker replaces it: such a row cannot outlive its
+ * run's end, which releases it in the same transaction, but a deleted history leaves none stuck.
+ */
+export const LOCK_HOLDING: ReadonlySet<RunStatus> = new Set(['building', 'waiting', 'failed']);

@@ -1,11 +1,15 @@
 import type Database from 'better-sqlite3';
 import { patchStatement, toJob, toJobProcess, toRun, toStage } from './rows.ts';
 import { firstStageGated, openedBy } from './rules.ts';
+import { sqliteLocks } from './sqlite-locks.ts';
 import type { SqlitePendingWriter } from './sqlite-triggers.ts';
-import type { NewRun, RunChange, RunRow, RunStore } from './store.ts';
+import type { LockStore, NewRun, RunChange, RunRow, RunStore } from './store.ts';
 
 /** Pipeline runs on SQLite: a run with its stages and jobs, each change one transaction. */
-export function sqliteRuns(db: Database.Database, pending: SqlitePendingWriter): RunStore {
+export function sqliteRuns(
+  db: Database.Database,
+  pending: SqlitePendingWriter,
+): RunStore & LockStore {
   const now = () => new Date().toISOString();
   const r = {
     insertRun:
@@ -27,6 +31,8 @@ export function sqliteRuns(db: Database.Database, pending: SqlitePendingWriter):
     active: db.prepare(`SELECT * FROM runs WHERE status IN ('building', 'waiting') ORDER BY id`),
     stagesOf: db.prepare('SELECT * FROM stages WHERE run_id = ? ORDER BY position'),
     jobsOf: db.prepare('SELECT * FROM jobs WHERE stage_id = ? ORDER BY id'),
+    release: db.prepare('DELETE FROM pipeline_locks WHERE run_id = ?'),
+    started: db.prepare('UPDATE runs SET lock_wait = NULL WHERE id = ? AND lock_wait IS NOT NULL'),
   };
   const jobsOf = (stageId: unknown) =>
     (r.jobsOf.all(stageId) as Record<string, unknown>[]).map(toJob);
@@ -81,11 +87,18 @@ export function sqliteRuns(db: Database.Database, pending: SqlitePendingWriter):
     if (update) db.prepare(update.sql).run(...update.params);
   };
 
+  /** The writes of a change, inside the caller's transaction. */
+  const write = (id: number, change: RunChange) => {
+    if (change.run) patch('runs', id, change.run);
+    for (const stage of change.stages ?? []) patch('stages', stage.id, stage.patch);
+    for (const job of change.jobs ?? []) patch('jobs', job.id, job.patch);
+    // A stage that starts ends any wait for the lock (it started without it: lock none).
+    if (change.stages?.some((s) => s.patch.status === 'building')) r.started.run(id);
+    if (change.lock === 'release') r.release.run(id);
+  };
   const changeRun = db.transaction(
     (id: number, change: RunChange, lease?: { owner: string; until: number }) => {
-      if (change.run) patch('runs', id, change.run);
-      for (const stage of change.stages ?? []) patch('stages', stage.id, stage.patch);
-      for (const job of change.jobs ?? []) patch('jobs', job.id, job.patch);
+      write(id, change);
       if (!change.downstream) return undefined;
       return pending.stage(id, change.downstream.stage, {
         owner: lease?.owner ?? null,
@@ -95,6 +108,7 @@ export function sqliteRuns(db: Database.Database, pending: SqlitePendingWriter):
   );
 
   return {
+    ...sqliteLocks(db, write),
     createRun: async (run) => createRun(run),
     getRun: async (pipeline, counter) => {
       const row = r.run.get(pipeline, counter) as Record<string, unknown> | undefined;

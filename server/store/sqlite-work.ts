@@ -70,7 +70,8 @@ export function sqliteWork(db: Database.Database): StoreWorkSharing {
       'UPDATE runs SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?',
     ),
     orphans: db.prepare(`SELECT id, pipeline, counter FROM runs
-    WHERE status = 'building' AND (lease_owner IS NULL OR lease_until < ?) ORDER BY id LIMIT ?`),
+    WHERE status = 'building' AND lock_wait IS NULL AND (lease_owner IS NULL OR lease_until < ?)
+    ORDER BY id LIMIT ?`),
     leaseRun: db.prepare('UPDATE runs SET lease_owner = ?, lease_until = ? WHERE id = ?'),
     insertSetting: db.prepare(
       'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING',

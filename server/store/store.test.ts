@@ -407,6 +407,104 @@ describe.each([sqlite, postgres])('server/store ($kind)', (backend) => {
     expect(await (b as Store).claimRun(run!.id, 'b', now + 2_600, now + 4_000)).toBe(true);
   });
 
+  it("takes a pipeline's lock with the start of a stage, queues the others in counter order, and releases it with the end", async () => {
+    const store = await (await backend.database()).open();
+    const [one, two, three] = [
+      (await store.createRun(newRun('l1')))!,
+      (await store.createRun(newRun('l2')))!,
+      (await store.createRun(newRun('l3')))!,
+    ];
+    const start = (run: typeof one) => ({
+      stages: [{ id: run.stages[0]!.id, patch: { status: 'building' as const, startedAt: 'now' } }],
+    });
+    expect(await store.startLocked(one.id, start(one))).toEqual({ taken: true });
+    expect(await store.getLock('build')).toMatchObject({
+      runId: one.id,
+      counter: 1,
+      status: 'building',
+    });
+    // Another run finds it held: nothing of its change is written, and it waits.
+    const refused = await store.startLocked(three.id, start(three));
+    expect(refused).toMatchObject({ taken: false, holder: { counter: 1 } });
+    expect((await store.getRun('build', 3))?.stages[0]?.status).toBe('scheduled');
+    expect((await store.startLocked(two.id, start(two))).taken).toBe(false);
+    expect((await store.lockWaiters()).map((w) => w.counter)).toEqual([2, 3]);
+    // The holder may start its next stage; a waiting run is no orphan to take over.
+    expect(await store.startLocked(one.id, {})).toEqual({ taken: true });
+    expect(await store.claimOrphanRuns('x', Date.now(), Date.now() + 1000, 10)).toEqual([
+      { id: one.id, pipeline: 'build', counter: 1 },
+    ]);
+    // It ends: the lock goes with the end, in the same transaction.
+    await store.changeRun(one.id, {
+      run: { status: 'passed', finishedAt: 'now' },
+      lock: 'release',
+    });
+    expect(await store.getLock('build')).toBeUndefined();
+    // Free, but run 2 waits longer than run 3: 3 waits on, 2 takes it.
+    expect(await store.startLocked(three.id, start(three))).toEqual({
+      taken: false,
+      holder: undefined,
+    });
+    expect(await store.startLocked(two.id, start(two))).toEqual({ taken: true });
+    expect((await store.lockWaiters('build')).map((w) => w.counter)).toEqual([3]);
+    // A failed holder keeps it; an unlock that names another status or run releases nothing.
+    await store.changeRun(two.id, { run: { status: 'failed', finishedAt: 'now' } });
+    expect((await store.startLocked(three.id, start(three))).taken).toBe(false);
+    expect(await store.releaseLock('build', two.id, 'building')).toBe(false);
+    expect(await store.releaseLock('build', one.id, 'failed')).toBe(false);
+    expect(await store.listLocks()).toMatchObject([
+      { pipeline: 'build', counter: 2, status: 'failed' },
+    ]);
+    expect(await store.releaseLock('build', two.id, 'failed')).toBe(true);
+    expect(await store.startLocked(three.id, start(three))).toEqual({ taken: true });
+    expect(await store.lockWaiters()).toEqual([]);
+    // A holder that was cancelled without a release (no such write path) holds nothing.
+    await store.changeRun(three.id, { run: { status: 'cancelled', finishedAt: 'now' } });
+    const four = (await store.createRun(newRun('l4')))!;
+    expect(await store.startLocked(four.id, start(four))).toEqual({ taken: true });
+  });
+
+  it('releases a lock only with the end it goes with: a transition that fails keeps both', async () => {
+    const store = await (await backend.database()).open();
+    const run = (await store.createRun(newRun('r1')))!;
+    const stage = run.stages[0]!;
+    await store.startLocked(run.id, { stages: [{ id: stage.id, patch: { status: 'building' } }] });
+    await expect(
+      store.changeRun(run.id, {
+        run: { status: 'passed', finishedAt: 'now' },
+        jobs: [{ id: stage.jobs[0]!.id, patch: { status: null as never } }],
+        lock: 'release',
+      }),
+    ).rejects.toThrow();
+    expect((await store.getRun('build', 1))?.status).toBe('building');
+    expect(await store.getLock('build')).toMatchObject({ counter: 1, status: 'building' });
+    // A release by a run that does not hold the lock leaves it alone.
+    const other = (await store.createRun(newRun('r2')))!;
+    await store.changeRun(other.id, { run: { status: 'cancelled' }, lock: 'release' });
+    expect(await store.getLock('build')).toMatchObject({ counter: 1 });
+  });
+
+  it('gives a lock to one run only when instances start runs of the pipeline at once', async () => {
+    const db = await backend.database();
+    const stores = await Promise.all([db.open(), db.open(), db.open()]);
+    const runs = [];
+    for (const key of ['c1', 'c2', 'c3', 'c4', 'c5', 'c6'])
+      runs.push((await stores[0]!.createRun(newRun(key)))!);
+    const results = await Promise.all(
+      runs.map((run, i) =>
+        stores[i % 3]!.startLocked(run.id, {
+          stages: [{ id: run.stages[0]!.id, patch: { status: 'building' } }],
+        }),
+      ),
+    );
+    expect(results.filter((r) => r.taken)).toHaveLength(1);
+    const building = (await stores[1]!.listActiveRuns()).filter(
+      (r) => r.stages[0]?.status === 'building',
+    );
+    expect(building).toHaveLength(1);
+    expect((await stores[2]!.lockWaiters()).length).toBe(5);
+  });
+
   it('records the scheduling new revisions owe with them, leased to the checking instance', async () => {
     const db = await backend.database();
     const [a, b] = [await db.open(), await db.open()];

@@ -7,14 +7,18 @@ import type {
   InstanceInfo,
   InstanceRow,
   JobProcess,
+  LockTake,
+  LockWaiter,
   MaterialRow,
   NewRun,
   PackageRow,
   PendingTrigger,
+  PipelineLock,
   PipelineRow,
   RepositoryRow,
   RunChange,
   RunRow,
+  RunStatus,
   StoredRevision,
 } from './model.ts';
 
@@ -29,6 +33,7 @@ export interface Store
   extends ConfigurationStore,
     MaterialStore,
     RunStore,
+    LockStore,
     WorkSharingStore,
     TriggerStore,
     AuditStore,
@@ -129,6 +134,8 @@ export interface PipelineText {
   paused: boolean;
   source: PipelineRow['source'];
   schedulingError: string | null;
+  /** Its lock, when a row holds one (see `pipelines/locking.ts` for whether it holds). */
+  lock?: PipelineLock;
 }
 
 /** Reads for overviews that dashboards poll: indexed, one query each, no history decoded. */
@@ -173,6 +180,30 @@ export interface RunStore {
   ): Promise<number | undefined>;
   /** Jobs that finished with their process group still recorded (it may have outlived them). */
   strayJobs(host: string): Promise<{ id: number; runId: number; process: JobProcess }[]>;
+}
+
+/**
+ * Pipeline locks: at most one run of a locked pipeline in progress. A lock is a row of its own
+ * (a configuration apply that rewrites the pipeline leaves it alone); takers of one pipeline's
+ * lock are serialised across instances.
+ */
+export interface LockStore {
+  /**
+   * Takes the pipeline's lock for the run and writes `change` (the start of a stage), in one
+   * transaction. The lock is taken when it is free, or held by a run that passed or was
+   * cancelled, and no older run of the pipeline waits for it; the holder keeps it. Otherwise
+   * nothing of `change` is written: the run is recorded as waiting, and the holder answered.
+   */
+  startLocked(runId: number, change: RunChange): Promise<LockTake>;
+  getLock(pipeline: string): Promise<PipelineLock | undefined>;
+  listLocks(): Promise<PipelineLock[]>;
+  /**
+   * Releases the lock if run `runId` still holds it with status `status` (an operator's unlock
+   * of a failed run); answers whether it did.
+   */
+  releaseLock(pipeline: string, runId: number, status: RunStatus): Promise<boolean>;
+  /** Building runs waiting for their pipeline's lock, by pipeline then counter. */
+  lockWaiters(pipeline?: string): Promise<LockWaiter[]>;
 }
 
 /** Scheduling owed: recorded with its cause, completed once every pipeline has its run. */

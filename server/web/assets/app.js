@@ -106,6 +106,24 @@ function stageChips(run) {
     .join('');
 }
 
+// Pipeline locks: who holds a pipeline's lock (with Unlock for the lock a failed run keeps), and
+// why a run waits for it.
+function lockBadge(p) {
+  if (!p.locked) return '';
+  const failed = p.locked.state === 'failed';
+  const unlock =
+    failed && can('operator')
+      ? ` <button type="button" data-act="unlock" data-p="${esc(p.name)}" aria-label="Unlock ${esc(p.name)}">Unlock</button>`
+      : '';
+  return ` <span class="badge lock ${failed ? 'failed' : 'building'}" title="lock: ${esc(p.lock)}">locked by #${esc(p.locked.heldBy)}${failed ? ' (failed)' : ''}</span>${unlock}`;
+}
+
+function lockWait(run) {
+  return run.waitingFor
+    ? `<div class="lock-wait" role="status">Waiting for ${esc(run.waitingFor)}</div>`
+    : '';
+}
+
 const revisionsOf = (run) =>
   Object.entries(run.cause.packages)
     .map(([m, r]) => `${esc(m)} <strong>${esc(r.revision)}</strong>`)
@@ -163,11 +181,11 @@ async function pipelines() {
             return `<div class="run" data-run="${esc(r.pipeline)}/${r.counter}">
             <div class="meta"><a href="#/run/${enc(r.pipeline)}/${r.counter}">#${r.counter}</a>
               <span class="badge ${esc(r.status)}">${esc(r.status)}</span> <span class="muted">${esc(r.trigger)}${r.triggeredBy ? ` by ${esc(r.triggeredBy)}` : ''}</span>
-              <div class="muted">${revisionsOf(r)}</div></div>
+              <div class="muted">${revisionsOf(r)}</div>${lockWait(r)}</div>
             <div class="stages">${stageChips(r)}</div> ${cancel}</div>`;
           })
           .join('');
-        return `<section class="card" aria-label="Pipeline ${esc(p.name)}"><h2>${esc(p.name)} ${p.paused ? '<span class="badge cancelled">paused</span>' : ''} ${actions}</h2>${timerAndTemplate(p)}
+        return `<section class="card" aria-label="Pipeline ${esc(p.name)}"><h2>${esc(p.name)} ${p.paused ? '<span class="badge cancelled">paused</span>' : ''}${lockBadge(p)} ${actions}</h2>${timerAndTemplate(p)}
         <div class="picker" data-for="${esc(p.name)}"></div>${rows || '<p class="muted">No runs yet.</p>'}</section>`;
       })
       .join('') || '<p>No pipelines configured.</p>';
@@ -274,7 +292,7 @@ async function runView(pipeline, counter) {
         .sort((a, b) => String(a.createdAt).localeCompare(String(b.createdAt)))
         .map((r) => `<span class="arrow" aria-hidden="true">→</span>${node(r, r === run)}`)
         .join('')}
-    </div><div class="run">${stageChips(run)}</div></section>`;
+    </div>${lockWait(run)}<div class="run">${stageChips(run)}</div></section>`;
 }
 
 async function logView(pipeline, counter, stage, job) {
@@ -300,6 +318,7 @@ main.addEventListener('click', async (event) => {
     else if (act === 'pause' || act === 'unpause')
       await api('POST', `/api/pipelines/${enc(p)}/${act}`);
     else if (act === 'check') await api('POST', '/api/materials/check', { repository: r });
+    else if (act === 'unlock') await api('POST', `/api/pipelines/${enc(p)}/unlock`);
     else if (act === 'pick') return void (await openPicker(p));
     else if (act === 'close') return route();
     route();
