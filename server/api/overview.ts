@@ -1,3 +1,4 @@
+import { hideSecureVariables } from '../catalog/secure-variables.ts';
 import type { CheckRow, MaterialSummary, OverviewStore, PipelineText } from '../store/store.ts';
 import type { Answer } from './answers.ts';
 import { keptAnswers } from './answers.ts';
@@ -165,10 +166,16 @@ export function materialJson(
  * `paused` and `source` added, without decoding it. As with a spread, the added keys win.
  */
 export function pipelineJson(p: PipelineText): string {
-  const body = p.definition.trim();
+  const body = withSecureVariablesHidden(p.definition.trim());
   if (!body.startsWith('{') || !body.endsWith('}'))
     throw new Error(`the stored definition of pipeline '${p.name}' is not a JSON object`);
   const inner = body.slice(1, -1).trim();
   const error = p.schedulingError ? `,"schedulingError":${j(p.schedulingError)}` : '';
   return `{${inner}${inner ? ',' : ''}"paused":${p.paused},"source":${j(p.source)}${error}}`;
+}
+
+/** A definition's text with its secure variables shown as `set` (decoded only when it has any). */
+function withSecureVariablesHidden(text: string): string {
+  if (!text.includes('"secureVariables"')) return text;
+  return JSON.stringify(hideSecureVariables(JSON.parse(text)));
 }

@@ -1,3 +1,4 @@
+import { hideSecureVariables } from '../catalog/secure-variables.ts';
 import type { PackageRow, PipelineRow, RepositoryRow, Source } from '../store/store.ts';
 
 /** What the API shows of a repository: secure values only as set/unset. */
@@ -48,12 +49,13 @@ export function packageView(row: PackageRow): PackageView {
 }
 
 /**
- * What the API shows of a pipeline: its definition, paused, where it came from, and why its
+ * What the API shows of a pipeline: its definition (secure variables as `set`), paused, where it came from, and why its
  * last scheduling failed (only while it does).
  */
 export function pipelineView(row: PipelineRow) {
   return {
-    ...(row.definition as object),
+    // Secure variables only as `set`, never their (sealed) values.
+    ...(hideSecureVariables(row.definition) as object),
     paused: row.paused,
     source: row.source,
     ...(row.schedulingError ? { schedulingError: row.schedulingError } : {}),

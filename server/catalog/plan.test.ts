@@ -4,6 +4,7 @@ import { samplePlugin } from '../../test/helpers/sample-plugin.ts';
 import { HoistConfig } from '../config/schema.ts';
 import type { PackageRow } from '../store/store.ts';
 import { type PlanInput, planConfiguration } from './plan.ts';
+import { sealSecureVariables } from './secure-variables.ts';
 
 const plugin = samplePlugin();
 /** Seals by prefixing, so that the test sees which values were sealed. */
@@ -18,6 +19,11 @@ const sealed: PlanInput['sealed'] = {
     }
     return { config, secrets };
   },
+  pipeline: (definition, previous) =>
+    sealSecureVariables(definition, previous, {
+      seal: (v) => `sealed:${v}`,
+      open: (v) => v.replace(/^sealed:/, ''),
+    }),
 };
 
 const job = [{ name: 'j', tasks: [{ run: 'true' }] }];
