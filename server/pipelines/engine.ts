@@ -94,11 +94,14 @@ export class PipelineEngine {
     await sweepStrays(store, logger);
   }
 
-  /** Runs cancelled through another instance stop here too (checked on every heartbeat). */
+  /**
+   * Runs cancelled through another instance stop here too (checked on every heartbeat): their
+   * jobs are killed, their `onCancel` tasks run, then the run is marked cancelled here.
+   */
   async watchCancellations(): Promise<void> {
     for (const { controller, pipeline, counter } of this.running.values()) {
       const run = await this.options.store.getRun(pipeline, counter);
-      if (run?.status === 'cancelled') controller.abort();
+      if (run && transitions.cancelRequested(run)) controller.abort();
     }
   }
 
@@ -152,15 +155,50 @@ export class PipelineEngine {
     return this.apply(run, change);
   }
 
-  /** Cancels a run: running jobs are killed, pending stages cancelled. */
+  /**
+   * Cancels a run: running jobs are killed and their `onCancel` tasks run, then the run and its
+   * pending stages are cancelled. A run another instance advances is asked to cancel there, and
+   * answered once it is (see `requestCancel`).
+   */
   async cancel(name: string, counter: number): Promise<RunRow> {
+    const { store, leases } = this.options;
     const run = await this.requireRun(name, counter);
     transitions.cancel(run, now());
-    this.running.get(run.id)?.controller.abort();
-    await this.advancing.get(run.id);
-    const fresh = await this.requireRun(name, counter);
-    await this.options.store.changeRun(run.id, transitions.cancel(fresh, now()));
+    const here = this.advancing.has(run.id);
+    if (!here && !(await store.claimRun(run.id, leases.id, Date.now(), leases.leaseUntil()))) {
+      await store.changeRun(run.id, transitions.requestCancel(run, now()));
+      return this.cancelledElsewhere(name, counter);
+    }
+    try {
+      this.running.get(run.id)?.controller.abort();
+      await this.advancing.get(run.id);
+      await this.settleCancel(name, counter);
+    } finally {
+      if (!here) await store.releaseRun(run.id, leases.id);
+    }
     return this.requireRun(name, counter);
+  }
+
+  /** Marks a run cancelled unless it ended meanwhile (its jobs have recorded their ends). */
+  private async settleCancel(name: string, counter: number): Promise<void> {
+    const fresh = await this.requireRun(name, counter);
+    if (fresh.status === 'building' || fresh.status === 'waiting')
+      await this.options.store.changeRun(fresh.id, transitions.cancel(fresh, now()));
+  }
+
+  /**
+   * The run once the instance advancing it has cancelled it (it notices on its next heartbeat
+   * and runs the `onCancel` tasks first); as it is then, if that takes longer than a clean-up.
+   */
+  private async cancelledElsewhere(name: string, counter: number): Promise<RunRow> {
+    const { leases } = this.options;
+    const deadline = Date.now() + this.stages.cleanupTimeoutMs + 3 * leases.leaseMs;
+    for (;;) {
+      const run = await this.requireRun(name, counter);
+      if (!transitions.cancelRequested(run) || run.status === 'cancelled' || Date.now() > deadline)
+        return run;
+      await new Promise((resolve) => setTimeout(resolve, CANCEL_POLL_MS));
+    }
   }
 
   async requireRun(name: string, counter: number): Promise<RunRow> {
@@ -238,10 +276,14 @@ export class PipelineEngine {
       } finally {
         this.running.delete(run.id);
       }
-      // Aborted: a cancel settles the run itself; a stop leaves it to be taken over.
-      if (passed === undefined || this.stopped) return;
+      // Aborted: a cancel is settled once the jobs' onCancel tasks ran; a stop leaves the run
+      // to be taken over.
+      if (this.stopped) return;
+      if (passed === undefined) return this.settleCancel(name, counter);
       const after = await this.requireRun(name, counter);
       if (after.status === 'cancelled') return;
+      // A cancel asked through another instance just as the stage ended wins.
+      if (transitions.cancelRequested(after)) return this.settleCancel(name, counter);
       const stage = transitions.stageOf(after, step.stage.name);
       const { leases } = this.options;
       const owed = await store.changeRun(
@@ -261,6 +303,9 @@ export class PipelineEngine {
     }
   }
 }
+
+/** How often a cancel asked of another instance looks whether the run is cancelled. */
+const CANCEL_POLL_MS = 250;
 
 function now(): string {
   return new Date().toISOString();

@@ -42,7 +42,8 @@ export class StageRunner {
   private slots: number;
   private readonly waiters: (() => void)[] = [];
 
-  private readonly cleanupTimeoutMs: number;
+  /** The time limit of each clean-up task. */
+  readonly cleanupTimeoutMs: number;
 
   constructor(
     private readonly options: StageRunnerOptions,
