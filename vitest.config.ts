@@ -14,6 +14,8 @@ const POSTGRES_SUITES = [
   'test/dashboard.test.ts',
   'test/cluster.test.ts',
   'test/crash.test.ts',
+  'test/variables.test.ts',
+  'test/cancel-cluster.test.ts',
 ];
 
 export default defineConfig({
@@ -38,7 +40,12 @@ export default defineConfig({
         test: {
           name: 'sqlite',
           include: ['**/*.test.ts'],
-          exclude: ['node_modules/**', 'dist/**', 'test/cluster.test.ts'],
+          exclude: [
+            'node_modules/**',
+            'dist/**',
+            'test/cluster.test.ts',
+            'test/cancel-cluster.test.ts',
+          ],
         },
       },
       {
