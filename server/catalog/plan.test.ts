@@ -171,4 +171,30 @@ describe('server/catalog/plan', () => {
       'repositories: packages internal/a-b and internal/a_b would share job variables HOIST_PACKAGE_INTERNAL_A_B_*; rename one',
     ]);
   });
+
+  it('stores secure variables sealed, and refuses a name given both ways', () => {
+    const desired = (key: string) => ({
+      repositories: [repo([{ name: 'app', config: { NAME: 'app' } }])],
+      pipelines: [
+        {
+          name: 'deploy',
+          materials: [{ package: 'internal/app' }],
+          secureVariables: { KEY: key },
+          stages: [{ name: 's', jobs: job }],
+        },
+      ],
+    });
+    const first = planConfiguration(input(desired('k1'))).plan.pipelines[0];
+    expect(first?.definition).toMatchObject({ secureVariables: { KEY: 'sealed:k1' } });
+    expect(
+      messages(
+        input({
+          ...desired('k1'),
+          pipelines: [{ ...desired('k1').pipelines[0], variables: { KEY: 'x' } }],
+        }),
+      ),
+    ).toEqual([
+      "pipelines[0].secureVariables.KEY: 'KEY' is also given in variables.KEY: a name is either a variable or a secure variable",
+    ]);
+  });
 });
