@@ -25,6 +25,12 @@ const PackageBody = z.object({
 });
 const PackageUpdate = z.object({ config: Values.default({}), pollInterval: z.string().optional() });
 const NameParam = z.object({ name: z.string() });
+
+/** What the OpenAPI document says of secure variables in pipeline definitions. */
+const SECURE_VARIABLES_IN =
+  'A pipeline definition as in hoist.yaml. `variables` and `secureVariables` (name → value) may be given at pipeline, stage and job level; secure values are sealed before they are stored and never shown again. A PUT replaces the whole definition: give each secure variable again to keep it (an unchanged value keeps its sealed form); one left out is removed. Tasks may set `runIf: passed | failed | any` and `onCancel: { run } | { exec }`.';
+const SECURE_VARIABLES_OUT =
+  'The definition as stored, with `secureVariables` shown only as `{ NAME: "set" }` at every level.';
 const PackageParams = z.object({ repository: z.string(), name: z.string() });
 
 /** Configuration routes: repositories, packages, pipelines (admin changes, viewer reads). */
@@ -123,12 +129,15 @@ export const configRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
 
   api.get(
     '/api/pipelines',
-    { config: read, schema: { tags: ['configuration'] } },
+    { config: read, schema: { tags: ['configuration'], description: SECURE_VARIABLES_OUT } },
     async (req, reply) => sendAnswer(req, reply, await pipelines.render()),
   );
   api.get(
     '/api/pipelines/:name',
-    { config: read, schema: { tags: ['configuration'], params: NameParam } },
+    {
+      config: read,
+      schema: { tags: ['configuration'], params: NameParam, description: SECURE_VARIABLES_OUT },
+    },
     async (req) => {
       const row = await ctx.store.getPipeline(req.params.name);
       if (!row) throw new NotFoundError(`no pipeline '${req.params.name}'`);
@@ -137,7 +146,10 @@ export const configRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
   );
   api.post(
     '/api/pipelines',
-    { config: admin, schema: { tags: ['configuration'], body: z.unknown() } },
+    {
+      config: admin,
+      schema: { tags: ['configuration'], body: z.unknown(), description: SECURE_VARIABLES_IN },
+    },
     async (req, reply) => {
       await ctx.catalog.savePipeline(req.body, 'create');
       return reply.code(201).send({ name: (req.body as { name: string }).name });
@@ -145,7 +157,15 @@ export const configRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
   );
   api.put(
     '/api/pipelines/:name',
-    { config: admin, schema: { tags: ['configuration'], params: NameParam, body: z.unknown() } },
+    {
+      config: admin,
+      schema: {
+        tags: ['configuration'],
+        params: NameParam,
+        body: z.unknown(),
+        description: SECURE_VARIABLES_IN,
+      },
+    },
     async (req) => {
       await ctx.catalog.savePipeline(req.body, 'update', req.params.name);
       return { name: req.params.name };
