@@ -200,6 +200,11 @@ pipelines:
     expect(all.find((p: { name: string }) => p.name === 'vars').secureVariables).toEqual({
       DEPLOY_KEY: 'set',
     });
+    const docs = await server.api<{
+      paths: Record<string, Record<string, { description?: string }>>;
+    }>('GET', '/docs/json');
+    expect(docs.body.paths['/api/pipelines/{name}']?.put?.description).toMatch(/secureVariables/);
+    expect(docs.body.paths['/api/pipelines/{name}']?.get?.description).toMatch(/"set"/);
     const applied = await server.api<{ changed: number }>('POST', '/api/config/apply');
     expect(applied.status).toBe(200);
     expect(applied.body.changed).toBe(0);
