@@ -4,6 +4,7 @@ import type { LeaseHolder } from '../cluster/lease-holder.ts';
 import type { Logger } from '../logger.ts';
 import type { CheckRow, RunChange, RunRow, Store } from '../store/store.ts';
 import { type Actor, requireApprover } from './approvals.ts';
+import { cancelledElsewhere } from './cancel-elsewhere.ts';
 import { definitionOf } from './definition.ts';
 import { PendingScheduling } from './pending.ts';
 import { promotions } from './promotions.ts';
@@ -167,7 +168,8 @@ export class PipelineEngine {
     const here = this.advancing.has(run.id);
     if (!here && !(await store.claimRun(run.id, leases.id, Date.now(), leases.leaseUntil()))) {
       await store.changeRun(run.id, transitions.requestCancel(run, now()));
-      return this.cancelledElsewhere(name, counter);
+      const within = this.stages.cleanupTimeoutMs + 3 * leases.leaseMs;
+      return cancelledElsewhere(() => this.requireRun(name, counter), within);
     }
     try {
       this.running.get(run.id)?.controller.abort();
@@ -184,21 +186,6 @@ export class PipelineEngine {
     const fresh = await this.requireRun(name, counter);
     if (fresh.status === 'building' || fresh.status === 'waiting')
       await this.options.store.changeRun(fresh.id, transitions.cancel(fresh, now()));
-  }
-
-  /**
-   * The run once the instance advancing it has cancelled it (it notices on its next heartbeat
-   * and runs the `onCancel` tasks first); as it is then, if that takes longer than a clean-up.
-   */
-  private async cancelledElsewhere(name: string, counter: number): Promise<RunRow> {
-    const { leases } = this.options;
-    const deadline = Date.now() + this.stages.cleanupTimeoutMs + 3 * leases.leaseMs;
-    for (;;) {
-      const run = await this.requireRun(name, counter);
-      if (!transitions.cancelRequested(run) || run.status === 'cancelled' || Date.now() > deadline)
-        return run;
-      await new Promise((resolve) => setTimeout(resolve, CANCEL_POLL_MS));
-    }
   }
 
   async requireRun(name: string, counter: number): Promise<RunRow> {
@@ -303,9 +290,6 @@ export class PipelineEngine {
     }
   }
 }
-
-/** How often a cancel asked of another instance looks whether the run is cancelled. */
-const CANCEL_POLL_MS = 250;
 
 function now(): string {
   return new Date().toISOString();
