@@ -97,7 +97,9 @@ pipelines:
     expect(answer.status).toBe(200);
     expect(answer.body.status).toBe('cancelled');
     expect(readFileSync(join(out, 'undone'), 'utf8')).toBe('deploy\n');
-    expect(Date.now() - started).toBeLessThan(15_000);
+    const took = Date.now() - started;
+    console.info(`cancel through the other instance answered after ${took} ms (onCancel: 1 s)`);
+    expect(took).toBeLessThan(15_000);
     const run = (await holder.api<Run>('GET', '/api/pipelines/deploy/runs/1')).body;
     expect(run.stages.map((s) => s.status)).toEqual(['cancelled', 'cancelled']);
     expect(run.stages[0]?.jobs[0]?.status).toBe('cancelled');
