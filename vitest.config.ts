@@ -17,6 +17,8 @@ const POSTGRES_SUITES = [
   'test/timers.test.ts',
   'test/locking.test.ts',
   'test/locking-cluster.test.ts',
+  'test/variables.test.ts',
+  'test/cancel-cluster.test.ts',
 ];
 
 export default defineConfig({
@@ -47,6 +49,7 @@ export default defineConfig({
             'test/cluster.test.ts',
             'test/locking-cluster.test.ts',
             'test/timers.test.ts',
+            'test/cancel-cluster.test.ts',
           ],
         },
       },

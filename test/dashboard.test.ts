@@ -14,6 +14,7 @@ import {
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = fileURLToPath(new URL('../docs/screenshots/', import.meta.url));
 const VIEWER = 'viewer-token-for-the-dashboard';
+const DASHBOARD_SECRET = 'dashboard-secret-value-1';
 
 interface Run {
   counter: number;
@@ -59,6 +60,8 @@ pipelines:
       - { name: verify, jobs: [{ name: test, tasks: [{ run: "echo tested $HOIST_PACKAGE_INTERNAL_APP_LABEL" }] }] }
   - name: deploy
     materials: [{ pipeline: build, stage: verify }]
+    variables: { REGION: eu-1 }
+    secureVariables: { DEPLOY_KEY: "${DASHBOARD_SECRET}" }
     stages:
       - { name: production, approval: manual, jobs: [{ name: install, tasks: [{ run: "echo installing $HOIST_PACKAGE_INTERNAL_APP_LABEL" }] }] }
   - name: nightly
@@ -116,6 +119,14 @@ templates:
     expect(line).toContain('timer 0 2 * * * Europe/Berlin (only on changes)');
     const next = await nightly.locator('p.timer time').getAttribute('datetime');
     expect(Number.isNaN(Date.parse(next ?? ''))).toBe(false);
+  });
+
+  it("shows a pipeline's variables, secure ones by name only", async () => {
+    const page = await signIn(VIEWER);
+    const line = page.getByLabel('Variables of deploy');
+    await line.waitFor();
+    expect(await line.textContent()).toBe('variables: REGION=eu-1, DEPLOY_KEY (secure)');
+    expect(await page.content()).not.toContain(DASHBOARD_SECRET);
     await page.close();
   });
 

@@ -1,3 +1,4 @@
+import { hideSecureVariables } from '../catalog/secure-variables.ts';
 import { lockedView } from '../pipelines/locking.ts';
 import type { TimerView } from '../pipelines/timers.ts';
 import type { CheckRow, MaterialSummary, OverviewStore, PipelineText } from '../store/store.ts';
@@ -178,7 +179,7 @@ export function materialJson(
  * `paused` and `source` added, without decoding it. As with a spread, the added keys win.
  */
 export function pipelineJson(p: PipelineText, timer: TimerView = {}): string {
-  const body = p.definition.trim();
+  const body = withSecureVariablesHidden(p.definition.trim());
   if (!body.startsWith('{') || !body.endsWith('}'))
     throw new Error(`the stored definition of pipeline '${p.name}' is not a JSON object`);
   const inner = body.slice(1, -1).trim();
@@ -189,4 +190,10 @@ export function pipelineJson(p: PipelineText, timer: TimerView = {}): string {
   const held = lockedView(p.lock);
   const locked = held ? `,"locked":${j(held)}` : '';
   return `{${inner}${inner ? ',' : ''}"paused":${p.paused},"source":${j(p.source)}${error}${locked}${timing}}`;
+}
+
+/** A definition's text with its secure variables shown as `set` (decoded only when it has any). */
+function withSecureVariablesHidden(text: string): string {
+  if (!text.includes('"secureVariables"')) return text;
+  return JSON.stringify(hideSecureVariables(JSON.parse(text)));
 }

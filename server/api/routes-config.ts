@@ -25,6 +25,12 @@ const PackageBody = z.object({
 });
 const PackageUpdate = z.object({ config: Values.default({}), pollInterval: z.string().optional() });
 const NameParam = z.object({ name: z.string() });
+
+/** What the OpenAPI document says of secure variables in pipeline definitions. */
+const SECURE_VARIABLES_IN =
+  'A pipeline definition as in hoist.yaml. `variables` and `secureVariables` (name → value) may be given at pipeline, stage and job level; secure values are sealed before they are stored and never shown again. A PUT replaces the whole definition: give each secure variable again to keep it (an unchanged value keeps its sealed form); one left out is removed. Tasks may set `runIf: passed | failed | any` and `onCancel: { run } | { exec }`.';
+const SECURE_VARIABLES_OUT =
+  'The definition as stored, with `secureVariables` shown only as `{ NAME: "set" }` at every level.';
 const PackageParams = z.object({ repository: z.string(), name: z.string() });
 
 const PIPELINE_VIEW =
@@ -132,7 +138,10 @@ export const configRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
     '/api/pipelines',
     {
       config: read,
-      schema: { tags: ['configuration'], description: `${PIPELINE_VIEW} ${lockNote}` },
+      schema: {
+        tags: ['configuration'],
+        description: `${PIPELINE_VIEW} ${lockNote} ${SECURE_VARIABLES_OUT}`,
+      },
     },
     async (req, reply) => sendAnswer(req, reply, await pipelines.render()),
   );
@@ -143,7 +152,7 @@ export const configRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
       schema: {
         tags: ['configuration'],
         params: NameParam,
-        description: `${PIPELINE_VIEW} ${lockNote}`,
+        description: `${PIPELINE_VIEW} ${lockNote} ${SECURE_VARIABLES_OUT}`,
       },
     },
     async (req) => {
@@ -156,7 +165,11 @@ export const configRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
     '/api/pipelines',
     {
       config: admin,
-      schema: { tags: ['configuration'], body: z.unknown(), description: PIPELINE_BODY },
+      schema: {
+        tags: ['configuration'],
+        body: z.unknown(),
+        description: `${PIPELINE_BODY} ${SECURE_VARIABLES_IN}`,
+      },
     },
     async (req, reply) => {
       await ctx.catalog.savePipeline(req.body, 'create');
@@ -171,7 +184,7 @@ export const configRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
         tags: ['configuration'],
         params: NameParam,
         body: z.unknown(),
-        description: PIPELINE_BODY,
+        description: `${PIPELINE_BODY} ${SECURE_VARIABLES_IN}`,
       },
     },
     async (req) => {

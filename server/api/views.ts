@@ -1,3 +1,4 @@
+import { hideSecureVariables } from '../catalog/secure-variables.ts';
 import { lockedView } from '../pipelines/locking.ts';
 import type { TimerView } from '../pipelines/timers.ts';
 import type {
@@ -56,14 +57,15 @@ export function packageView(row: PackageRow): PackageView {
 }
 
 /**
- * What the API shows of a pipeline: its definition, paused, where it came from, why its last
+ * What the API shows of a pipeline: its definition (secure variables as `set`), paused, where it came from, why its last
  * scheduling failed (only while it does), with a timer its next and last firing, and which run
  * holds its lock (only while one does).
  */
 export function pipelineView(row: PipelineRow, timer: TimerView = {}, lock?: PipelineLock) {
   const locked = lockedView(lock);
   return {
-    ...(row.definition as object),
+    // Secure variables only as `set`, never their (sealed) values.
+    ...(hideSecureVariables(row.definition) as object),
     paused: row.paused,
     source: row.source,
     ...(row.schedulingError ? { schedulingError: row.schedulingError } : {}),

@@ -75,6 +75,7 @@ export class Catalog {
       current: {
         repositories: await this.store.listRepositories(),
         packages: await this.store.listPackages(),
+        pipelines: await this.store.listPipelines(),
       },
       verdicts: await verdicts(this.context, config),
       pluginIds: pluginIds(this.host),
@@ -248,9 +249,12 @@ export class Catalog {
       },
     });
     if (issues.length > 0) throw new ConfigInvalidError(issues);
+    // A PUT replaces the whole definition: a secure variable it leaves out is removed, one it
+    // gives again unchanged keeps its sealed form.
+    const previous = existing ? definitionOf(existing) : undefined;
     await this.store.savePipeline({
       name: pipeline.name,
-      definition: toStored(pipeline),
+      definition: toStored(this.sealed.pipeline(pipeline, previous)),
       source: 'api',
     });
     await this.pipelinesChanged();
@@ -263,6 +267,11 @@ export class Catalog {
       throw new ConflictError(`pipeline '${name}' is upstream of ${downstream.join(', ')}`);
     await this.store.deletePipeline(name);
     await this.pipelinesChanged();
+  }
+
+  /** A sealed secure variable opened, for a job's environment. */
+  openSecret(sealed: string): string {
+    return this.sealed.openValue(sealed);
   }
 
   requireRepository(name: string): Promise<RepositoryRow> {

@@ -4,6 +4,7 @@ import { samplePlugin } from '../../test/helpers/sample-plugin.ts';
 import { HoistConfig } from '../config/schema.ts';
 import type { PackageRow } from '../store/store.ts';
 import { type PlanInput, planConfiguration } from './plan.ts';
+import { sealSecureVariables } from './secure-variables.ts';
 
 const plugin = samplePlugin();
 /** Seals by prefixing, so that the test sees which values were sealed. */
@@ -18,6 +19,11 @@ const sealed: PlanInput['sealed'] = {
     }
     return { config, secrets };
   },
+  pipeline: (definition, previous) =>
+    sealSecureVariables(definition, previous, {
+      seal: (v) => `sealed:${v}`,
+      open: (v) => v.replace(/^sealed:/, ''),
+    }),
 };
 
 const job = [{ name: 'j', tasks: [{ run: 'true' }] }];
@@ -163,6 +169,32 @@ describe('server/catalog/plan', () => {
     ).toEqual([
       "repositories[0].plugin: no plugin 'nope'; known: sample",
       'repositories: packages internal/a-b and internal/a_b would share job variables HOIST_PACKAGE_INTERNAL_A_B_*; rename one',
+    ]);
+  });
+
+  it('stores secure variables sealed, and refuses a name given both ways', () => {
+    const desired = (key: string) => ({
+      repositories: [repo([{ name: 'app', config: { NAME: 'app' } }])],
+      pipelines: [
+        {
+          name: 'deploy',
+          materials: [{ package: 'internal/app' }],
+          secureVariables: { KEY: key },
+          stages: [{ name: 's', jobs: job }],
+        },
+      ],
+    });
+    const first = planConfiguration(input(desired('k1'))).plan.pipelines[0];
+    expect(first?.definition).toMatchObject({ secureVariables: { KEY: 'sealed:k1' } });
+    expect(
+      messages(
+        input({
+          ...desired('k1'),
+          pipelines: [{ ...desired('k1').pipelines[0], variables: { KEY: 'x' } }],
+        }),
+      ),
+    ).toEqual([
+      "pipelines[0].secureVariables.KEY: 'KEY' is also given in variables.KEY: a name is either a variable or a secure variable",
     ]);
   });
 });

@@ -1,8 +1,8 @@
 import { materialFingerprint, type RepositoryPlugin, type ValidationIssue } from 'hoist';
 import { formatPath } from '../config/load.ts';
 import { type HoistConfig, pollIntervalMs } from '../config/schema.ts';
-import { toStored } from '../pipelines/definition.ts';
-import type { ConfigurationPlan, PackageRow, RepositoryRow } from '../store/store.ts';
+import { definitionOf, toStored } from '../pipelines/definition.ts';
+import type { ConfigurationPlan, PackageRow, PipelineRow, RepositoryRow } from '../store/store.ts';
 import { pipelineIssues, variableCollisions } from './references.ts';
 import type { SealedValues } from './sealed.ts';
 
@@ -21,11 +21,11 @@ export interface PlanInput {
   /** The configuration file, parsed. */
   desired: HoistConfig;
   /** What the store holds now. */
-  current: { repositories: RepositoryRow[]; packages: PackageRow[] };
+  current: { repositories: RepositoryRow[]; packages: PackageRow[]; pipelines?: PipelineRow[] };
   verdicts: PluginVerdicts;
   /** Known plugin ids, for the error naming them. */
   pluginIds: string[];
-  sealed: Pick<SealedValues, 'split'>;
+  sealed: Pick<SealedValues, 'split' | 'pipeline'>;
 }
 
 /**
@@ -54,7 +54,7 @@ export function planConfiguration(input: PlanInput): {
     ...apiPackages.map((p) => ({ repository: p.repository, package: p.name })),
   ];
   for (const message of variableCollisions(allPackages)) at(['repositories'], message);
-  planPipelines(input.desired, allPackages, plan, at);
+  planPipelines(input, allPackages, plan, at);
   return { plan, issues };
 }
 
@@ -122,11 +122,13 @@ function planRepositories(
 }
 
 function planPipelines(
-  desired: HoistConfig,
+  input: PlanInput,
   packages: { repository: string; package: string }[],
   plan: ConfigurationPlan,
   at: (path: PropertyKey[], message: string) => void,
 ): void {
+  const { desired } = input;
+  const stored = new Map((input.current.pipelines ?? []).map((p) => [p.name, p]));
   const names = new Set<string>();
   for (const [i, pipeline] of desired.pipelines.entries()) {
     if (names.has(pipeline.name))
@@ -143,9 +145,13 @@ function planPipelines(
   for (const [i, pipeline] of desired.pipelines.entries()) {
     for (const issue of pipelineIssues(pipeline, known))
       at(['pipelines', i, ...pathOf(issue.key)], issue.message);
+    const previous = stored.get(pipeline.name);
     plan.pipelines.push({
       name: pipeline.name,
-      definition: toStored(pipeline),
+      // Secure variables sealed; one that did not change keeps its sealed form.
+      definition: toStored(
+        input.sealed.pipeline(pipeline, previous ? definitionOf(previous) : undefined),
+      ),
       source: 'config',
     });
   }

@@ -1,5 +1,6 @@
 import { findMaterialNameCollisions, type ValidationIssue } from 'hoist';
 import type { PipelineConfig } from '../config/schema.ts';
+import { variableIssues } from '../pipelines/variables.ts';
 
 /**
  * Reference rules of a configuration, shared by the configuration file's plan and the API's
@@ -58,6 +59,7 @@ export function pipelineIssues(pipeline: PipelineConfig, known: KnownNames): Val
       jobNames.add(job.name);
     }
   }
+  issues.push(...variableIssues(pipeline));
   return issues;
 }
 

@@ -1,5 +1,7 @@
 import type { Configuration, PropertyDefinition } from 'hoist';
+import type { PipelineConfig } from '../config/schema.ts';
 import type { SecretBox } from '../secrets.ts';
+import { sealSecureVariables } from './secure-variables.ts';
 
 /** Plain and sealed values of one configuration, as stored. */
 export interface SplitValues {
@@ -17,6 +19,10 @@ export interface SealedValues {
   ): SplitValues;
   /** Both parts as one configuration, secrets opened. */
   open(config: Record<string, string>, secrets: Record<string, string>): Configuration;
+  /** A pipeline definition with its secure variables sealed (unchanged ones keep their form). */
+  pipeline(definition: PipelineConfig, previous: PipelineConfig | undefined): PipelineConfig;
+  /** One sealed value opened (a secure variable, when a job's environment is built). */
+  openValue(sealed: string): string;
 }
 
 export function sealedValues(box: SecretBox): SealedValues {
@@ -48,5 +54,7 @@ export function sealedValues(box: SecretBox): SealedValues {
       for (const [key, sealed] of Object.entries(secrets)) result[key] = box.open(sealed);
       return result;
     },
+    pipeline: (definition, previous) => sealSecureVariables(definition, previous, box),
+    openValue: (sealed) => box.open(sealed),
   };
 }

@@ -44,6 +44,30 @@ const Values = z.record(
   z.union([z.string(), z.number(), z.boolean()]).transform(String),
 );
 
+/** A job environment variable's name. */
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * `variables:` or `secureVariables:` of a pipeline, stage or job: environment names, values
+ * written as text; `HOIST_…` names are Hoist's own.
+ */
+export const Variables = Values.superRefine((values, ctx) => {
+  for (const name of Object.keys(values)) {
+    if (!VARIABLE_NAME.test(name))
+      ctx.addIssue({
+        code: 'custom',
+        path: [name],
+        message: `'${name}' is not an environment variable name: letters, digits and _, not a digit first`,
+      });
+    else if (name.startsWith('HOIST_'))
+      ctx.addIssue({
+        code: 'custom',
+        path: [name],
+        message: `names beginning HOIST_ are set by Hoist itself (HOIST_PIPELINE_NAME, HOIST_PACKAGE_…); choose another name`,
+      });
+  }
+});
+
 export const PackageConfig = z.strictObject({
   name: Name,
   config: Values.default({}),
@@ -59,18 +83,49 @@ export const RepositoryConfig = z.strictObject({
 });
 export type RepositoryConfig = z.infer<typeof RepositoryConfig>;
 
-export const Task = z.union(
-  [
-    z.strictObject({ run: z.string().min(1) }),
-    z.strictObject({ exec: z.array(z.string()).min(1) }),
-  ],
-  {
-    error: (issue) =>
-      issue.code === 'invalid_union'
-        ? "a task is either { run: 'a shell script' } or { exec: [command, argument, …] }"
-        : undefined,
-  },
-);
+/** When a task runs: while no earlier task failed (default), once one has, or always. */
+export const RunIf = z.enum(['passed', 'failed', 'any'], {
+  error: () => 'must be passed, failed or any',
+});
+export type RunIf = z.infer<typeof RunIf>;
+
+const TASK_SHAPES =
+  "a task is either { run: 'a shell script' } or { exec: [command, argument, …] }";
+
+/** The two kinds of task, with more fields where a task allows them. */
+function taskUnion<T extends z.core.$ZodLooseShape>(extra: T) {
+  return z.union(
+    [
+      z.strictObject({ run: z.string().min(1), ...extra }),
+      z.strictObject({ exec: z.array(z.string()).min(1), ...extra }),
+    ],
+    { error: (issue) => (issue.code === 'invalid_union' ? taskProblem(issue) : undefined) },
+  );
+}
+
+/**
+ * What is wrong with a task: for a task that is plainly a `run` or an `exec` one, the first
+ * problem of that kind (`runIf: must be passed, failed or any`), else the two shapes.
+ */
+function taskProblem(issue: { input?: unknown; errors?: unknown }): string {
+  const input = issue.input;
+  if (typeof input !== 'object' || input === null) return TASK_SHAPES;
+  const isRun = 'run' in input;
+  if (isRun === 'exec' in input || !Array.isArray(issue.errors)) return TASK_SHAPES;
+  const branch = issue.errors[isRun ? 0 : 1] as { path?: PropertyKey[]; message?: string }[];
+  const first = branch?.[0];
+  if (!first?.message) return TASK_SHAPES;
+  const where = (first.path ?? []).map(String).join('.');
+  return where ? `${where}: ${first.message}` : first.message;
+}
+
+/** A task run when its job is cancelled while the task runs (GoCD's `on_cancel`). */
+export const CancelTask = taskUnion({});
+
+export const Task = taskUnion({
+  runIf: RunIf.optional(),
+  onCancel: CancelTask.optional(),
+});
 
 /** The message of a value that is not even an object, naming what is expected. */
 const shape = (expected: string) => ({
@@ -83,6 +138,8 @@ export const Job = z.strictObject(
     name: Name,
     tasks: z.array(Task).min(1, 'a job needs at least one task'),
     timeout: JobTimeout.optional(),
+    variables: Variables.optional(),
+    secureVariables: Variables.optional(),
   },
   shape("a job: { name: NAME, tasks: [{ run: '…' }], timeout: 10m }"),
 );
@@ -93,6 +150,8 @@ export const Stage = z.strictObject(
     approval: z.enum(['auto', 'manual']).default('auto'),
     approvers: z.array(z.string().min(1)).optional(),
     allowOnlyOnSuccess: z.boolean().optional(),
+    variables: Variables.optional(),
+    secureVariables: Variables.optional(),
     jobs: z.array(Job).min(1, 'a stage needs at least one job'),
   },
   shape('a stage: { name: NAME, approval: auto | manual, approvers: [...], jobs: [...] }'),
@@ -170,6 +229,8 @@ export const PipelineConfig = z.strictObject({
   timer: Timer.optional(),
   template: Name.optional(),
   parameters: z.record(z.string(), z.string()).optional(),
+  variables: Variables.optional(),
+  secureVariables: Variables.optional(),
 });
 export type PipelineConfig = z.infer<typeof PipelineConfig>;
 

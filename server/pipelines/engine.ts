@@ -4,6 +4,7 @@ import type { LeaseHolder } from '../cluster/lease-holder.ts';
 import type { Logger } from '../logger.ts';
 import type { CheckRow, RunChange, RunRow, Store } from '../store/store.ts';
 import { type Actor, requireApprover } from './approvals.ts';
+import { cancelledElsewhere } from './cancel-elsewhere.ts';
 import { definitionOf } from './definition.ts';
 import { LockKeeper } from './lock-keeper.ts';
 import { waitingFor } from './locking.ts';
@@ -109,11 +110,14 @@ export class PipelineEngine {
     await this.locks.sweep();
   }
 
-  /** Runs cancelled through another instance stop here too (checked on every heartbeat). */
+  /**
+   * Runs cancelled through another instance stop here too (checked on every heartbeat): their
+   * jobs are killed, their `onCancel` tasks run, then the run is marked cancelled here.
+   */
   async watchCancellations(): Promise<void> {
     for (const { controller, pipeline, counter } of this.running.values()) {
       const run = await this.options.store.getRun(pipeline, counter);
-      if (run?.status === 'cancelled') controller.abort();
+      if (run && transitions.cancelRequested(run)) controller.abort();
     }
   }
 
@@ -172,15 +176,36 @@ export class PipelineEngine {
     return this.apply(run, change);
   }
 
-  /** Cancels a run: running jobs are killed, pending stages cancelled. */
+  /**
+   * Cancels a run: running jobs are killed and their `onCancel` tasks run, then the run and its
+   * pending stages are cancelled. A run another instance advances is asked to cancel there, and
+   * answered once it is (see `requestCancel`).
+   */
   async cancel(name: string, counter: number): Promise<RunRow> {
+    const { store, leases } = this.options;
     const run = await this.requireRun(name, counter);
     transitions.cancel(run, now());
-    this.running.get(run.id)?.controller.abort();
-    await this.advancing.get(run.id);
-    const fresh = await this.requireRun(name, counter);
-    await this.locks.write(fresh, transitions.cancel(fresh, now()));
+    const here = this.advancing.has(run.id);
+    if (!here && !(await store.claimRun(run.id, leases.id, Date.now(), leases.leaseUntil()))) {
+      await store.changeRun(run.id, transitions.requestCancel(run, now()));
+      const within = this.stages.cleanupTimeoutMs + 3 * leases.leaseMs;
+      return cancelledElsewhere(() => this.requireRun(name, counter), within);
+    }
+    try {
+      this.running.get(run.id)?.controller.abort();
+      await this.advancing.get(run.id);
+      await this.settleCancel(name, counter);
+    } finally {
+      if (!here) await store.releaseRun(run.id, leases.id);
+    }
     return this.requireRun(name, counter);
+  }
+
+  /** Marks a run cancelled unless it ended meanwhile (its jobs have recorded their ends). */
+  private async settleCancel(name: string, counter: number): Promise<void> {
+    const fresh = await this.requireRun(name, counter);
+    if (fresh.status === 'building' || fresh.status === 'waiting')
+      await this.locks.write(fresh, transitions.cancel(fresh, now()));
   }
 
   /** Unlocks a pipeline that a failed run keeps locked (see `LockKeeper.unlock`). */
@@ -276,10 +301,14 @@ export class PipelineEngine {
       } finally {
         this.running.delete(run.id);
       }
-      // Aborted: a cancel settles the run itself; a stop leaves it to be taken over.
-      if (passed === undefined || this.stopped) return;
+      // Aborted: a cancel is settled once the jobs' onCancel tasks ran; a stop leaves the run
+      // to be taken over.
+      if (this.stopped) return;
+      if (passed === undefined) return this.settleCancel(name, counter);
       const after = await this.requireRun(name, counter);
       if (after.status === 'cancelled') return;
+      // A cancel asked through another instance just as the stage ended wins.
+      if (transitions.cancelRequested(after)) return this.settleCancel(name, counter);
       const stage = transitions.stageOf(after, step.stage.name);
       const { leases } = this.options;
       const owed = await this.locks.write(

@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type JobSpec, runJob } from './runner.ts';
+import { type JobSpec, runJob, STOPPING } from './runner.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -119,7 +119,118 @@ describe('server/pipelines/runner', () => {
       exitCode: 4,
       error: 'exited with code 4',
     });
-    expect(readFileSync(s.logFile, 'utf8')).not.toContain('never\n');
+    const log = readFileSync(s.logFile, 'utf8');
+    expect(log).not.toMatch(/^never$/m);
+    expect(log).toContain('hoist: skipped (runIf: passed; an earlier task failed): echo never\n');
+  });
+
+  it('runs runIf: failed tasks only after a failure, any always, and still fails the job', async () => {
+    const tasks: JobSpec['tasks'] = [
+      { run: 'echo first' },
+      { run: 'echo on-failure-1', runIf: 'failed' },
+      { run: 'exit 3' },
+      { run: 'echo skipped-pass' },
+      { run: 'echo on-failure-2; exit 0', runIf: 'failed' },
+      { exec: ['sh', '-c', 'echo always'], runIf: 'any' },
+    ];
+    const s = spec(tasks);
+    expect(await runJob(s, new AbortController().signal)).toEqual({
+      passed: false,
+      exitCode: 3,
+      error: 'exited with code 3',
+    });
+    const log = readFileSync(s.logFile, 'utf8');
+    expect(log.match(/^(first|on-failure-\d|skipped-pass|always)$/gm)).toEqual([
+      'first',
+      'on-failure-2',
+      'always',
+    ]);
+    expect(log).toContain('hoist: skipped (runIf: failed; no task failed): echo on-failure-1\n');
+    expect(log).toContain('hoist: runs (runIf: failed; an earlier task failed)\n');
+    const passing = spec([{ run: 'echo ok' }, { run: 'echo cleanup', runIf: 'failed' }]);
+    expect((await runJob(passing, new AbortController().signal)).passed).toBe(true);
+    expect(readFileSync(passing.logFile, 'utf8')).not.toMatch(/^cleanup$/m);
+  });
+
+  it('on a cancel kills the running task, runs its onCancel with the same environment and folder, and nothing after', async () => {
+    const controller = new AbortController();
+    const s = spec(
+      [
+        {
+          run: 'echo started > started; sleep 30',
+          onCancel: { run: 'echo "undo $TOKEN in $(basename "$PWD")"; echo undone > undone' },
+        },
+        { run: 'echo later', runIf: 'any' },
+      ],
+      { env: { PATH: process.env.PATH ?? '', TOKEN: 'tok-abcdef' }, secrets: ['tok-abcdef'] },
+    );
+    const waitFor = async (file: string) => {
+      while (!existsSync(file)) await new Promise((r) => setTimeout(r, 20));
+    };
+    const started = Date.now();
+    const outcome = runJob(s, controller.signal);
+    await waitFor(join(s.cwd, 'started'));
+    controller.abort();
+    expect(await outcome).toEqual({ passed: false, exitCode: null, error: 'cancelled' });
+    expect(Date.now() - started).toBeLessThan(5000);
+    // The onCancel has ended before the job's outcome is answered.
+    expect(readFileSync(join(s.cwd, 'undone'), 'utf8')).toBe('undone\n');
+    const log = readFileSync(s.logFile, 'utf8');
+    expect(log).toContain('hoist: the task was cancelled; running its onCancel task\n');
+    expect(log).toContain('undo ******** in work\n');
+    expect(log).toContain('hoist: skipped (the job was cancelled): echo later\n');
+    expect(log).not.toMatch(/^later$/m);
+  });
+
+  it('bounds an onCancel by the clean-up limit', async () => {
+    const controller = new AbortController();
+    const s = spec([{ run: 'sleep 30', onCancel: { run: 'sleep 30' } }], {
+      cleanupTimeoutMs: 300,
+    });
+    setTimeout(() => controller.abort(), 200);
+    const started = Date.now();
+    await runJob(s, controller.signal);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(readFileSync(s.logFile, 'utf8')).toContain(
+      'hoist: onCancel task failed: timed out after 0 s (the clean-up limit)',
+    );
+  });
+
+  it('on a timeout runs the killed task onCancel, then the failed and any tasks within the clean-up limit', async () => {
+    const s = spec(
+      [
+        { run: 'sleep 30', onCancel: { run: 'echo undo' } },
+        { run: 'echo next' },
+        { run: 'echo rollback', runIf: 'failed' },
+        { run: 'sleep 30', runIf: 'any' },
+        { run: 'echo last', runIf: 'any' },
+      ],
+      { timeoutMs: 300, cleanupTimeoutMs: 400 },
+    );
+    const outcome = await runJob(s, new AbortController().signal);
+    expect(outcome).toEqual({ passed: false, exitCode: null, error: 'timed out after 0 s' });
+    const log = readFileSync(s.logFile, 'utf8');
+    expect(log.match(/^(undo|next|rollback|last)$/gm)).toEqual(['undo', 'rollback', 'last']);
+    expect(log).toContain(
+      'hoist: the task was killed at the time limit; running its onCancel task',
+    );
+    expect(log).toContain('hoist: skipped (runIf: passed; the job timed out): echo next');
+    expect(log).toContain('hoist: task failed: timed out after 0 s (the clean-up limit)');
+  });
+
+  it('runs nothing more when the server stops', async () => {
+    const controller = new AbortController();
+    const s = spec([
+      { run: 'echo go > go; sleep 30', onCancel: { run: 'echo undo' } },
+      { run: 'echo after', runIf: 'any' },
+    ]);
+    const outcome = runJob(s, controller.signal);
+    while (!existsSync(join(s.cwd, 'go'))) await new Promise((r) => setTimeout(r, 20));
+    controller.abort(STOPPING);
+    expect((await outcome).passed).toBe(false);
+    const log = readFileSync(s.logFile, 'utf8');
+    expect(log).not.toMatch(/^(undo|after)$/m);
+    expect(log).toContain('hoist: skipped (the server is stopping): echo after');
   });
 
   it('kills the whole process group on timeout and on cancel', async () => {

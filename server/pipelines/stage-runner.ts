@@ -1,14 +1,15 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { materialEnvironment, type PluginHost } from 'hoist';
+import { ConfigInvalidError, materialEnvironment, type PluginHost } from 'hoist';
 import type { Catalog } from '../catalog/catalog.ts';
-import { parseDuration } from '../config/schema.ts';
+import { MAX_DURATION_MS, parseDuration } from '../config/schema.ts';
 import type { Logger } from '../logger.ts';
 import { processStart } from '../process-group.ts';
 import type { JobRow, RunRow, StageRow, Store } from '../store/store.ts';
-import type { StageConfig } from './definition.ts';
-import { runJob } from './runner.ts';
+import { definitionOf, type StageConfig } from './definition.ts';
+import { DEFAULT_CLEANUP_TIMEOUT_MS, runJob, STOPPING } from './runner.ts';
 import { finishJob, jobProcess, startJob } from './transitions.ts';
+import { jobVariables, type VariableLevel } from './variables.ts';
 
 /** What the stage runner needs. */
 export interface StageRunnerOptions {
@@ -20,6 +21,8 @@ export interface StageRunnerOptions {
   concurrency?: number;
   /** Default job time limit; default 1 hour. */
   jobTimeoutMs?: number;
+  /** Time limit of each clean-up task (`onCancel`, and after a timeout); default 5 minutes. */
+  cleanupTimeoutMs?: number;
   /** The instance the jobs run on. */
   owner: () => string;
   /** Where a job's end that cannot be recorded yet (a full disk) is reported. */
@@ -39,8 +42,15 @@ export class StageRunner {
   private slots: number;
   private readonly waiters: (() => void)[] = [];
 
-  constructor(private readonly options: StageRunnerOptions) {
+  /** The time limit of each clean-up task. */
+  readonly cleanupTimeoutMs: number;
+
+  constructor(
+    private readonly options: StageRunnerOptions,
+    env = process.env,
+  ) {
     this.slots = options.concurrency ?? 4;
+    this.cleanupTimeoutMs = options.cleanupTimeoutMs ?? cleanupTimeout(env);
   }
 
   /** Path of a job's log. */
@@ -59,8 +69,11 @@ export class StageRunner {
     signal: AbortSignal,
   ): Promise<boolean | undefined> {
     const { env, secrets } = await this.environment(run, stage);
+    const pipeline = await this.pipelineVariables(run.pipeline);
     const results = await Promise.all(
-      stage.jobs.map((job) => this.runOne(run, stage, job, definition, { env, secrets }, signal)),
+      stage.jobs.map((job) =>
+        this.runOne(run, stage, job, definition, { env, secrets, pipeline }, signal),
+      ),
     );
     if (signal.aborted) return undefined;
     return results.every(Boolean);
@@ -71,7 +84,7 @@ export class StageRunner {
     stage: StageRow,
     job: JobRow,
     definition: StageConfig | undefined,
-    environment: { env: Record<string, string>; secrets: string[] },
+    environment: { env: Record<string, string>; secrets: string[]; pipeline?: VariableLevel },
     signal: AbortSignal,
   ): Promise<boolean> {
     const { store } = this.options;
@@ -89,34 +102,41 @@ export class StageRunner {
         const change = jobProcess(job, { pgid: pid, start, host: hostname() });
         recorded = recorded.then(() => store.changeRun(run.id, change)).catch(() => {});
       };
-      const outcome = spec
-        ? await runJob(
-            {
-              tasks: spec.tasks,
-              cwd: join(
-                this.options.dataDir,
-                'work',
-                run.pipeline,
-                String(run.counter),
-                stage.name,
-                job.name,
-              ),
-              env: { ...environment.env, HOIST_JOB_NAME: job.name },
-              secrets: environment.secrets,
-              logFile: this.logPath(run.pipeline, run.counter, stage.name, job.name),
-              timeoutMs:
-                spec.timeout && spec.timeout !== 'never'
-                  ? parseDuration(spec.timeout)
-                  : (this.options.jobTimeoutMs ?? 3_600_000),
-              onSpawn,
-            },
-            signal,
-          )
-        : {
-            passed: false,
-            exitCode: null,
-            error: 'the job is no longer in the pipeline definition',
-          };
+      // Secure variables are opened only here, for the job's environment.
+      const variables = this.variables([environment.pipeline, definition, spec]);
+      const outcome =
+        spec && !('error' in variables)
+          ? await runJob(
+              {
+                tasks: spec.tasks,
+                cwd: join(
+                  this.options.dataDir,
+                  'work',
+                  run.pipeline,
+                  String(run.counter),
+                  stage.name,
+                  job.name,
+                ),
+                env: { ...environment.env, ...variables.env, HOIST_JOB_NAME: job.name },
+                secrets: [...environment.secrets, ...variables.secrets],
+                logFile: this.logPath(run.pipeline, run.counter, stage.name, job.name),
+                timeoutMs:
+                  spec.timeout && spec.timeout !== 'never'
+                    ? parseDuration(spec.timeout)
+                    : (this.options.jobTimeoutMs ?? 3_600_000),
+                cleanupTimeoutMs: this.cleanupTimeoutMs,
+                onSpawn,
+              },
+              signal,
+            )
+          : {
+              passed: false,
+              exitCode: null,
+              error:
+                'error' in variables
+                  ? variables.error
+                  : 'the job is no longer in the pipeline definition',
+            };
       await recorded;
       // Stopping: the job is left building; the next start takes the run over and fails it.
       if (signal.aborted && signal.reason === STOPPING) return false;
@@ -149,6 +169,23 @@ export class StageRunner {
         );
         await new Promise((resolve) => setTimeout(resolve, RECORD_RETRY_MS));
       }
+    }
+  }
+
+  /** The pipeline's own variables (its stages' and jobs' come with the stage definition). */
+  private async pipelineVariables(name: string): Promise<VariableLevel | undefined> {
+    const row = await this.options.store.getPipeline(name);
+    return row ? definitionOf(row) : undefined;
+  }
+
+  /** A job's variables, inner levels winning, secure ones opened; or why they cannot be. */
+  private variables(levels: (VariableLevel | undefined)[]) {
+    try {
+      return jobVariables(levels, (sealed) => this.options.catalog.openSecret(sealed));
+    } catch (error) {
+      return {
+        error: `cannot open the job's secure variables (${(error as Error).message}): was the secret key changed?`,
+      };
     }
   }
 
@@ -203,7 +240,22 @@ export class StageRunner {
 }
 
 /** The abort reason of a server stop (as opposed to a cancel). */
-export const STOPPING = Symbol('the server is stopping');
+export { STOPPING } from './runner.ts';
+
+/** `HOIST_CLEANUP_TIMEOUT` (seconds, up to 7 days) in milliseconds; default 5 minutes. */
+export function cleanupTimeout(env: NodeJS.ProcessEnv): number {
+  const text = env.HOIST_CLEANUP_TIMEOUT;
+  if (text === undefined || text === '') return DEFAULT_CLEANUP_TIMEOUT_MS;
+  const seconds = Number(text);
+  if (!(seconds > 0 && seconds <= MAX_DURATION_MS / 1000))
+    throw new ConfigInvalidError([
+      {
+        key: 'HOIST_CLEANUP_TIMEOUT',
+        message: `must be a number of seconds from more than 0 to ${MAX_DURATION_MS / 1000}, got '${text}'`,
+      },
+    ]);
+  return Math.round(seconds * 1000);
+}
 
 function now(): string {
   return new Date().toISOString();

@@ -141,6 +141,30 @@ describe('server/pipelines/transitions', () => {
     expect(() => t.cancel({ ...run, status: 'passed' }, NOW)).toThrow('run deploy/7 is passed');
   });
 
+  it('asks the instance advancing a run to cancel it: its current stage is marked, the run stays building', () => {
+    const run = runOf('building', [
+      ['verify', 'auto', 'passed', ['passed']],
+      ['test', 'auto', 'building', ['building']],
+      ['production', 'auto', 'scheduled', ['scheduled']],
+    ]);
+    expect(t.cancelRequested(run)).toBe(false);
+    const change = t.requestCancel(run, NOW);
+    expect(change).toEqual({ stages: [{ id: 20, patch: { status: 'cancelled' } }] });
+    const asked = runOf('building', [
+      ['verify', 'auto', 'passed', ['passed']],
+      ['test', 'auto', 'cancelled', ['building']],
+      ['production', 'auto', 'scheduled', ['scheduled']],
+    ]);
+    expect(t.cancelRequested(asked)).toBe(true);
+    expect(t.cancelRequested({ ...run, status: 'cancelled' })).toBe(true);
+    // Should that instance stop first, the run's next step settles the cancel whole.
+    const step = t.nextStep(asked, NOW);
+    expect(step.kind === 'settle' && step.change).toEqual(t.cancel(asked, NOW));
+    expect(() => t.requestCancel({ ...run, status: 'failed' }, NOW)).toThrow(
+      'run deploy/7 is failed',
+    );
+  });
+
   it('fails the jobs of a run whose instance stopped, never running them again by itself', () => {
     const run = runOf('building', [
       ['verify', 'auto', 'passed', ['passed']],

@@ -127,6 +127,26 @@ export function cancel(run: RunRow, now: string): RunChange {
   };
 }
 
+/**
+ * A cancel asked of the instance that advances the run: its current stage is marked cancelled
+ * while the run stays building. That instance sees it, kills the stage's jobs, runs their
+ * `onCancel` tasks and only then cancels the run (`cancel`); were it to stop first, the run's
+ * next step settles it as cancelled.
+ */
+export function requestCancel(run: RunRow, now: string): RunChange {
+  cancel(run, now);
+  const current = run.stages.find((s) => s.status !== 'passed' && s.status !== 'failed');
+  return current ? { stages: [{ id: current.id, patch: { status: 'cancelled' } }] } : {};
+}
+
+/** Whether a building run's cancel was asked for through another instance (`requestCancel`). */
+export function cancelRequested(run: RunRow): boolean {
+  return (
+    run.status === 'cancelled' ||
+    (run.status === 'building' && run.stages.some((s) => s.status === 'cancelled'))
+  );
+}
+
 /** What became of a taken-over job's processes (see `strayReason`). */
 export type StrayOutcome = 'stopped' | 'gone' | 'elsewhere';
 
@@ -209,6 +229,9 @@ export function nextStep(run: RunRow, now: string): Step {
       ? { kind: 'done' }
       : { kind: 'settle', change: { run: { status: 'waiting' } } };
   }
+  // A cancel asked of an instance that stopped before it settled it (`requestCancel`).
+  if (stage.status === 'cancelled' && run.status === 'building')
+    return { kind: 'settle', change: cancel(run, now) };
   if (stage.status === 'failed' || stage.status === 'cancelled')
     return { kind: 'settle', change: { run: { status: stage.status, finishedAt: now } } };
   if (stage.status === 'scheduled') {

@@ -157,6 +157,25 @@ function timerAndTemplate(p) {
   return parts.length > 0 ? `<p class="muted timer">${parts.join(' · ')}</p>` : '';
 }
 
+/**
+ * A pipeline's own variables, secure ones by name only (the API never sends their values), and
+ * how many its stages and jobs add.
+ */
+function variablesLine(p) {
+  const count = (level) => Object.keys({ ...level.variables, ...level.secureVariables }).length;
+  const plain = Object.entries(p.variables ?? {}).map(([k, v]) => `${esc(k)}=${esc(v)}`);
+  const secure = Object.keys(p.secureVariables ?? {}).map(
+    (k) => `${esc(k)} <span class="muted">(secure)</span>`,
+  );
+  const inner = (p.stages ?? []).reduce(
+    (n, s) => n + count(s) + (s.jobs ?? []).reduce((m, j) => m + count(j), 0),
+    0,
+  );
+  if (plain.length + secure.length + inner === 0) return '';
+  const more = inner ? ` <span class="muted">+ ${inner} at stage or job level</span>` : '';
+  return `<p class="vars" aria-label="Variables of ${esc(p.name)}">variables: ${[...plain, ...secure].join(', ') || '—'}${more}</p>`;
+}
+
 async function pipelines() {
   const mine = generation;
   const list = await api('GET', '/api/pipelines');
@@ -186,7 +205,7 @@ async function pipelines() {
           })
           .join('');
         return `<section class="card" aria-label="Pipeline ${esc(p.name)}"><h2>${esc(p.name)} ${p.paused ? '<span class="badge cancelled">paused</span>' : ''}${lockBadge(p)} ${actions}</h2>${timerAndTemplate(p)}
-        <div class="picker" data-for="${esc(p.name)}"></div>${rows || '<p class="muted">No runs yet.</p>'}</section>`;
+        ${variablesLine(p)}<div class="picker" data-for="${esc(p.name)}"></div>${rows || '<p class="muted">No runs yet.</p>'}</section>`;
       })
       .join('') || '<p>No pipelines configured.</p>';
 }
