@@ -11,6 +11,7 @@ import { portInUse, registerDemo } from './demo.ts';
 import { EXIT, errorLine, exitCodeFor, UsageError } from './exit-codes.ts';
 import { registerLockCommands } from './locks.ts';
 import { registerOperatorCommands } from './operator.ts';
+import { registerRunControlCommands } from './run-control.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -39,6 +40,7 @@ const program = new Command('hoist')
 registerCheck(program);
 registerOperatorCommands(program);
 registerLockCommands(program);
+registerRunControlCommands(program);
 registerDemo(program, () => program.opts<{ data?: string }>().data);
 
 program

@@ -214,6 +214,35 @@ pipelines:
     expect(followed.stdout).toContain('installed');
   }, 60_000);
 
+  it('cancels a run, and pauses and unpauses a pipeline, from the command line', async () => {
+    const env = { HOIST_TOKEN: ALICE, HOIST_SERVER: server.url, XDG_CONFIG_HOME: dir };
+    const triggered = await runHoist(['trigger', 'build', '--json'], env);
+    const counter = JSON.parse(triggered.stdout).counter as number;
+    await until('build', counter, (r) => r.status === 'waiting');
+    const cancelled = await runHoist(['cancel', 'build', String(counter)], env);
+    expect(cancelled).toMatchObject({ code: 0, stdout: `build/${counter} is cancelled\n` });
+    expect((await run('build', counter)).status).toBe('cancelled');
+    const again = await runHoist(['cancel', 'build', String(counter)], env);
+    expect(again.code).toBe(5);
+    expect(again.stderr).toBe(`hoist: run build/${counter} is cancelled\n`);
+    expect((await runHoist(['cancel', 'build', 'x'], env)).code).toBe(2);
+
+    expect(await runHoist(['pause', 'lenient'], env)).toMatchObject({
+      code: 0,
+      stdout: 'lenient is paused\n',
+    });
+    const paused = await server.api<{ paused: boolean }>('GET', '/api/pipelines/lenient');
+    expect(paused.body.paused).toBe(true);
+    expect((await runHoist(['unpause', 'lenient', '--json'], env)).stdout).toContain(
+      '"paused": false',
+    );
+    const viewer = await runHoist(['pause', 'lenient'], {
+      ...env,
+      HOIST_TOKEN: 'nobody-0123456789abc',
+    });
+    expect(viewer.code).toBe(4);
+  }, 60_000);
+
   it('fails with one line and an exit code scripts can rely on', async () => {
     const env = { HOIST_SERVER: server.url, XDG_CONFIG_HOME: dir };
     const wrong = await runHoist(['pipelines'], { ...env, HOIST_TOKEN: 'wrong-token-0123456789' });
