@@ -1,5 +1,12 @@
 import type { Command } from 'commander';
-import type { Configuration, PluginHost, Revision } from 'hoist';
+import {
+  ConfigInvalidError,
+  type Configuration,
+  PluginError,
+  type PluginHost,
+  type RepositoryPlugin,
+  type Revision,
+} from 'hoist';
 import { createPluginRuntime } from '../server/plugin-runtime.ts';
 import { EXIT, UsageError } from './exit-codes.ts';
 import { stderrLogger } from './logger.ts';
@@ -89,11 +96,9 @@ async function runCheck(
       `--since takes a revision label, name-[epoch:]version-release.arch (e.g. app-1.2-1.noarch), got '${options.since}'`,
     );
   }
-  // Installed plugins load only when asked for: yum needs no process spawned.
-  const extraPlugins =
-    pluginId === 'yum'
-      ? []
-      : await (await import('../server/plugins/packages.ts')).loadInstalledPlugins(options.dataDir);
+  // Only the plugin asked for loads (yum needs no process spawned): another installed plugin
+  // that is broken does not matter here.
+  const extraPlugins = pluginId === 'yum' ? [] : await installedPlugin(options.dataDir, pluginId);
   const runtime = createPluginRuntime({
     ...(options.verbose ? { logger: stderrLogger(true) } : {}),
     timeoutMs: timeoutSeconds * 1000,
@@ -104,6 +109,9 @@ async function runCheck(
   });
   try {
     const { host } = runtime;
+    // Validated once, as a server validates a configuration when it is saved.
+    const issues = await host.validatePackage(pluginId, repo, pkg);
+    if (issues.length > 0) throw new ConfigInvalidError(issues, { pluginId });
     if (options.since !== undefined) {
       const previous = { revision: options.since, timestamp: new Date(0).toISOString(), data: {} };
       const newer = await host.latestRevisionsSince(
@@ -134,6 +142,16 @@ async function runCheck(
   } finally {
     await runtime.close();
   }
+}
+
+/** The installed plugin `id` (none when it is not installed); @throws PluginError when it fails to load. */
+async function installedPlugin(dataDir: string, id: string): Promise<RepositoryPlugin[]> {
+  const { loadInstalledPlugins } = await import('../server/plugins/load.ts');
+  const { plugins, status } = await loadInstalledPlugins(dataDir, { only: id });
+  const failed = status.find((s) => s.state === 'failed');
+  if (failed)
+    throw new PluginError(`plugin '${id}' failed to load: ${failed.error}`, { pluginId: id });
+  return plugins;
 }
 
 function describe(revision: Revision): string {

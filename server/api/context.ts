@@ -3,6 +3,7 @@ import type { Catalog } from '../catalog/catalog.ts';
 import type { Instance } from '../cluster/instance.ts';
 import type { ServerMetrics } from '../metrics.ts';
 import type { Poller } from '../poller/poller.ts';
+import type { PluginBoard } from '../state.ts';
 import type { Store } from '../store/store.ts';
 
 /** What route handlers reach. */
@@ -13,6 +14,8 @@ export interface ServerContext {
   instance: Instance;
   host: PluginHost;
   metrics: ServerMetrics;
+  /** Every plugin's state: loaded, or failed to load and why. */
+  plugins: PluginBoard;
   /** Re-applies the configuration file (or the given YAML text); undefined without a file. */
   applyConfig(
     text?: string,

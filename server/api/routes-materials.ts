@@ -53,19 +53,27 @@ export const materialRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
     },
   );
 
+  // Every plugin with its state: one that failed to load is listed with why, beside the others.
   api.get('/api/plugins', { config: { role: 'viewer' }, schema: { tags: ['plugins'] } }, async () =>
-    ctx.host.registry.list().map((p) => ({
-      id: p.id,
-      version: p.version,
-      displayName: p.displayName,
-      description: p.description ?? null,
-      repositoryProperties: p.repositoryProperties,
-      packageProperties: p.packageProperties,
-      gocd: {
-        'repository-configuration': toGoCdProperties(p.repositoryProperties),
-        'package-configuration': toGoCdProperties(p.packageProperties),
-      },
-    })),
+    ctx.plugins.list().map((status) => {
+      const p = ctx.host.registry.has(status.id) ? ctx.host.registry.get(status.id) : undefined;
+      if (!p || status.state === 'failed')
+        return { ...status, displayName: status.name, error: status.error ?? null };
+      return {
+        id: p.id,
+        version: p.version,
+        displayName: p.displayName,
+        kind: status.kind,
+        state: status.state,
+        description: p.description ?? null,
+        repositoryProperties: p.repositoryProperties,
+        packageProperties: p.packageProperties,
+        gocd: {
+          'repository-configuration': toGoCdProperties(p.repositoryProperties),
+          'package-configuration': toGoCdProperties(p.packageProperties),
+        },
+      };
+    }),
   );
 
   api.get(

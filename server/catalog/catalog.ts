@@ -9,7 +9,7 @@ import { formatPath } from '../config/load.ts';
 import { type HoistConfig, PipelineConfig } from '../config/schema.ts';
 import { definitionOf, toStored } from '../pipelines/definition.ts';
 import type { SecretBox } from '../secrets.ts';
-import type { ConfigurationPlan, RepositoryRow, Store } from '../store/store.ts';
+import type { ConfigurationPlan, PackageRow, RepositoryRow, Store } from '../store/store.ts';
 import {
   type ChangeContext,
   pluginIds,
@@ -31,6 +31,11 @@ export interface PolledPackage {
   packageConfig: Configuration;
   fingerprint: string;
   pollIntervalMs: number | null;
+  /**
+   * The configuration's problems found when its plugin was installed or upgraded: the material
+   * is not polled (its checks fail with these) until the configuration is saved again.
+   */
+  invalid?: ConfigInvalidError;
 }
 
 /** Called once after every change of repositories or packages. */
@@ -47,6 +52,10 @@ export class Catalog {
   private readonly listeners: CatalogListener[] = [];
 
   private readonly context: ChangeContext;
+  /** Packages whose configuration an installed or upgraded plugin refused, by fingerprint. */
+  private readonly invalid = new Map<string, ConfigInvalidError>();
+  /** Installed plugins that failed to load, with why. */
+  private unavailable = new Map<string, string>();
 
   constructor(
     private readonly store: Store,
@@ -62,6 +71,48 @@ export class Catalog {
     this.listeners.push(listener);
   }
 
+  /** Installed plugins that failed to load: their stored objects are kept as they are. */
+  setUnavailable(failed: Map<string, string>): void {
+    this.unavailable = failed;
+  }
+
+  /**
+   * Validates stored configurations again with their plugin (when it was installed or
+   * upgraded, or at start for objects made over the API): one validation per repository and
+   * package, none per poll. A package found invalid is not polled until it is saved again.
+   */
+  async revalidate(which: { plugins?: string[]; source?: 'api' | 'config' }): Promise<number> {
+    const repos = (await this.store.listRepositories()).filter(
+      (r) =>
+        this.host.registry.has(r.plugin) &&
+        (!which.plugins || which.plugins.includes(r.plugin)) &&
+        (!which.source || r.source === which.source),
+    );
+    for (const repo of repos) {
+      const repoConfig = this.sealed.open(repo.config, repo.secrets);
+      const repoIssues = await this.host.validateRepository(repo.plugin, repoConfig);
+      for (const pkg of await this.store.listPackages(repo.name)) {
+        const issues = [
+          ...repoIssues,
+          ...(await this.packageIssues(repo.plugin, repoConfig, pkg)).filter(
+            (i) => !repoIssues.some((r) => r.key === i.key && r.message === i.message),
+          ),
+        ];
+        if (issues.length > 0)
+          this.invalid.set(
+            pkg.fingerprint,
+            new ConfigInvalidError(issues, { pluginId: repo.plugin }),
+          );
+        else this.invalid.delete(pkg.fingerprint);
+      }
+    }
+    return this.invalid.size;
+  }
+
+  private async packageIssues(plugin: string, repoConfig: Configuration, pkg: PackageRow) {
+    return this.host.validatePackage(plugin, repoConfig, this.sealed.open(pkg.config, pkg.secrets));
+  }
+
   /** Plans a configuration file's objects; @throws ConfigInvalidError listing every problem. */
   async plan(config: HoistConfig): Promise<ConfigurationPlan> {
     const { plan, issues } = planConfiguration({
@@ -73,6 +124,7 @@ export class Catalog {
       verdicts: await verdicts(this.context, config),
       pluginIds: pluginIds(this.host),
       sealed: this.sealed,
+      unavailable: this.unavailable,
     });
     if (issues.length > 0) throw new ConfigInvalidError(issues);
     return plan;
@@ -87,6 +139,8 @@ export class Catalog {
     const plan = await this.plan(config);
     const dropped = await this.droppedBy(plan);
     const summary = await this.store.applyConfiguration(plan);
+    // What the file holds was validated just now.
+    for (const p of plan.packages) this.invalid.delete(p.fingerprint);
     await this.changed();
     return { ...summary, dropped };
   }
@@ -142,6 +196,9 @@ export class Catalog {
         packageConfig: this.sealed.open(pkg.config, pkg.secrets),
         fingerprint: pkg.fingerprint,
         pollIntervalMs: pkg.pollIntervalMs,
+        ...(this.invalid.has(pkg.fingerprint)
+          ? { invalid: this.invalid.get(pkg.fingerprint) }
+          : {}),
       });
     }
     return result;
@@ -163,6 +220,8 @@ export class Catalog {
       { name, plugin: input.plugin ?? existing.plugin, config: input.config },
       existing,
     );
+    // Saved means validated: its packages' verdicts are the fresh ones.
+    for (const p of await this.store.listPackages(name)) this.invalid.delete(p.fingerprint);
     await this.changed();
   }
 
@@ -199,6 +258,9 @@ export class Catalog {
     const existing = await this.store.getPackage(repository, name);
     if (!existing) throw new NotFoundError(`no package '${repository}/${name}'`);
     await putPackage(this.context, { repository, name, ...input }, existing);
+    const saved = await this.store.getPackage(repository, name);
+    if (saved) this.invalid.delete(saved.fingerprint);
+    this.invalid.delete(existing.fingerprint);
     await this.changed();
   }
 

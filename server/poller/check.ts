@@ -54,6 +54,8 @@ export async function checkMaterial(
   let revisions: Revision[] = [];
   let failure: HoistError | undefined;
   try {
+    // A configuration its (new) plugin refused is not sent to it again until it is saved.
+    if (pkg.invalid) throw pkg.invalid;
     revisions = await ask(deps.host, pkg, latest, { state, signal, timeoutMs: deps.timeoutMs });
   } catch (error) {
     failure =
@@ -161,7 +163,11 @@ function report(
     deps.logger.info({ ...log, revisions: inserted.map((r) => r.revision) }, 'new revisions');
 }
 
-/** Every revision newer than the newest stored, or the newest when none is stored yet. */
+/**
+ * Every revision newer than the newest stored, or the newest when none is stored yet: one
+ * plugin message per check (`latest-revision-since` or `latest-revision`), as GoCD sends; the
+ * configuration was validated when it was saved.
+ */
 async function ask(
   host: PluginHost,
   pkg: PolledPackage,
