@@ -2,7 +2,9 @@ import {
   ConfigInvalidError,
   type Configuration,
   ConflictError,
+  type HoistError,
   NotFoundError,
+  PluginError,
   type PluginHost,
 } from 'hoist';
 import { formatPath } from '../config/load.ts';
@@ -32,10 +34,11 @@ export interface PolledPackage {
   fingerprint: string;
   pollIntervalMs: number | null;
   /**
-   * The configuration's problems found when its plugin was installed or upgraded: the material
-   * is not polled (its checks fail with these) until the configuration is saved again.
+   * Why the material is not polled now: its plugin failed to load, or its configuration's
+   * problems found when its plugin was installed or upgraded (until it is saved again). Its
+   * checks fail with this error, and no message reaches the plugin.
    */
-  invalid?: ConfigInvalidError;
+  blocked?: HoistError;
 }
 
 /** Called once after every change of repositories or packages. */
@@ -196,12 +199,22 @@ export class Catalog {
         packageConfig: this.sealed.open(pkg.config, pkg.secrets),
         fingerprint: pkg.fingerprint,
         pollIntervalMs: pkg.pollIntervalMs,
-        ...(this.invalid.has(pkg.fingerprint)
-          ? { invalid: this.invalid.get(pkg.fingerprint) }
-          : {}),
+        ...this.blocked(repo.plugin, pkg.fingerprint),
       });
     }
     return result;
+  }
+
+  private blocked(plugin: string, fingerprint: string): { blocked?: HoistError } {
+    const failed = this.unavailable.get(plugin);
+    if (failed !== undefined)
+      return {
+        blocked: new PluginError(`plugin '${plugin}' failed to load: ${failed}`, {
+          pluginId: plugin,
+        }),
+      };
+    const invalid = this.invalid.get(fingerprint);
+    return invalid ? { blocked: invalid } : {};
   }
 
   // --- API operations -------------------------------------------------------------------

@@ -54,8 +54,8 @@ export async function checkMaterial(
   let revisions: Revision[] = [];
   let failure: HoistError | undefined;
   try {
-    // A configuration its (new) plugin refused is not sent to it again until it is saved.
-    if (pkg.invalid) throw pkg.invalid;
+    // A plugin that failed to load, or a configuration its (new) version refused: no message.
+    if (pkg.blocked) throw pkg.blocked;
     revisions = await ask(deps.host, pkg, latest, { state, signal, timeoutMs: deps.timeoutMs });
   } catch (error) {
     failure =
