@@ -1,4 +1,13 @@
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -145,6 +154,72 @@ repositories:
           : undefined;
       });
       expect(materials).toHaveLength(2);
+    } finally {
+      await server.stop();
+    }
+  }, 60_000);
+
+  it('an upgrade is validated once against the stored configuration; refused, it gets no polls', async () => {
+    const data = mkdtempSync(join(work, 'data-'));
+    const strict = flakyPlugin('strict');
+    expect((await runHoist(['--data', data, 'plugins', 'install', strict])).code).toBe(0);
+    const server = await startServer({
+      dataDir: data,
+      config: writeConfig(`
+repositories:
+  - name: repo
+    plugin: strict
+    ${DOC_REPO}
+    packages: [{ name: app, ${DOC_PKG}, pollInterval: 1h }]
+`),
+    });
+    try {
+      const requests = () => {
+        const file = join(data, 'plugins', 'strict', 'requests.jsonl');
+        return existsSync(file)
+          ? readFileSync(file, 'utf8')
+              .split('\n')
+              .filter(Boolean)
+              .map((l) => JSON.parse(l).name as string)
+          : [];
+      };
+      await eventually(async () => (requests().includes('latest-revision') ? true : undefined));
+      // Version 2 refuses every repository configuration (GoCD's documented error answer).
+      const plugin = join(strict, 'plugin.mjs');
+      writeFileSync(
+        plugin,
+        readFileSync(plugin, 'utf8').replace(
+          "request['repository-configuration']?.REPO_URL",
+          'false',
+        ),
+      );
+      writeFileSync(
+        join(strict, 'hoist-plugin.json'),
+        JSON.stringify({ id: 'strict', version: '2.0.0', exec: './plugin.mjs' }),
+      );
+      expect((await runHoist(['--data', data, 'plugins', 'install', strict])).code).toBe(0);
+      await eventually(async () =>
+        server.output().includes('plugins reloaded') ? true : undefined,
+      );
+      // Validated once when it was installed: the repository, then the package.
+      expect(requests()).toEqual([
+        'repository-configuration',
+        'package-configuration',
+        'repository-configuration',
+        'package-configuration',
+        'validate-repository-configuration',
+        'validate-repository-configuration',
+        'validate-package-configuration',
+      ]);
+      expect(
+        (await server.api('POST', '/api/materials/check', { repository: 'repo' })).status,
+      ).toBe(202);
+      const error = await eventually(async () => {
+        const text = JSON.stringify((await server.api('GET', '/api/materials')).body);
+        return text.includes('Repository url not specified') ? text : undefined;
+      });
+      expect(error).toContain('Unsupported key(s) found : RANDOM');
+      expect(requests().filter((n) => n.startsWith('latest-revision'))).toEqual([]);
     } finally {
       await server.stop();
     }
