@@ -208,7 +208,6 @@ repositories:
         'repository-configuration',
         'package-configuration',
         'validate-repository-configuration',
-        'validate-repository-configuration',
         'validate-package-configuration',
       ]);
       expect(

@@ -4,14 +4,13 @@ import {
   ConflictError,
   type HoistError,
   NotFoundError,
-  PluginError,
   type PluginHost,
 } from 'hoist';
 import { formatPath } from '../config/load.ts';
 import { type HoistConfig, PipelineConfig } from '../config/schema.ts';
 import { definitionOf, toStored } from '../pipelines/definition.ts';
 import type { SecretBox } from '../secrets.ts';
-import type { ConfigurationPlan, PackageRow, RepositoryRow, Store } from '../store/store.ts';
+import type { ConfigurationPlan, RepositoryRow, Store } from '../store/store.ts';
 import {
   type ChangeContext,
   pluginIds,
@@ -23,6 +22,7 @@ import {
 import { planConfiguration } from './plan.ts';
 import { pipelineIssues, pipelinesDownstreamOf, pipelinesUsing } from './references.ts';
 import { type SealedValues, sealedValues } from './sealed.ts';
+import { MaterialVerdicts } from './verdicts.ts';
 
 /** A package ready to poll: both configurations opened, with its plugin. */
 export interface PolledPackage {
@@ -55,10 +55,7 @@ export class Catalog {
   private readonly listeners: CatalogListener[] = [];
 
   private readonly context: ChangeContext;
-  /** Packages whose configuration an installed or upgraded plugin refused, by fingerprint. */
-  private readonly invalid = new Map<string, ConfigInvalidError>();
-  /** Installed plugins that failed to load, with why. */
-  private unavailable = new Map<string, string>();
+  private readonly verdicts: MaterialVerdicts;
 
   constructor(
     private readonly store: Store,
@@ -67,6 +64,7 @@ export class Catalog {
   ) {
     this.sealed = sealedValues(box);
     this.context = { store, host, sealed: this.sealed };
+    this.verdicts = new MaterialVerdicts(this.context);
   }
 
   /** Listens to changes of what is polled. */
@@ -76,44 +74,16 @@ export class Catalog {
 
   /** Installed plugins that failed to load: their stored objects are kept as they are. */
   setUnavailable(failed: Map<string, string>): void {
-    this.unavailable = failed;
+    this.verdicts.unavailable = failed;
   }
 
   /**
    * Validates stored configurations again with their plugin (when it was installed or
-   * upgraded, or at start for objects made over the API): one validation per repository and
-   * package, none per poll. A package found invalid is not polled until it is saved again.
+   * upgraded, or at start for objects made over the API): none per poll. A package found
+   * invalid is not polled until it is saved again.
    */
-  async revalidate(which: { plugins?: string[]; source?: 'api' | 'config' }): Promise<number> {
-    const repos = (await this.store.listRepositories()).filter(
-      (r) =>
-        this.host.registry.has(r.plugin) &&
-        (!which.plugins || which.plugins.includes(r.plugin)) &&
-        (!which.source || r.source === which.source),
-    );
-    for (const repo of repos) {
-      const repoConfig = this.sealed.open(repo.config, repo.secrets);
-      const repoIssues = await this.host.validateRepository(repo.plugin, repoConfig);
-      for (const pkg of await this.store.listPackages(repo.name)) {
-        const issues = [
-          ...repoIssues,
-          ...(await this.packageIssues(repo.plugin, repoConfig, pkg)).filter(
-            (i) => !repoIssues.some((r) => r.key === i.key && r.message === i.message),
-          ),
-        ];
-        if (issues.length > 0)
-          this.invalid.set(
-            pkg.fingerprint,
-            new ConfigInvalidError(issues, { pluginId: repo.plugin }),
-          );
-        else this.invalid.delete(pkg.fingerprint);
-      }
-    }
-    return this.invalid.size;
-  }
-
-  private async packageIssues(plugin: string, repoConfig: Configuration, pkg: PackageRow) {
-    return this.host.validatePackage(plugin, repoConfig, this.sealed.open(pkg.config, pkg.secrets));
+  revalidate(which: { plugins?: string[]; source?: 'api' | 'config' }): Promise<number> {
+    return this.verdicts.revalidate(which);
   }
 
   /** Plans a configuration file's objects; @throws ConfigInvalidError listing every problem. */
@@ -127,7 +97,7 @@ export class Catalog {
       verdicts: await verdicts(this.context, config),
       pluginIds: pluginIds(this.host),
       sealed: this.sealed,
-      unavailable: this.unavailable,
+      unavailable: this.verdicts.unavailable,
     });
     if (issues.length > 0) throw new ConfigInvalidError(issues);
     return plan;
@@ -143,7 +113,7 @@ export class Catalog {
     const dropped = await this.droppedBy(plan);
     const summary = await this.store.applyConfiguration(plan);
     // What the file holds was validated just now.
-    for (const p of plan.packages) this.invalid.delete(p.fingerprint);
+    for (const p of plan.packages) this.verdicts.saved(p.fingerprint);
     await this.changed();
     return { ...summary, dropped };
   }
@@ -199,22 +169,10 @@ export class Catalog {
         packageConfig: this.sealed.open(pkg.config, pkg.secrets),
         fingerprint: pkg.fingerprint,
         pollIntervalMs: pkg.pollIntervalMs,
-        ...this.blocked(repo.plugin, pkg.fingerprint),
+        ...this.verdicts.blocked(repo.plugin, pkg.fingerprint),
       });
     }
     return result;
-  }
-
-  private blocked(plugin: string, fingerprint: string): { blocked?: HoistError } {
-    const failed = this.unavailable.get(plugin);
-    if (failed !== undefined)
-      return {
-        blocked: new PluginError(`plugin '${plugin}' failed to load: ${failed}`, {
-          pluginId: plugin,
-        }),
-      };
-    const invalid = this.invalid.get(fingerprint);
-    return invalid ? { blocked: invalid } : {};
   }
 
   // --- API operations -------------------------------------------------------------------
@@ -234,7 +192,7 @@ export class Catalog {
       existing,
     );
     // Saved means validated: its packages' verdicts are the fresh ones.
-    for (const p of await this.store.listPackages(name)) this.invalid.delete(p.fingerprint);
+    for (const p of await this.store.listPackages(name)) this.verdicts.saved(p.fingerprint);
     await this.changed();
   }
 
@@ -272,8 +230,8 @@ export class Catalog {
     if (!existing) throw new NotFoundError(`no package '${repository}/${name}'`);
     await putPackage(this.context, { repository, name, ...input }, existing);
     const saved = await this.store.getPackage(repository, name);
-    if (saved) this.invalid.delete(saved.fingerprint);
-    this.invalid.delete(existing.fingerprint);
+    if (saved) this.verdicts.saved(saved.fingerprint);
+    this.verdicts.saved(existing.fingerprint);
     await this.changed();
   }
 
