@@ -119,16 +119,22 @@ plugins
         id: p.id,
         version: p.version,
         name: p.displayName,
-        kind: 'bundled',
+        source: 'bundled',
         state: 'loaded',
       })),
-      ...status,
+      ...status.map(({ kind, ...rest }) => ({ ...rest, source: kind })),
     ];
     if (options.json) return void process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-    const line = (r: { id: string; version: string; kind: string; state: string; name: string }) =>
-      `${r.id.padEnd(16)} ${r.version.padEnd(10)} ${r.kind.padEnd(10)} ${r.state.padEnd(7)} ${r.name}\n`;
+    const line = (r: {
+      id: string;
+      version: string;
+      source: string;
+      state: string;
+      name: string;
+    }) =>
+      `${r.id.padEnd(16)} ${r.version.padEnd(10)} ${r.source.padEnd(10)} ${r.state.padEnd(7)} ${r.name}\n`;
     process.stdout.write(
-      line({ id: 'ID', version: 'VERSION', kind: 'KIND', state: 'STATE', name: 'NAME' }),
+      line({ id: 'ID', version: 'VERSION', source: 'KIND', state: 'STATE', name: 'NAME' }),
     );
     for (const r of rows) {
       process.stdout.write(line(r));

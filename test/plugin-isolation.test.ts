@@ -65,7 +65,7 @@ describe('a broken plugin beside working ones', () => {
     expect(list.stdout).toMatch(/^gocd-docs\s+1\.0\.0\s+exec\s+loaded/m);
     expect(list.stdout).toMatch(/^broken\s+0\.1\.0\s+exec\s+failed/m);
     expect(list.stdout).toMatch(
-      /error: Plugin 'broken' answered repository-configuration with something Hoist cannot use/,
+      /error: Plugin 'broken' answered repository-configuration with invalid JSON: this is not json/,
     );
     expect(list.stdout).toMatch(/^damaged\s+.*failed/m);
     expect(list.stdout).toContain('error: hoist-plugin.json is not valid JSON');

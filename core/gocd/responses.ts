@@ -12,11 +12,12 @@ import { fromGoCdRevision, type GoCdRevision } from './messages.ts';
 const isMap = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function parse(body: string, what: string): unknown {
+/** @throws SyntaxError `invalid JSON: <the start of the body>` */
+function parse(body: string, _what: string): unknown {
   try {
     return parseLenientJson(body);
   } catch {
-    throw new Error(`${what} is not JSON: ${body.slice(0, 80)}`);
+    throw new SyntaxError(`invalid JSON: ${body.trim().slice(0, 80)}`);
   }
 }
 

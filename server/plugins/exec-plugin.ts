@@ -121,8 +121,9 @@ export async function loadExecPlugin(options: {
     try {
       return read(answer);
     } catch (error) {
+      const what = error instanceof SyntaxError ? 'with' : 'with an answer GoCD would refuse:';
       throw new PluginError(
-        `Plugin '${id}' answered ${requestName} with something Hoist cannot use: ${(error as Error).message}`,
+        `Plugin '${id}' answered ${requestName} ${what} ${(error as Error).message}`,
         { pluginId: id },
       );
     }
