@@ -1,0 +1,106 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createMemoryState, type PreviousRevision } from 'hoist';
+import { createPluginRuntime } from '../server/plugin-runtime.ts';
+import { loadExecPlugin } from '../server/plugins/exec-plugin.ts';
+
+/**
+ * The cost of executable plugins: 1,000 exec-plugin materials, each polled once a minute, is
+ * 1,000 `latest-revision-since` processes a minute. One round polls every material once, 16 at
+ * once (the poller's default), and measures the round's wall time and the CPU it took, the
+ * plugin processes' included (Linux: the children's times in /proc/self/stat). The same round
+ * with the two validation messages each poll used to send beside it shows what validating on
+ * save saves.
+ */
+export async function execPluginCost(
+  say: (line?: string) => void,
+  dir: string,
+  materials: number,
+): Promise<void> {
+  const plugins = writePlugins(dir);
+  say();
+  say(`## Executable plugins: ${materials} materials polled once a minute`);
+  say();
+  say(
+    '| plugin | messages per poll | round of all materials | per poll | CPU per round | CPU at one round a minute |',
+  );
+  say('|---|---|---|---|---|---|');
+  for (const [kind, executable] of Object.entries(plugins)) {
+    for (const validate of [false, true]) {
+      const result = await round(executable, materials, validate);
+      const perPoll = (result.wall / materials) * 1000;
+      say(
+        `| ${kind} | ${validate ? '3 (validate both, then since: before)' : '1 (latest-revision-since)'} | ${result.wall.toFixed(1)} s | ${perPoll.toFixed(1)} ms wall (${((result.cpu / materials) * 1000).toFixed(1)} ms CPU) | ${result.cpu.toFixed(1)} s | ${((result.cpu / 60) * 100).toFixed(0)} % of one core |`,
+      );
+    }
+  }
+  say();
+  say(
+    'A round runs 16 polls at once, as the poller does; the machine has 2 cores, so a round is bound by the CPU the processes take to start.',
+  );
+}
+
+async function round(executable: string, materials: number, validate: boolean) {
+  const plugin = await loadExecPlugin({ id: 'bench-exec', version: '1', executable, cwd: '.' });
+  const runtime = createPluginRuntime({ extraPlugins: [plugin], isolate: false });
+  const repo = { URL: 'http://repo.test' };
+  const pkg = { NAME: 'app' };
+  const previous: PreviousRevision = {
+    revision: 'app-1',
+    timestamp: '2026-01-01T00:00:00.000Z',
+    data: { VERSION: '1' },
+  };
+  const before = cpuSeconds();
+  const started = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next++ < materials) {
+        if (validate) await runtime.host.validatePackage('bench-exec', repo, pkg);
+        await runtime.host.latestRevisionsSince('bench-exec', repo, pkg, previous, {
+          state: createMemoryState(),
+        });
+      }
+    }),
+  );
+  const wall = (performance.now() - started) / 1000;
+  const cpu = cpuSeconds() - before;
+  await runtime.close();
+  return { wall, cpu };
+}
+
+/** This process's CPU and that of its waited-for children, in seconds (Linux). */
+function cpuSeconds(): number {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]?.split(' ') ?? [];
+  // utime, stime, cutime, cstime are fields 14-17 (1-based); [0] here is field 3.
+  const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i] ?? 0), 0);
+  return ticks / 100;
+}
+
+/** The same tiny plugin three ways: a shell script, Python and Node. */
+function writePlugins(dir: string): Record<string, string> {
+  const config = '{"URL":{"display-name":"URL","display-order":"0"}}';
+  const pkg = '{"NAME":{"display-name":"Name","display-order":"0"}}';
+  const revision =
+    '{"revision":"app-1","timestamp":"2026-01-01T00:00:00.000Z","data":{"VERSION":"1"}}';
+  const sh = join(dir, 'plugin.sh');
+  writeFileSync(
+    sh,
+    `#!/bin/sh\ncat >/dev/null\ncase "$1" in\n  repository-configuration) echo '${config}';;\n  package-configuration) echo '${pkg}';;\n  validate-*) echo '[]';;\n  latest-revision) echo '${revision}';;\n  latest-revision-since) echo '';;\n  *) echo '{"status":"success","messages":[]}';;\nesac\n`,
+    { mode: 0o755 },
+  );
+  const answers = `{"repository-configuration": ${JSON.stringify(config)}, "package-configuration": ${JSON.stringify(pkg)}, "latest-revision": ${JSON.stringify(revision)}}`;
+  const py = join(dir, 'plugin.py');
+  writeFileSync(
+    py,
+    `#!/usr/bin/env python3\nimport json, sys\nsys.stdin.read()\nname = sys.argv[1]\nanswers = ${answers}\nprint(answers.get(name, "[]" if name.startswith("validate") else ""))\n`,
+    { mode: 0o755 },
+  );
+  const node = join(dir, 'plugin.mjs');
+  writeFileSync(
+    node,
+    `#!/usr/bin/env node\nimport { readFileSync } from 'node:fs';\nreadFileSync(0);\nconst name = process.argv[2];\nconst answers = ${answers};\nprocess.stdout.write(answers[name] ?? (name.startsWith('validate') ? '[]' : ''));\n`,
+    { mode: 0o755 },
+  );
+  return { 'shell (sh)': sh, 'Python 3': py, 'Node.js': node };
+}
