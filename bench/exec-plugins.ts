@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createMemoryState, type PreviousRevision } from 'hoist';
 import { createPluginRuntime } from '../server/plugin-runtime.ts';
@@ -6,38 +7,42 @@ import { loadExecPlugin } from '../server/plugins/exec-plugin.ts';
 
 /**
  * The cost of executable plugins: 1,000 exec-plugin materials, each polled once a minute, is
- * 1,000 `latest-revision-since` processes a minute. One round polls every material once, 16 at
- * once (the poller's default), and measures the round's wall time and the CPU it took, the
- * plugin processes' included (Linux: the children's times in /proc/self/stat). The same round
- * with the two validation messages each poll used to send beside it shows what validating on
- * save saves.
+ * 1,000 `latest-revision-since` processes a minute. A round polls `sample` materials, 16 at
+ * once (the poller's default), and measures its wall time and the CPU it took, the plugin
+ * processes' included (Linux: the children's times in /proc/self/stat), scaled to `materials`.
+ * The same round with the two validation messages each poll used to send beside it shows what
+ * validating on save saves.
  */
 export async function execPluginCost(
   say: (line?: string) => void,
   dir: string,
   materials: number,
+  sample: number,
 ): Promise<void> {
   const plugins = writePlugins(dir);
   say();
   say(`## Executable plugins: ${materials} materials polled once a minute`);
   say();
   say(
-    '| plugin | messages per poll | round of all materials | per poll | CPU per round | CPU at one round a minute |',
+    `Each row polls ${sample} materials, 16 at once as the poller does, and scales the figures to ${materials} (load average before: ${loadavg()[0]?.toFixed(1)}).`,
   );
-  say('|---|---|---|---|---|---|');
+  say();
+  say(
+    `| plugin | messages per poll | per poll: wall, CPU | round of ${materials} | CPU at one round a minute |`,
+  );
+  say('|---|---|---|---|---|');
   for (const [kind, executable] of Object.entries(plugins)) {
     for (const validate of [false, true]) {
-      const result = await round(executable, materials, validate);
-      const perPoll = (result.wall / materials) * 1000;
+      const { wall, cpu } = await round(executable, sample, validate);
+      const perPoll = wall / sample;
+      const cpuPerPoll = cpu / sample;
       say(
-        `| ${kind} | ${validate ? '3 (validate both, then since: before)' : '1 (latest-revision-since)'} | ${result.wall.toFixed(1)} s | ${perPoll.toFixed(1)} ms wall (${((result.cpu / materials) * 1000).toFixed(1)} ms CPU) | ${result.cpu.toFixed(1)} s | ${((result.cpu / 60) * 100).toFixed(0)} % of one core |`,
+        `| ${kind} | ${validate ? '3 (before: validate both, then since)' : '1 (latest-revision-since)'} | ${(perPoll * 1000).toFixed(1)} ms, ${(cpuPerPoll * 1000).toFixed(1)} ms | ${(perPoll * materials).toFixed(1)} s | ${((cpuPerPoll * materials * 100) / 60).toFixed(0)} % of one core |`,
       );
     }
   }
   say();
-  say(
-    'A round runs 16 polls at once, as the poller does; the machine has 2 cores, so a round is bound by the CPU the processes take to start.',
-  );
+  say(`Load average after: ${loadavg()[0]?.toFixed(1)}.`);
 }
 
 async function round(executable: string, materials: number, validate: boolean) {

@@ -36,6 +36,7 @@ const { values: args } = parseArgs({
     'api-pause': { type: 'string', default: '0' },
     only: { type: 'string', default: 'cold,memory,warm,load,api,scheduling,scale,exec' },
     'exec-materials': { type: 'string', default: '1000' },
+    'exec-sample': { type: 'string', default: '200' },
     database: {
       type: 'string',
       default: process.env.HOIST_BENCH_DATABASE_URL ?? process.env.HOIST_TEST_DATABASE_URL ?? '',
@@ -118,11 +119,11 @@ async function main(): Promise<void> {
   if (want('exec')) {
     const dir = join(CACHE, 'exec-plugins');
     mkdirSync(dir, { recursive: true });
-    await execPluginCost(say, dir, Number(args['exec-materials']));
+    await execPluginCost(say, dir, Number(args['exec-materials']), Number(args['exec-sample']));
   }
   say();
   say(
-    'Made by `npm run bench` (`node dist/bench/main.js`); options: --packages, --runs, --dnf-runs, --sizes, --materials, --repositories, --load-seconds, --api-seconds, --api-clients, --api-pipelines, --api-rounds, --api-pause, --database, --instances, --scale-seconds, --scale-latencies, --exec-materials, --only (cold,memory,warm,load,api,scheduling,scale,exec). The 10-minute soak is `npm run bench:soak`.',
+    'Made by `npm run bench` (`node dist/bench/main.js`); options: --packages, --runs, --dnf-runs, --sizes, --materials, --repositories, --load-seconds, --api-seconds, --api-clients, --api-pipelines, --api-rounds, --api-pause, --database, --instances, --scale-seconds, --scale-latencies, --exec-materials, --exec-sample, --only (cold,memory,warm,load,api,scheduling,scale,exec). The 10-minute soak is `npm run bench:soak`.',
   );
 }
 
