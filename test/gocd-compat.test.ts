@@ -308,6 +308,17 @@ pipelines:
       const polls = takeRequests(data, 'gocd-handler').map((r) => r.name);
       expect(polls.length).toBeGreaterThanOrEqual(2);
       expect(new Set(polls)).toEqual(new Set(['latest-revision-since']));
+      // The connection checks over the API answer GoCD's shape.
+      expect((await server.api('POST', '/api/repositories/docs/check-connection')).body).toEqual({
+        status: 'success',
+        messages: ['Successfully connected to repository url provided'],
+      });
+      expect((await server.api('POST', '/api/packages/handler/app/check-connection')).body).toEqual(
+        {
+          status: 'failure',
+          messages: ['message-one', 'message-two'],
+        },
+      );
       // GET /api/plugins reads GoCD's metadata: the documented Field_2 is secure, so not identity.
       const plugins = (
         await server.api<

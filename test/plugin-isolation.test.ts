@@ -154,6 +154,14 @@ repositories:
           : undefined;
       });
       expect(materials).toHaveLength(2);
+      // Its connection checks answer GoCD's failure, with why.
+      expect(await server.api('POST', '/api/repositories/bad/check-connection')).toEqual({
+        status: 200,
+        body: {
+          status: 'failure',
+          messages: [expect.stringMatching(/^plugin 'flaky' failed to load: /)],
+        },
+      });
     } finally {
       await server.stop();
     }

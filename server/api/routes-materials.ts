@@ -76,6 +76,56 @@ export const materialRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
     }),
   );
 
+  // GoCD's two connection checks: every failure is an answer, {"status":"failure","messages"}.
+  const wire = (r: { ok: boolean; messages: string[] }) => ({
+    status: r.ok ? ('success' as const) : ('failure' as const),
+    messages: r.messages,
+  });
+  /** A plugin that failed to load answers its connection checks with why. */
+  const unloaded = (plugin: string) => {
+    const why = ctx.plugins.failed().get(plugin);
+    return why === undefined
+      ? undefined
+      : wire({ ok: false, messages: [`plugin '${plugin}' failed to load: ${why}`] });
+  };
+  api.post(
+    '/api/repositories/:name/check-connection',
+    {
+      config: { role: 'operator' },
+      schema: { tags: ['configuration'], params: z.object({ name: z.string() }) },
+    },
+    async (req) => {
+      const repo = await ctx.catalog.openedRepository(req.params.name);
+      return (
+        unloaded(repo.plugin) ??
+        wire(await ctx.host.checkRepositoryConnection(repo.plugin, repo.config))
+      );
+    },
+  );
+  api.post(
+    '/api/packages/:repo/:name/check-connection',
+    {
+      config: { role: 'operator' },
+      schema: { tags: ['configuration'], params: z.object({ repo: z.string(), name: z.string() }) },
+    },
+    async (req) => {
+      const pkg = (await ctx.catalog.polledPackages()).find(
+        (p) => p.repository === req.params.repo && p.name === req.params.name,
+      );
+      if (!pkg) throw new NotFoundError(`no package '${req.params.repo}/${req.params.name}'`);
+      return (
+        unloaded(pkg.plugin) ??
+        wire(
+          await ctx.host.checkPackageConnection(
+            pkg.plugin,
+            pkg.repositoryConfig,
+            pkg.packageConfig,
+          ),
+        )
+      );
+    },
+  );
+
   api.get(
     '/api/materials',
     {

@@ -292,6 +292,12 @@ export class Catalog {
     return requireRepository(this.store, name);
   }
 
+  /** A repository's plugin and configuration, secrets opened (for a connection check). */
+  async openedRepository(name: string): Promise<{ plugin: string; config: Configuration }> {
+    const repo = await this.requireRepository(name);
+    return { plugin: repo.plugin, config: this.sealed.open(repo.config, repo.secrets) };
+  }
+
   // --- internals --------------------------------------------------------------------------
 
   private async pipelines() {
