@@ -12,6 +12,7 @@ import {
   toGoCdPreviousRevision,
 } from 'hoist';
 import { killProcessGroup } from '../process-group.ts';
+import { createLineChannel } from './line-channel.ts';
 
 /** Limits of one plugin process. */
 const MAX_OUTPUT = 16 << 20;
@@ -104,8 +105,16 @@ export async function loadExecPlugin(options: {
   executable: string;
   cwd: string;
   timeoutMs?: number;
+  /** `process` (default): one process per message; `lines`: one long-lived process. */
+  protocol?: 'process' | 'lines';
 }): Promise<RepositoryPlugin> {
   const { id, executable, cwd } = options;
+  const limits = {
+    pluginId: id,
+    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+  };
+  const channel =
+    options.protocol === 'lines' ? createLineChannel({ executable, cwd, ...limits }) : undefined;
   /** One message; the answer read by GoCD's rules, a bad answer a plugin error naming it. */
   const ask = async <T>(
     requestName: string,
@@ -113,11 +122,12 @@ export async function loadExecPlugin(options: {
     read: (answer: string) => T,
     signal?: AbortSignal,
   ): Promise<T> => {
-    const answer = await sendMessage(executable, cwd, requestName, body, {
-      pluginId: id,
-      ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
-      ...(signal ? { signal } : {}),
-    });
+    const answer = channel
+      ? await channel.send(requestName, body, signal)
+      : await sendMessage(executable, cwd, requestName, body, {
+          ...limits,
+          ...(signal ? { signal } : {}),
+        });
     try {
       return read(answer);
     } catch (error) {

@@ -69,6 +69,7 @@ async function loadOne(plugin: InstalledPlugin): Promise<RepositoryPlugin> {
       ...(plugin.name ? { name: plugin.name } : {}),
       executable: resolve(plugin.dir, plugin.exec),
       cwd: plugin.dir,
+      ...(plugin.protocol ? { protocol: plugin.protocol } : {}),
     });
   }
   // A reinstalled plugin is a new module: the query makes the import read it again.

@@ -22,6 +22,8 @@ export const PluginManifest = z
     name: z.string().optional(),
     apiVersion: z.number().int().optional(),
     exec: z.string().min(1).optional(),
+    /** How an executable is run: one process per message (default), or one long-lived process. */
+    protocol: z.enum(['process', 'lines']).optional(),
     main: z.string().min(1).optional(),
   })
   .refine((m) => Boolean(m.exec) !== Boolean(m.main), 'needs exactly one of "exec" or "main"');
