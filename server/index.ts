@@ -12,6 +12,7 @@ import type { HoistConfig } from './config/schema.ts';
 import { createMetrics } from './metrics.ts';
 import { PipelineEngine } from './pipelines/engine.ts';
 import type { PluginRuntime } from './plugin-runtime.ts';
+import { endLinePlugins } from './plugins/line-channel.ts';
 import { loadInstalledPlugins } from './plugins/load.ts';
 import { watchInstalledPlugins } from './plugins/watch.ts';
 import { Poller } from './poller/poller.ts';
@@ -166,6 +167,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
         await app.close();
         await store.close();
         await runtime.close();
+        await endLinePlugins();
       })();
       return closing;
     },

@@ -8,6 +8,24 @@ const IDLE_MS = 5 * 60_000;
 const DEFAULT_TIMEOUT_MS = 120_000;
 const MAX_LINE = 16 << 20;
 
+/** Every long-lived plugin process now, to end them together (a server stopping). */
+const live = new Set<ChildProcessWithoutNullStreams>();
+
+/** Ends every long-lived plugin process (closes its stdin) and waits until each has exited. */
+export async function endLinePlugins(): Promise<void> {
+  await Promise.all(
+    [...live].map(
+      (proc) =>
+        new Promise<void>((resolve) => {
+          if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+          proc.once('exit', () => resolve());
+          proc.stdin.end();
+          setTimeout(() => killProcessGroup(proc), 5000).unref();
+        }),
+    ),
+  );
+}
+
 interface Pending {
   resolve: (body: string) => void;
   reject: (error: Error) => void;
@@ -47,6 +65,7 @@ export function createLineChannel(options: {
 
   function start(): ChildProcessWithoutNullStreams {
     const proc = spawn(options.executable, ['--lines'], { cwd: options.cwd, detached: true });
+    live.add(proc);
     stderr = '';
     proc.stderr.setEncoding('utf8');
     proc.stderr.on('data', (d: string) => {
@@ -60,6 +79,7 @@ export function createLineChannel(options: {
       failAll(`could not start ${options.executable}: ${error.message}`);
     });
     proc.once('exit', (code, signal) => {
+      live.delete(proc);
       if (child === proc) child = undefined;
       failAll(`exited (${signal ?? `code ${code}`}) with calls in flight`);
     });
