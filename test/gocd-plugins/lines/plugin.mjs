@@ -10,7 +10,11 @@ if (process.argv[2] !== '--lines') {
   process.exit(2);
 }
 appendFileSync('starts.log', `${process.pid}\n`);
-const revision = { revision: 'app-1', timestamp: '2026-01-01T00:00:00.000Z', data: { 'BUILD-ID': '1' } };
+const revision = {
+  revision: 'app-1',
+  timestamp: '2026-01-01T00:00:00.000Z',
+  data: { 'BUILD-ID': '1' },
+};
 const answers = {
   'repository-configuration': () => ({ URL: { 'display-name': 'URL', 'display-order': '0' } }),
   'package-configuration': () => ({ NAME: { 'display-name': 'Name', 'display-order': '0' } }),
@@ -26,7 +30,11 @@ for await (const line of createInterface({ input: process.stdin })) {
   appendFileSync('requests.jsonl', `${JSON.stringify({ name, body })}\n`);
   const answer = answers[name];
   const response = answer
-    ? { id, 'response-code': 200, 'response-body': answer() === null ? '' : JSON.stringify(answer()) }
+    ? {
+        id,
+        'response-code': 200,
+        'response-body': answer() === null ? '' : JSON.stringify(answer()),
+      }
     : { id, 'response-code': 400, 'response-body': `Invalid request name ${name}` };
   process.stdout.write(`${JSON.stringify(response)}\n`);
 }
