@@ -18,9 +18,13 @@ export async function endLinePlugins(): Promise<void> {
       (proc) =>
         new Promise<void>((resolve) => {
           if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
-          proc.once('exit', () => resolve());
+          // Held (not unref'd) until the process is gone: whoever waits here keeps running.
+          const kill = setTimeout(() => killProcessGroup(proc), 5000);
+          proc.once('exit', () => {
+            clearTimeout(kill);
+            resolve();
+          });
           proc.stdin.end();
-          setTimeout(() => killProcessGroup(proc), 5000).unref();
         }),
     ),
   );
