@@ -13,7 +13,7 @@ const isMap = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** @throws SyntaxError `invalid JSON: <the start of the body>` */
-function parse(body: string, _what: string): unknown {
+function parse(body: string): unknown {
   try {
     return parseLenientJson(body);
   } catch {
@@ -27,7 +27,7 @@ export function readPropertiesAnswer(
   level: 'Repository' | 'Package',
 ): PropertyInput[] {
   if (body.trim() === '') throw new Error('Empty response body');
-  const map = parse(body, `${level} configuration`);
+  const map = parse(body);
   if (!isMap(map)) throw new Error(`${level} configuration should be returned as a map`);
   if (Object.keys(map).length === 0) throw new Error('Empty response body');
   return Object.entries(map).map(([key, p]) => {
@@ -79,7 +79,7 @@ function toProperty(key: string, p: Record<string, unknown>): PropertyInput {
 /** `validate-*`: empty (GoCD's yum plugin answers `""`) or a list of `{key?, message}`. */
 export function readValidationAnswer(body: string): ValidationIssue[] {
   if (body === '') return [];
-  const list = parse(body, 'Validation answer');
+  const list = parse(body);
   if (list === null || list === '') return [];
   if (!Array.isArray(list))
     throw new Error(
@@ -99,7 +99,7 @@ export function readValidationAnswer(body: string): ValidationIssue[] {
 
 /** `check-*-connection`: `{status, messages?}`; status "success" in any case, else a failure. */
 export function readConnectionAnswer(body: string): ConnectionResult {
-  const map = body.trim() === '' ? null : parse(body, 'Check connection result');
+  const map = body.trim() === '' ? null : parse(body);
   if (map !== null && !isMap(map))
     throw new Error(
       'Check connection result should be returned as map, with key represented as string and messages represented as list',
@@ -123,7 +123,7 @@ export function readConnectionAnswer(body: string): ConnectionResult {
  */
 export function readRevisionAnswer(body: string): Revision | null {
   if (body.trim() === '') return null;
-  const map = parse(body, 'Package revision');
+  const map = parse(body);
   if (map === null) return null;
   if (!isMap(map)) throw new Error('Package revision should be returned as a map');
   if (Object.keys(map).length === 0) return null;
