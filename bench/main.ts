@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { createMemoryState, type MemoryState } from 'hoist';
 import { createPluginRuntime } from '../server/plugin-runtime.ts';
 import { apiLoad } from './api-bench.ts';
+import { execPluginCost } from './exec-plugins.ts';
 import { hasCommand, median, type Repeated, repeat, repeatTogether } from './measure.ts';
 import { pipelineLatency } from './pipeline-latency.ts';
 import { scaleOut } from './scale-out.ts';
@@ -33,7 +34,9 @@ const { values: args } = parseArgs({
     'api-pipelines': { type: 'string', default: '200' },
     'api-rounds': { type: 'string', default: '2' },
     'api-pause': { type: 'string', default: '0' },
-    only: { type: 'string', default: 'cold,memory,warm,load,api,scheduling,scale' },
+    only: { type: 'string', default: 'cold,memory,warm,load,api,scheduling,scale,exec' },
+    'exec-materials': { type: 'string', default: '1000' },
+    'exec-sample': { type: 'string', default: '200' },
     database: {
       type: 'string',
       default: process.env.HOIST_BENCH_DATABASE_URL ?? process.env.HOIST_TEST_DATABASE_URL ?? '',
@@ -113,9 +116,14 @@ async function main(): Promise<void> {
   if (want('scale')) await scale(server.url);
   await server.close();
   if (want('scheduling')) await scheduling();
+  if (want('exec')) {
+    const dir = join(CACHE, 'exec-plugins');
+    mkdirSync(dir, { recursive: true });
+    await execPluginCost(say, dir, Number(args['exec-materials']), Number(args['exec-sample']));
+  }
   say();
   say(
-    'Made by `npm run bench` (`node dist/bench/main.js`); options: --packages, --runs, --dnf-runs, --sizes, --materials, --repositories, --load-seconds, --api-seconds, --api-clients, --api-pipelines, --api-rounds, --api-pause, --database, --instances, --scale-seconds, --scale-latencies, --only (cold,memory,warm,load,api,scheduling,scale). The 10-minute soak is `npm run bench:soak`.',
+    'Made by `npm run bench` (`node dist/bench/main.js`); options: --packages, --runs, --dnf-runs, --sizes, --materials, --repositories, --load-seconds, --api-seconds, --api-clients, --api-pipelines, --api-rounds, --api-pause, --database, --instances, --scale-seconds, --scale-latencies, --exec-materials, --exec-sample, --only (cold,memory,warm,load,api,scheduling,scale,exec). The 10-minute soak is `npm run bench:soak`.',
   );
 }
 

@@ -1,5 +1,12 @@
 import type { Command } from 'commander';
-import type { Configuration, PluginHost, Revision } from 'hoist';
+import {
+  ConfigInvalidError,
+  type Configuration,
+  PluginError,
+  type PluginHost,
+  type RepositoryPlugin,
+  type Revision,
+} from 'hoist';
 import { createPluginRuntime } from '../server/plugin-runtime.ts';
 import { EXIT, UsageError } from './exit-codes.ts';
 import { stderrLogger } from './logger.ts';
@@ -15,6 +22,7 @@ interface CheckOptions {
   arch?: string;
   timeout?: string;
   verbose?: boolean;
+  connection?: boolean;
   dataDir: string;
 }
 
@@ -41,6 +49,10 @@ export function registerCheck(program: Command): void {
     .option('--password-env <VAR>', 'yum: read the password from this environment variable')
     .option('--arch <list>', 'yum: architectures to consider, e.g. x86_64,noarch')
     .option('--timeout <seconds>', 'give up after this many seconds', '120')
+    .option(
+      '--connection',
+      "check the connections instead (GoCD's check-repository-connection and check-package-connection)",
+    )
     .option('-v, --verbose', 'log what the plugin does on stderr')
     .action(
       async (repoUrl: string | undefined, spec: string | undefined, options: CheckOptions) => {
@@ -89,11 +101,9 @@ async function runCheck(
       `--since takes a revision label, name-[epoch:]version-release.arch (e.g. app-1.2-1.noarch), got '${options.since}'`,
     );
   }
-  // Installed plugins load only when asked for: yum needs no process spawned.
-  const extraPlugins =
-    pluginId === 'yum'
-      ? []
-      : await (await import('../server/plugins/packages.ts')).loadInstalledPlugins(options.dataDir);
+  // Only the plugin asked for loads (yum needs no process spawned): another installed plugin
+  // that is broken does not matter here.
+  const extraPlugins = pluginId === 'yum' ? [] : await installedPlugin(options.dataDir, pluginId);
   const runtime = createPluginRuntime({
     ...(options.verbose ? { logger: stderrLogger(true) } : {}),
     timeoutMs: timeoutSeconds * 1000,
@@ -104,6 +114,10 @@ async function runCheck(
   });
   try {
     const { host } = runtime;
+    if (options.connection) return await checkConnections(host, pluginId, repo, pkg, options);
+    // Validated once, as a server validates a configuration when it is saved.
+    const issues = await host.validatePackage(pluginId, repo, pkg);
+    if (issues.length > 0) throw new ConfigInvalidError(issues, { pluginId });
     if (options.since !== undefined) {
       const previous = { revision: options.since, timestamp: new Date(0).toISOString(), data: {} };
       const newer = await host.latestRevisionsSince(
@@ -134,6 +148,45 @@ async function runCheck(
   } finally {
     await runtime.close();
   }
+}
+
+/**
+ * GoCD's two connection checks, each answered as GoCD's `{status, messages}`: exit 0 when both
+ * succeed, 1 otherwise. Every failure (unreachable, bad URL, refused credentials, bad
+ * metadata, a plugin that crashes or answers badly) is an answer, never an error.
+ */
+async function checkConnections(
+  host: PluginHost,
+  pluginId: string,
+  repo: Record<string, string>,
+  pkg: Record<string, string>,
+  options: CheckOptions,
+): Promise<number> {
+  const wire = (r: { ok: boolean; messages: string[] }) => ({
+    status: r.ok ? 'success' : 'failure',
+    messages: r.messages,
+  });
+  const repository = wire(await host.checkRepositoryConnection(pluginId, repo));
+  const packageCheck =
+    Object.keys(pkg).length > 0
+      ? wire(await host.checkPackageConnection(pluginId, repo, pkg))
+      : undefined;
+  const answers = { repository, ...(packageCheck ? { package: packageCheck } : {}) };
+  if (options.json) print(JSON.stringify(answers, null, 2));
+  else
+    for (const [what, answer] of Object.entries(answers))
+      print([`${what}: ${answer.status}`, ...answer.messages.map((m) => `  ${m}`)].join('\n'));
+  return Object.values(answers).every((a) => a.status === 'success') ? EXIT.ok : EXIT.repository;
+}
+
+/** The installed plugin `id` (none when it is not installed); @throws PluginError when it fails to load. */
+async function installedPlugin(dataDir: string, id: string): Promise<RepositoryPlugin[]> {
+  const { loadInstalledPlugins } = await import('../server/plugins/load.ts');
+  const { plugins, status } = await loadInstalledPlugins(dataDir, { only: id });
+  const failed = status.find((s) => s.state === 'failed');
+  if (failed)
+    throw new PluginError(`plugin '${id}' failed to load: ${failed.error}`, { pluginId: id });
+  return plugins;
 }
 
 function describe(revision: Revision): string {

@@ -110,34 +110,45 @@ const plugins = program
   );
 plugins
   .command('list')
-  .description('list the bundled and installed plugins with their versions')
+  .description(
+    'list the bundled and installed plugins with their versions and state: each installed plugin\n' +
+      'is loaded (an executable is asked for its configuration), and one that fails shows why',
+  )
   .option('--json', 'print JSON')
   .action(async (options: { json?: boolean }) => {
-    const { listInstalled } = await import('../server/plugins/packages.ts');
-    const installed = await listInstalled(dataDir());
+    const { loadInstalledPlugins } = await import('../server/plugins/load.ts');
+    const { status } = await loadInstalledPlugins(dataDir());
     const rows = [
       ...bundledPlugins.map((p) => ({
         id: p.id,
         version: p.version,
         name: p.displayName,
         source: 'bundled',
+        state: 'loaded',
       })),
-      ...installed.map((p) => ({
-        id: p.id,
-        version: p.version,
-        name: p.name ?? p.id,
-        source: p.exec ? 'exec' : 'javascript',
-      })),
+      ...status.map(({ kind, ...rest }) => ({ ...rest, source: kind })),
     ];
     if (options.json) return void process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-    const line = (r: { id: string; version: string; source: string; name: string }) =>
-      `${r.id.padEnd(16)} ${r.version.padEnd(10)} ${r.source.padEnd(10)} ${r.name}\n`;
-    process.stdout.write(line({ id: 'ID', version: 'VERSION', source: 'KIND', name: 'NAME' }));
-    for (const r of rows) process.stdout.write(line(r));
-    if (installed.length === 0)
+    const line = (r: {
+      id: string;
+      version: string;
+      source: string;
+      state: string;
+      name: string;
+    }) =>
+      `${r.id.padEnd(16)} ${r.version.padEnd(10)} ${r.source.padEnd(10)} ${r.state.padEnd(7)} ${r.name}\n`;
+    process.stdout.write(
+      line({ id: 'ID', version: 'VERSION', source: 'KIND', state: 'STATE', name: 'NAME' }),
+    );
+    for (const r of rows) {
+      process.stdout.write(line(r));
+      if ('error' in r && r.error) process.stdout.write(`${''.padEnd(17)}error: ${r.error}\n`);
+    }
+    if (status.length === 0)
       process.stderr.write(
         `no installed plugins in ${join(resolve(dataDir()), 'plugins')} (--data or HOIST_DATA names the data folder)\n`,
       );
+    // A plugin that failed is reported; the command itself did its work.
   });
 plugins
   .command('install')
@@ -156,6 +167,15 @@ plugins
     process.stdout.write(
       `installed ${installed.id} ${installed.version} (${installed.exec ? 'exec' : 'javascript'}) into ${installed.dir}\n`,
     );
+    // Loaded once now, so that a plugin that cannot work says so at once, not at its first use.
+    const { loadInstalledPlugins } = await import('../server/plugins/load.ts');
+    const [state] = (await loadInstalledPlugins(dataDir(), { only: installed.id })).status;
+    if (state?.state === 'failed') {
+      process.stderr.write(
+        `hoist: ${installed.id} is installed but fails to load: ${state.error} (hoist plugins list shows its state)\n`,
+      );
+      process.exitCode = EXIT.repository;
+    }
   });
 plugins
   .command('remove')

@@ -4,6 +4,7 @@
  */
 export * from './errors.ts';
 export { answerGoCdRequest, type GoCdResponse } from './gocd/answer.ts';
+export { parseLenientJson } from './gocd/lenient-json.ts';
 export {
   fromGoCdConfigMap,
   fromGoCdRevision,
@@ -17,6 +18,12 @@ export {
   toGoCdProperties,
   toGoCdRevision,
 } from './gocd/messages.ts';
+export {
+  readConnectionAnswer,
+  readPropertiesAnswer,
+  readRevisionAnswer,
+  readValidationAnswer,
+} from './gocd/responses.ts';
 export { createMemoryState, type MemoryState } from './host/memory-state.ts';
 export {
   type CallOptions,

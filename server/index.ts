@@ -13,7 +13,8 @@ import { createMetrics } from './metrics.ts';
 import { PipelineEngine } from './pipelines/engine.ts';
 import { Timers } from './pipelines/timers.ts';
 import type { PluginRuntime } from './plugin-runtime.ts';
-import { loadInstalledPlugins } from './plugins/packages.ts';
+import { endLinePlugins } from './plugins/line-channel.ts';
+import { loadInstalledPlugins } from './plugins/load.ts';
 import { watchInstalledPlugins } from './plugins/watch.ts';
 import { Poller } from './poller/poller.ts';
 import { loggerOptions, openState, type ServerOptions } from './state.ts';
@@ -60,6 +61,11 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
   state.onDatabaseError((error) =>
     app.log.warn({ error: error.message }, 'a database connection failed; the pool reconnects'),
   );
+  for (const failed of state.plugins.list().filter((p) => p.state === 'failed'))
+    app.log.error(
+      { plugin: failed.id, error: failed.error },
+      `plugin '${failed.id}' failed to load; its materials fail until it loads: ${failed.error}`,
+    );
   if (state.dropped.length > 0)
     app.log.warn(
       { removed: state.dropped },
@@ -114,6 +120,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
     metrics,
     timers,
     applyConfig: state.applyConfig,
+    plugins: state.plugins,
   };
   // The audit hook first: it is not encapsulated and sees every route registered after it.
   await app.register(auditLog, { store });
@@ -135,7 +142,14 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
     dataDir,
     logger: app.log,
     async onChange() {
-      runtime.reload([...(await loadInstalledPlugins(dataDir)), ...(options.plugins ?? [])]);
+      const before = new Map(runtime.host.registry.list().map((p) => [p.id, p]));
+      const installed = await loadInstalledPlugins(dataDir);
+      runtime.reload([...installed.plugins, ...(options.plugins ?? [])]);
+      state.plugins.update(runtime.host.registry.list(), installed.status);
+      catalog.setUnavailable(state.plugins.failed());
+      // A plugin installed or upgraded validates the configurations that use it, once.
+      const changed = installed.plugins.filter((p) => before.get(p.id) !== p).map((p) => p.id);
+      if (changed.length > 0) await catalog.revalidate({ plugins: changed });
       await poller.refresh();
       app.log.info(
         { plugins: runtime.host.registry.list().map((p) => `${p.id} ${p.version}`) },
@@ -163,6 +177,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
         await app.close();
         await store.close();
         await runtime.close();
+        await endLinePlugins();
       })();
       return closing;
     },

@@ -10,7 +10,8 @@ import { loadConfigFile, parseConfigText } from './config/load.ts';
 import type { HoistConfig } from './config/schema.ts';
 import { claimDataFolder } from './data-lock.ts';
 import { createPluginRuntime } from './plugin-runtime.ts';
-import { listInstalled, loadInstalledPlugins } from './plugins/packages.ts';
+import { loadInstalledPlugins, type PluginStatus } from './plugins/load.ts';
+import { listInstalled } from './plugins/packages.ts';
 import { loadSecretBox, type SecretBox } from './secrets.ts';
 import { openPostgresStore } from './store/postgres.ts';
 import { openSqliteStore } from './store/sqlite.ts';
@@ -81,13 +82,16 @@ export async function openState(
   }
   const instanceId = await loadInstanceId(dataDir, env);
   const leaseMs = options.leaseMs ?? (Number(env.HOIST_LEASE_MS) || 30_000);
-  // Installed plugins load explicitly from the list in the data folder, before anything polls.
+  // Installed plugins load explicitly from the list in the data folder, before anything polls;
+  // one that fails to load is reported and stops nothing else.
   const installed = await loadInstalledPlugins(dataDir);
   const runtime = createPluginRuntime({
-    extraPlugins: [...installed, ...(options.plugins ?? [])],
+    extraPlugins: [...installed.plugins, ...(options.plugins ?? [])],
     userAgent: `hoist/${version}`,
   });
   const catalog = new Catalog(store, runtime.host, box);
+  const plugins = pluginBoard(runtime.host.registry.list(), installed.status);
+  catalog.setUnavailable(plugins.failed());
   /** What the file removed at start that an earlier configuration (a `hoist apply`) had made. */
   let dropped: string[] = [];
   const tokens = new TokenTable();
@@ -96,6 +100,8 @@ export async function openState(
   try {
     if (config) dropped = (await catalog.apply(config)).dropped;
     await catalog.ensureMaterials();
+    // Objects made over the API were validated when saved, maybe by an older plugin version.
+    await catalog.revalidate({ source: 'api' });
   } catch (error) {
     await store.close();
     await runtime.close();
@@ -131,9 +137,50 @@ export async function openState(
     leaseMs,
     applyConfig,
     dropped,
+    plugins,
     onDatabaseError: (handler: (error: Error) => void) => {
       onError = handler;
     },
+  };
+}
+
+/** The state of every plugin: the bundled and loaded ones, and installed ones that failed. */
+export interface PluginBoard {
+  list(): PluginStatus[];
+  /** Installed plugins that failed to load, with why. */
+  failed(): Map<string, string>;
+  /** After a reload: the installed plugins' new states. */
+  update(loaded: readonly RepositoryPlugin[], installed: PluginStatus[]): void;
+}
+
+export function pluginBoard(
+  loaded: readonly RepositoryPlugin[],
+  installed: PluginStatus[],
+): PluginBoard {
+  let current: PluginStatus[] = [];
+  const update = (plugins: readonly RepositoryPlugin[], status: PluginStatus[]) => {
+    const mine = new Set(status.map((s) => s.id));
+    current = [
+      ...plugins
+        .filter((p) => !mine.has(p.id))
+        .map(
+          (p): PluginStatus => ({
+            id: p.id,
+            version: p.version,
+            name: p.displayName,
+            kind: 'bundled',
+            state: 'loaded',
+          }),
+        ),
+      ...status,
+    ];
+  };
+  update(loaded, installed);
+  return {
+    list: () => current,
+    failed: () =>
+      new Map(current.filter((s) => s.state === 'failed').map((s) => [s.id, s.error ?? 'failed'])),
+    update,
   };
 }
 

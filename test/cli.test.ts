@@ -260,13 +260,13 @@ describe('hoist check (as a process)', () => {
     const { code, stdout } = await runHoist(['plugins', 'list', '--json']);
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toEqual([
-      { id: 'yum', version: '1.0.0', name: 'Yum repository', source: 'bundled' },
+      { id: 'yum', version: '1.0.0', name: 'Yum repository', source: 'bundled', state: 'loaded' },
     ]);
     const empty = mkdtempSync(join(tmpdir(), 'hoist-noplugins-'));
     try {
       const table = await runHoist(['--data', empty, 'plugins', 'list']);
-      expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+VERSION\s+KIND\s+NAME$/);
-      expect(table.stdout).toMatch(/^yum\s+1\.0\.0\s+bundled\s+Yum repository$/m);
+      expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+VERSION\s+KIND\s+STATE\s+NAME$/);
+      expect(table.stdout).toMatch(/^yum\s+1\.0\.0\s+bundled\s+loaded\s+Yum repository$/m);
       expect(table.stderr).toBe(
         `no installed plugins in ${join(empty, 'plugins')} (--data or HOIST_DATA names the data folder)\n`,
       );

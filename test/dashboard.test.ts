@@ -206,6 +206,8 @@ templates:
     const instances = page.getByRole('region', { name: 'Instances' });
     await instances.getByText('(this one)').waitFor();
     expect(await instances.locator('tbody tr').count()).toBe(1);
+    // The plugins and their state.
+    await page.getByRole('region', { name: 'Plugins' }).getByText('loaded').first().waitFor();
     await page.screenshot({ path: `${SHOTS}materials.png`, fullPage: true });
     await page.goto(`${server.url}/#/log/build/1/verify/test`);
     await page.getByText('tested app-1.0-1.noarch').waitFor();

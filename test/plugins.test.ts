@@ -105,6 +105,7 @@ describe('plugin packages (hoist plugins install | list | remove)', () => {
       version: '1.0.0',
       name: 'Static JSON index',
       source: 'exec',
+      state: 'loaded',
     });
     const check = await runHoist([
       '--data',

@@ -115,7 +115,7 @@ function checkDefinition(plugin: RepositoryPlugin, check: Check): void {
     const keys = properties.map((p) => p.key);
     check(new Set(keys).size === keys.length, `${level} property keys are not unique`);
     for (const p of properties) {
-      check(DATA_KEY.test(p.key), `${level} property '${p.key}' has a key outside [A-Za-z0-9_]`);
+      check(DATA_KEY.test(p.key), `${level} property '${p.key}' has a key outside [A-Za-z0-9_-]`);
       check(p.displayName.trim() !== '', `${level} property '${p.key}' has an empty display name`);
       check(
         !(p.secure && p.partOfIdentity),

@@ -129,6 +129,32 @@ describe('core/gocd/answer', () => {
     expect(failed.body).toBe('URL: URL is required; NAME: Package name is required');
   });
 
+  it("answers every failed connection check as GoCD's failure, never a 500", async () => {
+    const failing = createPluginHost({
+      registry: createPluginRegistry([
+        samplePlugin({
+          checkRepositoryConnection: async () => {
+            throw new Error('Could not access file - /nowhere/repodata/repomd.xml');
+          },
+        }),
+      ]),
+      http: { request: () => Promise.reject(new Error('offline')) },
+    });
+    const res = await answerGoCdRequest(
+      failing,
+      'sample',
+      'check-repository-connection',
+      JSON.stringify({ 'repository-configuration': repoMap }),
+    );
+    expect(res.responseCode).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({
+      status: 'failure',
+      messages: [
+        "Plugin 'sample' failed in checkRepositoryConnection: Could not access file - /nowhere/repodata/repomd.xml",
+      ],
+    });
+  });
+
   it('round-trips revisions through the wire shape', () => {
     const revision = { ...sampleRevision(2), comment: 'rebuilt', trackbackUrl: 'https://ci/2' };
     const wire = toGoCdRevision(revision);

@@ -67,24 +67,69 @@ describe('core/host/plugin-host', () => {
     ]);
   });
 
-  it('validates before calling the plugin', async () => {
-    let called = false;
+  it("makes core's checks before a poll, and leaves the plugin's validation to saving", async () => {
+    const calls: string[] = [];
     const host = hostWith(
       samplePlugin({
+        validateRepository: (r) => {
+          calls.push('validateRepository');
+          return r.URL?.startsWith('http') ? [] : [{ key: 'URL', message: 'bad' }];
+        },
         latestRevision: async () => {
-          called = true;
+          calls.push('latestRevision');
           return null;
         },
       }),
     );
-    const error = await host.latestRevision('sample', { URL: 'ftp://x' }, pkg).catch((e) => e);
+    const error = await host.latestRevision('sample', {}, pkg).catch((e) => e);
     expect(error).toBeInstanceOf(ConfigInvalidError);
-    expect(error.issues).toEqual([
-      { key: 'URL', message: 'URL must start with http:// or https://' },
-    ]);
-    expect(called).toBe(false);
+    expect(error.issues).toEqual([{ key: 'URL', message: 'URL is required' }]);
+    expect(calls).toEqual([]);
+    expect(await host.latestRevision('sample', { URL: 'ftp://x' }, pkg)).toBeNull();
+    expect(calls).toEqual(['latestRevision']);
     const check = await host.checkRepositoryConnection('sample', {});
-    expect(check).toEqual({ ok: false, messages: ['URL: URL is required'] });
+    expect(check.ok).toBe(false);
+    expect(check.messages).toContain('URL: URL is required');
+  });
+
+  it('answers every failure of a connection check as a failed check, never by throwing', async () => {
+    const host = hostWith(
+      samplePlugin({
+        checkRepositoryConnection: async () => {
+          throw new TypeError('socket hang up');
+        },
+        checkPackageConnection: async () => ({ ok: 'yes' }) as never,
+      }),
+    );
+    expect(await host.checkRepositoryConnection('sample', repo)).toEqual({
+      ok: false,
+      messages: ["Plugin 'sample' failed in checkRepositoryConnection: socket hang up"],
+    });
+    const check = await host.checkPackageConnection('sample', repo, pkg);
+    expect(check.ok).toBe(false);
+    expect(check.messages[0]).toMatch(/invalid result from checkPackageConnection/);
+    await expect(host.checkRepositoryConnection('nope', repo)).rejects.toThrow(/nope/);
+  });
+
+  it("forwards the configured keys only to a plugin that asks for them 'as-configured'", async () => {
+    const seen: Record<string, string>[] = [];
+    const withDefault = (configuration: 'as-configured' | 'with-defaults') =>
+      hostWith(
+        samplePlugin({
+          configuration,
+          packageProperties: [
+            { key: 'NAME' },
+            { key: 'CHANNEL', required: false, defaultValue: 'stable' },
+          ],
+          latestRevision: async (_r, p) => {
+            seen.push({ ...p });
+            return null;
+          },
+        }),
+      );
+    await withDefault('as-configured').latestRevision('sample', repo, { NAME: 'app' });
+    await withDefault('with-defaults').latestRevision('sample', repo, { NAME: 'app' });
+    expect(seen).toEqual([{ NAME: 'app' }, { NAME: 'app', CHANNEL: 'stable' }]);
   });
 
   it('wraps a throwing plugin in a PluginError tagged with its id', async () => {
@@ -153,13 +198,28 @@ describe('core/host/plugin-host', () => {
   it('rejects results that break the contract', async () => {
     const host = hostWith(
       samplePlugin({
-        latestRevision: async () => ({ ...sampleRevision(1), data: { 'BAD-KEY': 'x' } }),
+        latestRevision: async () => ({ ...sampleRevision(1), data: { 'BAD KEY': 'x' } }),
         latestRevisionsSince: async () => 'nope' as never,
       }),
     );
     await expect(host.latestRevision('sample', repo, pkg)).rejects.toThrow(
-      "Plugin 'sample' returned an invalid result from latestRevision at data.BAD-KEY: data keys may contain only letters, digits and underscores",
+      "Plugin 'sample' returned an invalid result from latestRevision at data.BAD KEY: data keys may contain only letters, digits, '_' and '-'",
     );
+    const clash = hostWith(
+      samplePlugin({
+        latestRevision: async () => ({ ...sampleRevision(1), data: { 'A-B': 'x', A_B: 'y' } }),
+      }),
+    );
+    await expect(clash.latestRevision('sample', repo, pkg)).rejects.toThrow(
+      "data keys 'A-B' and 'A_B' would be the same job variable (A_B)",
+    );
+    // GoCD's documented example answers the data key DATA-THREE.
+    const gocd = hostWith(
+      samplePlugin({
+        latestRevision: async () => ({ ...sampleRevision(1), data: { 'DATA-THREE': 'x' } }),
+      }),
+    );
+    expect((await gocd.latestRevision('sample', repo, pkg))?.data).toEqual({ 'DATA-THREE': 'x' });
     await expect(
       host.latestRevisionsSince('sample', repo, pkg, sampleRevision(1)),
     ).rejects.toBeInstanceOf(PluginError);

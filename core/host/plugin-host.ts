@@ -2,6 +2,7 @@ import {
   ConfigInvalidError,
   HoistError,
   PluginError,
+  PluginNotFoundError,
   PluginTimeoutError,
   type ValidationIssue,
 } from '../errors.ts';
@@ -46,7 +47,8 @@ export interface CallOptions {
 }
 
 /**
- * Calls plugins safely: validates configurations first (core checks, then the plugin's), runs
+ * Calls plugins safely: validates configurations on request (core checks, then the plugin's)
+ * and before connection checks; before polling calls only core's checks run. It runs
  * each call under a time limit with an AbortSignal, checks what the plugin returns against the
  * contract, and turns anything a plugin throws into a `HoistError` tagged with its id. A plugin
  * can fail its call; it cannot take the host down.
@@ -72,14 +74,18 @@ export interface PluginHost {
     pkg: Configuration,
     options?: CallOptions,
   ): Promise<ConnectionResult>;
-  /** @throws ConfigInvalidError before calling the plugin when the configuration is invalid. */
+  /**
+   * The newest revision. Only core's checks run first (pure, no plugin call): the plugin's own
+   * validation runs when a configuration is saved (`validate*`), not on every poll, as in GoCD.
+   * @throws ConfigInvalidError before calling the plugin when core's checks fail.
+   */
   latestRevision(
     pluginId: string,
     repository: Configuration,
     pkg: Configuration,
     options?: CallOptions,
   ): Promise<Revision | null>;
-  /** @throws ConfigInvalidError before calling the plugin when the configuration is invalid. */
+  /** As `latestRevision`: core's checks only, then one plugin call. */
   latestRevisionsSince(
     pluginId: string,
     repository: Configuration,
@@ -191,7 +197,7 @@ export function createPluginHost(options: PluginHostOptions): PluginHost {
     const issues = validateAgainstProperties(plugin.repositoryProperties, repository);
     if (plugin.validateRepository) {
       const own = await invoke(plugin, 'validateRepository', undefined, () =>
-        plugin.validateRepository?.(withDefaults(plugin.repositoryProperties, repository)),
+        plugin.validateRepository?.(repoConfig(plugin, repository)),
       );
       issues.push(...checkShape(IssuesShape, own ?? [], plugin.id, 'validateRepository'));
     }
@@ -206,29 +212,32 @@ export function createPluginHost(options: PluginHostOptions): PluginHost {
     const issues = validateAgainstProperties(plugin.packageProperties, pkg);
     if (plugin.validatePackage) {
       const own = await invoke(plugin, 'validatePackage', undefined, () =>
-        plugin.validatePackage?.(
-          withDefaults(plugin.repositoryProperties, repository),
-          withDefaults(plugin.packageProperties, pkg),
-        ),
+        plugin.validatePackage?.(repoConfig(plugin, repository), pkgConfig(plugin, pkg)),
       );
       issues.push(...checkShape(IssuesShape, own ?? [], plugin.id, 'validatePackage'));
     }
     return dedupe(issues);
   }
 
-  async function requireValid(
-    plugin: RepositoryPlugin,
-    repository: Configuration,
-    pkg?: Configuration,
-  ) {
-    const issues = await repositoryIssues(plugin, repository);
-    if (pkg) issues.push(...(await packageIssues(plugin, repository, pkg)));
+  /** Core's checks only (pure): the plugin's own validation is for saving, not for polling. */
+  function requireValid(plugin: RepositoryPlugin, repository: Configuration, pkg: Configuration) {
+    const issues = dedupe([
+      ...validateAgainstProperties(plugin.repositoryProperties, repository),
+      ...validateAgainstProperties(plugin.packageProperties, pkg),
+    ]);
     if (issues.length > 0) throw new ConfigInvalidError(issues, { pluginId: plugin.id });
   }
 
-  const repoConfig = (p: RepositoryPlugin, c: Configuration) =>
-    withDefaults(p.repositoryProperties, c);
-  const pkgConfig = (p: RepositoryPlugin, c: Configuration) => withDefaults(p.packageProperties, c);
+  /** A connection check never throws for what went wrong: it answers a failure saying what. */
+  async function connectionCheck(run: () => Promise<ConnectionResult>): Promise<ConnectionResult> {
+    try {
+      return await run();
+    } catch (error) {
+      if (error instanceof PluginNotFoundError) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      return { ok: false, messages: [firstLine(message)] };
+    }
+  }
 
   return {
     registry,
@@ -242,24 +251,32 @@ export function createPluginHost(options: PluginHostOptions): PluginHost {
     },
     async checkRepositoryConnection(id, repository, callOptions) {
       const plugin = registry.get(id);
-      const issues = await repositoryIssues(plugin, repository);
-      if (issues.length > 0) return invalidConnection(issues);
-      const result = await invoke(plugin, 'checkRepositoryConnection', callOptions, (ctx) =>
-        plugin.checkRepositoryConnection(repoConfig(plugin, repository), ctx),
-      );
-      return checkShape(ConnectionResultShape, result, id, 'checkRepositoryConnection');
+      return connectionCheck(async () => {
+        const issues = await repositoryIssues(plugin, repository);
+        if (issues.length > 0) return invalidConnection(issues);
+        const result = await invoke(plugin, 'checkRepositoryConnection', callOptions, (ctx) =>
+          plugin.checkRepositoryConnection(repoConfig(plugin, repository), ctx),
+        );
+        return checkShape(ConnectionResultShape, result, id, 'checkRepositoryConnection');
+      });
     },
     async checkPackageConnection(id, repository, pkg, callOptions) {
       const plugin = registry.get(id);
-      const issues = [
-        ...(await repositoryIssues(plugin, repository)),
-        ...(await packageIssues(plugin, repository, pkg)),
-      ];
-      if (issues.length > 0) return invalidConnection(issues);
-      const result = await invoke(plugin, 'checkPackageConnection', callOptions, (ctx) =>
-        plugin.checkPackageConnection(repoConfig(plugin, repository), pkgConfig(plugin, pkg), ctx),
-      );
-      return checkShape(ConnectionResultShape, result, id, 'checkPackageConnection');
+      return connectionCheck(async () => {
+        const issues = [
+          ...(await repositoryIssues(plugin, repository)),
+          ...(await packageIssues(plugin, repository, pkg)),
+        ];
+        if (issues.length > 0) return invalidConnection(issues);
+        const result = await invoke(plugin, 'checkPackageConnection', callOptions, (ctx) =>
+          plugin.checkPackageConnection(
+            repoConfig(plugin, repository),
+            pkgConfig(plugin, pkg),
+            ctx,
+          ),
+        );
+        return checkShape(ConnectionResultShape, result, id, 'checkPackageConnection');
+      });
     },
     async latestRevision(id, repository, pkg, callOptions) {
       const plugin = registry.get(id);
@@ -307,6 +324,19 @@ export function createPluginHost(options: PluginHostOptions): PluginHost {
       return revision;
     },
   };
+}
+
+/** The configuration a plugin's call receives: defaults filled in, unless it asked for none. */
+function repoConfig(plugin: RepositoryPlugin, config: Configuration): Configuration {
+  return plugin.configuration === 'as-configured'
+    ? config
+    : withDefaults(plugin.repositoryProperties, config);
+}
+
+function pkgConfig(plugin: RepositoryPlugin, config: Configuration): Configuration {
+  return plugin.configuration === 'as-configured'
+    ? config
+    : withDefaults(plugin.packageProperties, config);
 }
 
 function checkShape<T>(shape: Shape<T>, value: unknown, pluginId: string, call: string): T {

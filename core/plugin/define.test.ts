@@ -20,6 +20,11 @@ describe('core/plugin/define', () => {
     expect(Object.isFrozen(plugin)).toBe(true);
   });
 
+  it("accepts GoCD's property keys, '-' included (key-one)", () => {
+    const plugin = samplePlugin({ repositoryProperties: [{ key: 'key-one' }, { key: 'key_2' }] });
+    expect(plugin.repositoryProperties.map((p) => p.key)).toEqual(['key-one', 'key_2']);
+  });
+
   it('sorts properties by an explicit display order', () => {
     const plugin = samplePlugin({
       repositoryProperties: [
@@ -35,7 +40,11 @@ describe('core/plugin/define', () => {
     [{ version: '' }, /version is missing/],
     [{ latestRevision: undefined }, /latestRevision must be a function/],
     [{ repositoryProperties: [{ key: 'A' }, { key: 'A' }] }, /'A' is declared twice/],
-    [{ packageProperties: [{ key: 'BAD-KEY' }] }, /invalid key/],
+    [{ packageProperties: [{ key: 'BAD KEY' }] }, /invalid key/],
+    [
+      { packageProperties: [{ key: 'key-one' }, { key: 'KEY_ONE' }] },
+      /'key-one' and 'KEY_ONE' would be the same job variable/,
+    ],
   ])('rejects a bad definition %#', (override, message) => {
     const base = samplePlugin();
     expect(() => defineRepositoryPlugin({ ...base, ...(override as object) } as never)).toThrow(

@@ -1,7 +1,8 @@
 import { PluginDefinitionError } from '../errors.ts';
+import { escapeEnvName } from './environment.ts';
 import {
-  DATA_KEY,
   PLUGIN_API_VERSION,
+  PROPERTY_KEY,
   type PropertyDefinition,
   type PropertyInput,
   type RepositoryPlugin,
@@ -43,6 +44,13 @@ export function defineRepositoryPlugin(input: RepositoryPluginInput): Repository
       fail(`${call} must be a function when given`);
     }
   }
+  if (
+    input.configuration !== undefined &&
+    input.configuration !== 'with-defaults' &&
+    input.configuration !== 'as-configured'
+  ) {
+    fail(`configuration must be 'with-defaults' or 'as-configured'`);
+  }
   const repositoryProperties = normalizeProperties(input.repositoryProperties, 'repository', fail);
   const packageProperties = normalizeProperties(input.packageProperties, 'package', fail);
 
@@ -52,6 +60,7 @@ export function defineRepositoryPlugin(input: RepositoryPluginInput): Repository
     version: input.version,
     displayName: input.displayName,
     description: input.description,
+    configuration: input.configuration ?? 'with-defaults',
     repositoryProperties,
     packageProperties,
     validateRepository: input.validateRepository,
@@ -71,12 +80,21 @@ function normalizeProperties(
 ): readonly PropertyDefinition[] {
   if (!Array.isArray(inputs)) fail(`${level}Properties must be an array`);
   const seen = new Set<string>();
+  const envNames = new Map<string, string>();
   const properties = (inputs as PropertyInput[]).map((p, index): PropertyDefinition => {
-    if (typeof p?.key !== 'string' || !DATA_KEY.test(p.key)) {
-      fail(`${level} property #${index + 1} has an invalid key; use letters, digits and '_'`);
+    if (typeof p?.key !== 'string' || !PROPERTY_KEY.test(p.key)) {
+      fail(`${level} property #${index + 1} has an invalid key; use letters, digits, '_' and '-'`);
     }
     if (seen.has(p.key)) fail(`${level} property '${p.key}' is declared twice`);
     seen.add(p.key);
+    const envName = escapeEnvName(p.key);
+    const other = envNames.get(envName);
+    if (other !== undefined) {
+      fail(
+        `${level} properties '${other}' and '${p.key}' would be the same job variable (…_${envName})`,
+      );
+    }
+    envNames.set(envName, p.key);
     if (p.defaultValue !== undefined && typeof p.defaultValue !== 'string') {
       fail(`${level} property '${p.key}' has a default value that is not a string`);
     }

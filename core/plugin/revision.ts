@@ -1,3 +1,4 @@
+import { escapeEnvName } from './environment.ts';
 import { DATA_KEY } from './types.ts';
 
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})$/;
@@ -33,10 +34,15 @@ export function revisionProblem(value: unknown): string | undefined {
   if (typeof r.data !== 'object' || r.data === null || Array.isArray(r.data)) {
     return 'data: data must be an object of strings';
   }
+  const envNames = new Map<string, string>();
   for (const [key, item] of Object.entries(r.data)) {
     if (!DATA_KEY.test(key))
-      return `data.${key}: data keys may contain only letters, digits and underscores`;
+      return `data.${key}: data keys may contain only letters, digits, '_' and '-'`;
     if (typeof item !== 'string') return `data.${key}: data values must be strings`;
+    const other = envNames.get(escapeEnvName(key));
+    if (other !== undefined)
+      return `data.${key}: data keys '${other}' and '${key}' would be the same job variable (${escapeEnvName(key)})`;
+    envNames.set(escapeEnvName(key), key);
   }
   return undefined;
 }

@@ -35,13 +35,20 @@ export interface PropertyDefinition {
   readonly description: string | undefined;
 }
 
-/** Keys of revision data and of properties: what an environment variable name can carry. */
-export const DATA_KEY = /^[A-Za-z0-9_]+$/;
+/**
+ * Keys of properties and of revision data, as GoCD's package-repository messages carry them:
+ * letters, digits, `_` and `-` (GoCD's own examples use `key-one` and `DATA-THREE`). Job
+ * environment names are derived from them by GoCD's rule (`escapeEnvName`).
+ */
+export const DATA_KEY = /^[A-Za-z0-9_-]+$/;
+
+/** Keys of repository and package properties (the same characters as data keys). */
+export const PROPERTY_KEY = DATA_KEY;
 
 /**
  * One version of a package as a plugin reports it. `revision` is its label (e.g.
  * `app-1.2-1.noarch`); `timestamp` is an ISO-8601 instant; `data` becomes job environment, so
- * its keys match `[A-Za-z0-9_]+`. `revisionProblem` checks a value against this contract.
+ * its keys match `[A-Za-z0-9_-]+`. `revisionProblem` checks a value against this contract.
  */
 export interface Revision {
   revision: string;
@@ -218,7 +225,16 @@ export interface RepositoryPluginInput extends RepositoryPluginCalls {
   repositoryProperties: PropertyInput[];
   /** Properties of one package within a repository. */
   packageProperties: PropertyInput[];
+  /**
+   * What the plugin's calls receive: `with-defaults` (the default) fills each unset property's
+   * default value in; `as-configured` passes the configured keys only, as GoCD forwards a
+   * configuration to its plugins (executable plugins, which apply their own defaults).
+   */
+  configuration?: ConfigurationForwarding;
 }
+
+/** How a configuration reaches a plugin's calls (see `RepositoryPluginInput.configuration`). */
+export type ConfigurationForwarding = 'with-defaults' | 'as-configured';
 
 /** Plugin API version this build of Hoist speaks. */
 export const PLUGIN_API_VERSION = 1;
@@ -228,6 +244,8 @@ export interface RepositoryPlugin extends RepositoryPluginCalls {
   readonly apiVersion: typeof PLUGIN_API_VERSION;
   readonly id: string;
   readonly version: string;
+  /** What the plugin's calls receive; `with-defaults` unless the plugin said otherwise. */
+  readonly configuration?: ConfigurationForwarding;
   readonly displayName: string;
   readonly description: string | undefined;
   /** Sorted by display order. */

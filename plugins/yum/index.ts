@@ -2,7 +2,6 @@ import {
   type Configuration,
   type ConnectionResult,
   defineRepositoryPlugin,
-  HoistError,
   type PluginContext,
 } from 'hoist';
 import { repositoryAccess } from './access.ts';
@@ -100,9 +99,10 @@ async function readStream(repo: Configuration, pkg: Configuration, ctx: PluginCo
   return { packages, base: read.base };
 }
 
+/** Every failure of a connection check is its answer, as GoCD's yum plugin answers it. */
 function failure(error: unknown, context: string): ConnectionResult {
-  if (error instanceof HoistError) return { ok: false, messages: [`${context}. ${error.message}`] };
-  throw error;
+  const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  return { ok: false, messages: [`${context}. ${message}`] };
 }
 
 function trimSlash(url: string): string {

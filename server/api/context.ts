@@ -4,6 +4,7 @@ import type { Instance } from '../cluster/instance.ts';
 import type { ServerMetrics } from '../metrics.ts';
 import type { Timers } from '../pipelines/timers.ts';
 import type { Poller } from '../poller/poller.ts';
+import type { PluginBoard } from '../state.ts';
 import type { Store } from '../store/store.ts';
 
 /** What route handlers reach. */
@@ -16,6 +17,8 @@ export interface ServerContext {
   metrics: ServerMetrics;
   /** The pipelines' timers: when each fires next, what its last firing did. */
   timers: Timers;
+  /** Every plugin's state: loaded, or failed to load and why. */
+  plugins: PluginBoard;
   /** Re-applies the configuration file (or the given YAML text); undefined without a file. */
   applyConfig(
     text?: string,

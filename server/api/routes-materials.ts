@@ -53,19 +53,77 @@ export const materialRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
     },
   );
 
+  // Every plugin with its state: one that failed to load is listed with why, beside the others.
   api.get('/api/plugins', { config: { role: 'viewer' }, schema: { tags: ['plugins'] } }, async () =>
-    ctx.host.registry.list().map((p) => ({
-      id: p.id,
-      version: p.version,
-      displayName: p.displayName,
-      description: p.description ?? null,
-      repositoryProperties: p.repositoryProperties,
-      packageProperties: p.packageProperties,
-      gocd: {
-        'repository-configuration': toGoCdProperties(p.repositoryProperties),
-        'package-configuration': toGoCdProperties(p.packageProperties),
-      },
-    })),
+    ctx.plugins.list().map((status) => {
+      const p = ctx.host.registry.has(status.id) ? ctx.host.registry.get(status.id) : undefined;
+      if (!p || status.state === 'failed')
+        return { ...status, displayName: status.name, error: status.error ?? null };
+      return {
+        id: p.id,
+        version: p.version,
+        displayName: p.displayName,
+        kind: status.kind,
+        state: status.state,
+        description: p.description ?? null,
+        repositoryProperties: p.repositoryProperties,
+        packageProperties: p.packageProperties,
+        gocd: {
+          'repository-configuration': toGoCdProperties(p.repositoryProperties),
+          'package-configuration': toGoCdProperties(p.packageProperties),
+        },
+      };
+    }),
+  );
+
+  // GoCD's two connection checks: every failure is an answer, {"status":"failure","messages"}.
+  const wire = (r: { ok: boolean; messages: string[] }) => ({
+    status: r.ok ? ('success' as const) : ('failure' as const),
+    messages: r.messages,
+  });
+  /** A plugin that failed to load answers its connection checks with why. */
+  const unloaded = (plugin: string) => {
+    const why = ctx.plugins.failed().get(plugin);
+    return why === undefined
+      ? undefined
+      : wire({ ok: false, messages: [`plugin '${plugin}' failed to load: ${why}`] });
+  };
+  api.post(
+    '/api/repositories/:name/check-connection',
+    {
+      config: { role: 'operator' },
+      schema: { tags: ['configuration'], params: z.object({ name: z.string() }) },
+    },
+    async (req) => {
+      const repo = await ctx.catalog.openedRepository(req.params.name);
+      return (
+        unloaded(repo.plugin) ??
+        wire(await ctx.host.checkRepositoryConnection(repo.plugin, repo.config))
+      );
+    },
+  );
+  api.post(
+    '/api/packages/:repo/:name/check-connection',
+    {
+      config: { role: 'operator' },
+      schema: { tags: ['configuration'], params: z.object({ repo: z.string(), name: z.string() }) },
+    },
+    async (req) => {
+      const pkg = (await ctx.catalog.polledPackages()).find(
+        (p) => p.repository === req.params.repo && p.name === req.params.name,
+      );
+      if (!pkg) throw new NotFoundError(`no package '${req.params.repo}/${req.params.name}'`);
+      return (
+        unloaded(pkg.plugin) ??
+        wire(
+          await ctx.host.checkPackageConnection(
+            pkg.plugin,
+            pkg.repositoryConfig,
+            pkg.packageConfig,
+          ),
+        )
+      );
+    },
   );
 
   api.get(

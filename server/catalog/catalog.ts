@@ -2,6 +2,7 @@ import {
   ConfigInvalidError,
   type Configuration,
   ConflictError,
+  type HoistError,
   NotFoundError,
   type PluginHost,
 } from 'hoist';
@@ -21,6 +22,7 @@ import {
 import { planConfiguration } from './plan.ts';
 import { pipelineIssues, pipelinesDownstreamOf, pipelinesUsing } from './references.ts';
 import { type SealedValues, sealedValues } from './sealed.ts';
+import { MaterialVerdicts } from './verdicts.ts';
 
 /** A package ready to poll: both configurations opened, with its plugin. */
 export interface PolledPackage {
@@ -31,6 +33,12 @@ export interface PolledPackage {
   packageConfig: Configuration;
   fingerprint: string;
   pollIntervalMs: number | null;
+  /**
+   * Why the material is not polled now: its plugin failed to load, or its configuration's
+   * problems found when its plugin was installed or upgraded (until it is saved again). Its
+   * checks fail with this error, and no message reaches the plugin.
+   */
+  blocked?: HoistError;
 }
 
 /** Called once after every change of repositories or packages. */
@@ -48,6 +56,7 @@ export class Catalog {
   private readonly pipelineListeners: CatalogListener[] = [];
 
   private readonly context: ChangeContext;
+  private readonly verdicts: MaterialVerdicts;
 
   constructor(
     private readonly store: Store,
@@ -56,6 +65,7 @@ export class Catalog {
   ) {
     this.sealed = sealedValues(box);
     this.context = { store, host, sealed: this.sealed };
+    this.verdicts = new MaterialVerdicts(this.context);
   }
 
   /** Listens to changes of what is polled. */
@@ -66,6 +76,20 @@ export class Catalog {
   /** Listens to changes of pipelines (the timers). */
   onPipelinesChange(listener: CatalogListener): void {
     this.pipelineListeners.push(listener);
+  }
+
+  /** Installed plugins that failed to load: their stored objects are kept as they are. */
+  setUnavailable(failed: Map<string, string>): void {
+    this.verdicts.unavailable = failed;
+  }
+
+  /**
+   * Validates stored configurations again with their plugin (when it was installed or
+   * upgraded, or at start for objects made over the API): none per poll. A package found
+   * invalid is not polled until it is saved again.
+   */
+  revalidate(which: { plugins?: string[]; source?: 'api' | 'config' }): Promise<number> {
+    return this.verdicts.revalidate(which);
   }
 
   /** Plans a configuration file's objects; @throws ConfigInvalidError listing every problem. */
@@ -80,6 +104,7 @@ export class Catalog {
       verdicts: await verdicts(this.context, config),
       pluginIds: pluginIds(this.host),
       sealed: this.sealed,
+      unavailable: this.verdicts.unavailable,
     });
     if (issues.length > 0) throw new ConfigInvalidError(issues);
     return plan;
@@ -94,6 +119,8 @@ export class Catalog {
     const plan = await this.plan(config);
     const dropped = await this.droppedBy(plan);
     const summary = await this.store.applyConfiguration(plan);
+    // What the file holds was validated just now.
+    for (const p of plan.packages) this.verdicts.saved(p.fingerprint);
     await this.changed();
     await this.pipelinesChanged();
     return { ...summary, dropped };
@@ -150,6 +177,7 @@ export class Catalog {
         packageConfig: this.sealed.open(pkg.config, pkg.secrets),
         fingerprint: pkg.fingerprint,
         pollIntervalMs: pkg.pollIntervalMs,
+        ...this.verdicts.blocked(repo.plugin, pkg.fingerprint),
       });
     }
     return result;
@@ -171,6 +199,8 @@ export class Catalog {
       { name, plugin: input.plugin ?? existing.plugin, config: input.config },
       existing,
     );
+    // Saved means validated: its packages' verdicts are the fresh ones.
+    for (const p of await this.store.listPackages(name)) this.verdicts.saved(p.fingerprint);
     await this.changed();
   }
 
@@ -207,6 +237,9 @@ export class Catalog {
     const existing = await this.store.getPackage(repository, name);
     if (!existing) throw new NotFoundError(`no package '${repository}/${name}'`);
     await putPackage(this.context, { repository, name, ...input }, existing);
+    const saved = await this.store.getPackage(repository, name);
+    if (saved) this.verdicts.saved(saved.fingerprint);
+    this.verdicts.saved(existing.fingerprint);
     await this.changed();
   }
 
@@ -276,6 +309,12 @@ export class Catalog {
 
   requireRepository(name: string): Promise<RepositoryRow> {
     return requireRepository(this.store, name);
+  }
+
+  /** A repository's plugin and configuration, secrets opened (for a connection check). */
+  async openedRepository(name: string): Promise<{ plugin: string; config: Configuration }> {
+    const repo = await this.requireRepository(name);
+    return { plugin: repo.plugin, config: this.sealed.open(repo.config, repo.secrets) };
   }
 
   // --- internals --------------------------------------------------------------------------

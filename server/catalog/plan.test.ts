@@ -197,4 +197,53 @@ describe('server/catalog/plan', () => {
       "pipelines[0].secureVariables.KEY: 'KEY' is also given in variables.KEY: a name is either a variable or a secure variable",
     ]);
   });
+
+  it('keeps the stored objects of a plugin that failed to load; a new one is refused with why', () => {
+    const desired = {
+      repositories: [repo([{ name: 'app', config: { NAME: 'app' } }], { plugin: 'broken' })],
+      pipelines: [
+        {
+          name: 'build',
+          materials: [{ package: 'internal/app' }],
+          stages: [{ name: 's', jobs: job }],
+        },
+      ],
+    };
+    const stored = {
+      repositories: [
+        {
+          name: 'internal',
+          plugin: 'broken',
+          config: { URL: 'https://repo.test' },
+          secrets: {},
+          source: 'config' as const,
+          createdAt: 't',
+          updatedAt: 't',
+        },
+      ],
+      packages: [
+        {
+          repository: 'internal',
+          name: 'app',
+          config: { NAME: 'app' },
+          secrets: {},
+          pollIntervalMs: 60_000,
+          fingerprint: 'f1',
+          source: 'config' as const,
+          createdAt: 't',
+          updatedAt: 't',
+        },
+      ],
+    };
+    const unavailable = new Map([['broken', 'answered garbage']]);
+    const kept = planConfiguration({ ...input(desired), current: stored, unavailable });
+    expect(kept.issues).toEqual([]);
+    expect(kept.plan.packages.map((p) => [p.repository, p.name, p.fingerprint])).toEqual([
+      ['internal', 'app', 'f1'],
+    ]);
+    expect(messages({ ...input(desired), unavailable })).toEqual([
+      "repositories[0].plugin: plugin 'broken' failed to load: answered garbage",
+      "pipelines[0].materials[0].package: no package 'internal/app'",
+    ]);
+  });
 });

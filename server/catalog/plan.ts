@@ -26,6 +26,11 @@ export interface PlanInput {
   /** Known plugin ids, for the error naming them. */
   pluginIds: string[];
   sealed: Pick<SealedValues, 'split' | 'pipeline'>;
+  /**
+   * Installed plugins that failed to load, with why: a repository of theirs that is stored
+   * already is kept as stored (with its packages), so a broken plugin stops nothing else.
+   */
+  unavailable?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -80,9 +85,16 @@ function planRepositories(
       );
     const plugin = verdicts.plugins[i];
     if (!plugin) {
+      const failed = input.unavailable?.get(repo.plugin);
+      if (failed !== undefined && existing?.plugin === repo.plugin) {
+        keepAsStored(existing, current.packages, fingerprints, plan);
+        continue;
+      }
       at(
         ['repositories', i, 'plugin'],
-        `no plugin '${repo.plugin}'; known: ${input.pluginIds.join(', ')}`,
+        failed !== undefined
+          ? `plugin '${repo.plugin}' failed to load: ${failed}`
+          : `no plugin '${repo.plugin}'; known: ${input.pluginIds.join(', ')}`,
       );
       continue;
     }
@@ -118,6 +130,22 @@ function planRepositories(
         source: 'config',
       });
     }
+  }
+}
+
+/** A repository whose plugin failed to load, and its packages, planned exactly as stored. */
+function keepAsStored(
+  repo: RepositoryRow,
+  packages: PackageRow[],
+  fingerprints: Map<string, string>,
+  plan: ConfigurationPlan,
+): void {
+  const { createdAt: _c, updatedAt: _u, ...row } = repo;
+  plan.repositories.push({ ...row, source: 'config' });
+  for (const pkg of packages.filter((p) => p.repository === repo.name)) {
+    const { createdAt: _pc, updatedAt: _pu, ...kept } = pkg;
+    fingerprints.set(pkg.fingerprint, `package ${pkg.repository}/${pkg.name}`);
+    plan.packages.push({ ...kept, source: 'config' });
   }
 }
 

@@ -2,16 +2,17 @@ import { spawn } from 'node:child_process';
 import {
   type Configuration,
   defineRepositoryPlugin,
-  fromGoCdRevision,
-  type GoCdProperty,
-  type GoCdRevision,
   PluginError,
-  type PropertyInput,
   type RepositoryPlugin,
+  readConnectionAnswer,
+  readPropertiesAnswer,
+  readRevisionAnswer,
+  readValidationAnswer,
   toGoCdConfigMap,
   toGoCdPreviousRevision,
 } from 'hoist';
 import { killProcessGroup } from '../process-group.ts';
+import { createLineChannel } from './line-channel.ts';
 
 /** Limits of one plugin process. */
 const MAX_OUTPUT = 16 << 20;
@@ -92,41 +93,6 @@ function lastLines(stderr: string): string {
   return last ? ` (stderr: ${last.slice(0, 300)})` : '';
 }
 
-function parse(text: string, requestName: string, pluginId: string, allowEmpty: boolean): unknown {
-  if (text.trim() === '') {
-    if (allowEmpty) return undefined;
-    throw new PluginError(`Plugin '${pluginId}' answered ${requestName} with nothing`, {
-      pluginId,
-    });
-  }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new PluginError(
-      `Plugin '${pluginId}' answered ${requestName} with invalid JSON: ${text.slice(0, 80)}`,
-      { pluginId },
-    );
-  }
-}
-
-function toProperties(wire: unknown, what: string, pluginId: string): PropertyInput[] {
-  if (!wire || typeof wire !== 'object' || Array.isArray(wire)) {
-    throw new PluginError(
-      `Plugin '${pluginId}' answered ${what} with something that is not a map of properties`,
-      { pluginId },
-    );
-  }
-  return Object.entries(wire as Record<string, GoCdProperty>).map(([key, p]) => ({
-    key,
-    displayName: p['display-name'] || key,
-    displayOrder: Number.parseInt(String(p['display-order'] ?? '0'), 10) || 0,
-    required: p.required ?? true,
-    secure: p.secure ?? false,
-    partOfIdentity: p['part-of-identity'] ?? true,
-    ...(p['default-value'] === undefined ? {} : { defaultValue: p['default-value'] }),
-  }));
-}
-
 /**
  * Wraps an executable that speaks GoCD's `package-repository` messages as a Hoist plugin. Its
  * configuration schemas are asked for once, here. GoCD's `latest-revision-since` names one
@@ -139,79 +105,73 @@ export async function loadExecPlugin(options: {
   executable: string;
   cwd: string;
   timeoutMs?: number;
+  /** `process` (default): one process per message; `lines`: one long-lived process. */
+  protocol?: 'process' | 'lines';
 }): Promise<RepositoryPlugin> {
   const { id, executable, cwd } = options;
-  const ask = async (
+  const limits = {
+    pluginId: id,
+    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+  };
+  const channel =
+    options.protocol === 'lines' ? createLineChannel({ executable, cwd, ...limits }) : undefined;
+  /** One message; the answer read by GoCD's rules, a bad answer a plugin error naming it. */
+  const ask = async <T>(
     requestName: string,
     body: unknown,
-    allowEmpty: boolean,
+    read: (answer: string) => T,
     signal?: AbortSignal,
-  ) =>
-    parse(
-      await sendMessage(executable, cwd, requestName, body, {
-        pluginId: id,
-        ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
-        ...(signal ? { signal } : {}),
-      }),
-      requestName,
-      id,
-      allowEmpty,
-    );
-  const repositoryProperties = toProperties(
-    await ask('repository-configuration', undefined, false),
-    'repository-configuration',
-    id,
+  ): Promise<T> => {
+    const answer = channel
+      ? await channel.send(requestName, body, signal)
+      : await sendMessage(executable, cwd, requestName, body, {
+          ...limits,
+          ...(signal ? { signal } : {}),
+        });
+    try {
+      return read(answer);
+    } catch (error) {
+      const what = error instanceof SyntaxError ? 'with' : 'with an answer GoCD would refuse:';
+      throw new PluginError(
+        `Plugin '${id}' answered ${requestName} ${what} ${(error as Error).message}`,
+        { pluginId: id },
+      );
+    }
+  };
+  const repositoryProperties = await ask('repository-configuration', undefined, (a) =>
+    readPropertiesAnswer(a, 'Repository'),
   );
-  const packageProperties = toProperties(
-    await ask('package-configuration', undefined, false),
-    'package-configuration',
-    id,
+  const packageProperties = await ask('package-configuration', undefined, (a) =>
+    readPropertiesAnswer(a, 'Package'),
   );
   const maps = (repo: Configuration, pkg?: Configuration) => ({
     'repository-configuration': toGoCdConfigMap(repo),
     ...(pkg ? { 'package-configuration': toGoCdConfigMap(pkg) } : {}),
   });
-  const issues = (value: unknown) =>
-    (Array.isArray(value) ? (value as { key?: string; message?: string }[]) : []).map((i) => ({
-      key: i.key ?? '',
-      message: String(i.message ?? ''),
-    }));
-  const connection = (value: unknown) => {
-    const v = (value ?? {}) as { status?: string; messages?: string[] };
-    return {
-      ok: String(v.status).toLowerCase() === 'success',
-      messages: Array.isArray(v.messages) ? v.messages.map(String) : [],
-    };
-  };
-  const revision = (value: unknown) => {
-    if (value === undefined || value === null) return null;
-    if (typeof value === 'object' && Object.keys(value as object).length === 0) return null;
-    return fromGoCdRevision(value as GoCdRevision);
-  };
   return defineRepositoryPlugin({
     id,
     version: options.version,
     displayName: options.name ?? id,
     repositoryProperties,
     packageProperties,
-    validateRepository: async (repo) =>
-      issues(await ask('validate-repository-configuration', maps(repo), true)),
-    validatePackage: async (repo, pkg) =>
-      issues(await ask('validate-package-configuration', maps(repo, pkg), true)),
-    checkRepositoryConnection: async (repo, ctx) =>
-      connection(await ask('check-repository-connection', maps(repo), false, ctx.signal)),
-    checkPackageConnection: async (repo, pkg, ctx) =>
-      connection(await ask('check-package-connection', maps(repo, pkg), false, ctx.signal)),
-    latestRevision: async (repo, pkg, ctx) =>
-      revision(await ask('latest-revision', maps(repo, pkg), true, ctx.signal)),
+    // GoCD sends the configured keys only; the plugin applies its own defaults.
+    configuration: 'as-configured',
+    validateRepository: (repo) =>
+      ask('validate-repository-configuration', maps(repo), readValidationAnswer),
+    validatePackage: (repo, pkg) =>
+      ask('validate-package-configuration', maps(repo, pkg), readValidationAnswer),
+    checkRepositoryConnection: (repo, ctx) =>
+      ask('check-repository-connection', maps(repo), readConnectionAnswer, ctx.signal),
+    checkPackageConnection: (repo, pkg, ctx) =>
+      ask('check-package-connection', maps(repo, pkg), readConnectionAnswer, ctx.signal),
+    latestRevision: (repo, pkg, ctx) =>
+      ask('latest-revision', maps(repo, pkg), readRevisionAnswer, ctx.signal),
     latestRevisionsSince: async (repo, pkg, previous, ctx) => {
-      const found = revision(
-        await ask(
-          'latest-revision-since',
-          { ...maps(repo, pkg), 'previous-revision': toGoCdPreviousRevision(previous) },
-          true,
-          ctx.signal,
-        ),
+      const found = await ask(
+        'latest-revision-since',
+        { ...maps(repo, pkg), 'previous-revision': toGoCdPreviousRevision(previous) },
+        readRevisionAnswer,
+        ctx.signal,
       );
       return found ? [found] : [];
     },

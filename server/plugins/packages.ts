@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import {
   cp,
   lstat,
@@ -6,19 +5,13 @@ import {
   mkdtemp,
   readdir,
   readFile,
-  readlink,
   rename,
   rm,
-  stat,
-  symlink,
   writeFile,
 } from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { PLUGIN_API_VERSION, PLUGIN_ID, type RepositoryPlugin } from 'hoist';
+import { join, resolve, sep } from 'node:path';
+import { PLUGIN_API_VERSION, PLUGIN_ID } from 'hoist';
 import { z } from 'zod';
-import { loadExecPlugin } from './exec-plugin.ts';
-import { markPluginModule } from './isolated-plugin.ts';
 import { extractTarball, PluginPackageError, type TarballLimits } from './tarball.ts';
 
 /** `hoist-plugin.json`, or the `hoist` field of a package.json. */
@@ -29,20 +22,23 @@ export const PluginManifest = z
     name: z.string().optional(),
     apiVersion: z.number().int().optional(),
     exec: z.string().min(1).optional(),
+    /** How an executable is run: one process per message (default), or one long-lived process. */
+    protocol: z.enum(['process', 'lines']).optional(),
     main: z.string().min(1).optional(),
   })
   .refine((m) => Boolean(m.exec) !== Boolean(m.main), 'needs exactly one of "exec" or "main"');
 export type PluginManifest = z.infer<typeof PluginManifest>;
 
-/** An installed plugin as `hoist plugins list` shows it. */
+/** An installed plugin as `hoist plugins list` shows it; `error` when its manifest is unreadable. */
 export interface InstalledPlugin extends PluginManifest {
   dir: string;
+  error?: string;
 }
 
 /** A plugin package was refused: nothing was installed. */
 export { PluginPackageError };
 
-const pluginsDir = (dataDir: string) => join(dataDir, 'plugins');
+export const pluginsDir = (dataDir: string) => join(dataDir, 'plugins');
 
 /** Reads and checks the manifest of an unpacked plugin. */
 export async function readManifest(dir: string): Promise<PluginManifest> {
@@ -135,84 +131,21 @@ export async function removePlugin(
   await rm(join(pluginsDir(dataDir), id), { recursive: true, force: true });
 }
 
-/** The installed plugins, from the explicit list in `<data>/plugins/installed.json`. */
+/**
+ * The installed plugins, from the explicit list in `<data>/plugins/installed.json`. One whose
+ * manifest cannot be read is listed with its `error` (and an empty version): it stops nothing else.
+ */
 export async function listInstalled(dataDir: string): Promise<InstalledPlugin[]> {
   const result: InstalledPlugin[] = [];
   for (const id of await readIndex(dataDir)) {
     const dir = join(pluginsDir(dataDir), id);
-    result.push({ ...(await readManifest(dir)), dir });
+    try {
+      result.push({ ...(await readManifest(dir)), dir });
+    } catch (error) {
+      result.push({ id, version: '', dir, error: (error as Error).message });
+    }
   }
   return result;
-}
-
-/** The root of the running Hoist package (the folder holding its package.json). */
-const HOIST_ROOT = findPackageRoot(fileURLToPath(new URL('.', import.meta.url)));
-
-function findPackageRoot(from: string): string {
-  for (let dir = from; dir !== dirname(dir); dir = dirname(dir)) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string };
-      if (pkg.name === 'hoist') return dir;
-    } catch {
-      // No package.json here: go up.
-    }
-  }
-  return from;
-}
-
-/**
- * JavaScript plugins import `hoist` as a peer: `<data>/plugins/node_modules/hoist` links to the
- * Hoist that runs them, so a plugin never carries a second copy of the contract.
- */
-async function linkHoist(dataDir: string): Promise<void> {
-  const link = join(pluginsDir(dataDir), 'node_modules', 'hoist');
-  const current = await readlink(link).catch(() => undefined);
-  if (current === HOIST_ROOT) return;
-  await mkdir(dirname(link), { recursive: true });
-  await rm(link, { force: true, recursive: true });
-  await symlink(HOIST_ROOT, link, 'dir');
-}
-
-/** Loads the installed plugins (executables and JavaScript modules) for the registry. */
-export async function loadInstalledPlugins(dataDir: string): Promise<RepositoryPlugin[]> {
-  const plugins: RepositoryPlugin[] = [];
-  const installed = await listInstalled(dataDir);
-  if (installed.some((p) => p.main)) await linkHoist(dataDir);
-  for (const plugin of installed) {
-    if (plugin.exec) {
-      plugins.push(
-        await loadExecPlugin({
-          id: plugin.id,
-          version: plugin.version,
-          ...(plugin.name ? { name: plugin.name } : {}),
-          executable: resolve(plugin.dir, plugin.exec),
-          cwd: plugin.dir,
-        }),
-      );
-      continue;
-    }
-    // A reinstalled plugin is a new module: the query makes the import read it again.
-    const main = resolve(plugin.dir, plugin.main as string);
-    const version = (await stat(main).catch(() => undefined))?.mtimeMs ?? 0;
-    const url = `${pathToFileURL(main).href}?v=${version}`;
-    const module = (await import(url)) as Record<string, unknown>;
-    const found = [module.default, ...Object.values(module)].find(
-      (v): v is RepositoryPlugin =>
-        typeof v === 'object' &&
-        v !== null &&
-        (v as RepositoryPlugin).apiVersion === PLUGIN_API_VERSION &&
-        (v as RepositoryPlugin).id === plugin.id,
-    );
-    if (!found) {
-      throw new PluginPackageError(
-        `${plugin.main} of plugin '${plugin.id}' exports no plugin with that id made with defineRepositoryPlugin`,
-      );
-    }
-    // A worker thread loads the same module again to run the plugin's calls off the event loop.
-    markPluginModule(found, url);
-    plugins.push(found);
-  }
-  return plugins;
 }
 
 async function readIndex(dataDir: string): Promise<string[]> {

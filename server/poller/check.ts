@@ -54,6 +54,8 @@ export async function checkMaterial(
   let revisions: Revision[] = [];
   let failure: HoistError | undefined;
   try {
+    // A plugin that failed to load, or a configuration its (new) version refused: no message.
+    if (pkg.blocked) throw pkg.blocked;
     revisions = await ask(deps.host, pkg, latest, { state, signal, timeoutMs: deps.timeoutMs });
   } catch (error) {
     failure =
@@ -161,7 +163,11 @@ function report(
     deps.logger.info({ ...log, revisions: inserted.map((r) => r.revision) }, 'new revisions');
 }
 
-/** Every revision newer than the newest stored, or the newest when none is stored yet. */
+/**
+ * Every revision newer than the newest stored, or the newest when none is stored yet: one
+ * plugin message per check (`latest-revision-since` or `latest-revision`), as GoCD sends; the
+ * configuration was validated when it was saved.
+ */
 async function ask(
   host: PluginHost,
   pkg: PolledPackage,

@@ -252,9 +252,10 @@ async function openPicker(name) {
 }
 
 async function materials() {
-  const [list, instances] = await Promise.all([
+  const [list, instances, plugins] = await Promise.all([
     api('GET', '/api/materials?checks=5'),
     api('GET', '/api/instances'),
+    api('GET', '/api/plugins'),
   ]);
   const repos = [...new Set(list.map((m) => m.repository))];
   main.innerHTML = `<section class="card"><h2>Materials ${can('operator') ? repos.map((r) => `<button type="button" data-act="check" data-r="${esc(r)}" aria-label="Check ${esc(r)} now">Check ${esc(r)} now</button>`).join(' ') : ''}</h2>
@@ -279,6 +280,21 @@ async function materials() {
         ) => `<tr><td>${esc(i.id)}${i.self ? ' <span class="muted">(this one)</span>' : ''}</td><td>${esc(i.url)}</td>
       <td class="${i.alive ? '' : 'error'}">${i.alive ? 'yes' : 'no'}</td><td>${esc(new Date(i.heartbeatAt).toLocaleString())}</td>
       <td>${i.materials.length}</td><td>${esc(i.runs.join(' ') || '—')}</td></tr>`,
+      )
+      .join('')}
+    </tbody></table></section>${pluginsCard(plugins)}`;
+}
+
+/** The plugins and their state: one that failed to load says why (its materials fail with it). */
+function pluginsCard(plugins) {
+  return `<section class="card" aria-label="Plugins"><h2>Plugins</h2>
+    <table><thead><tr><th>Plugin</th><th>Version</th><th>Kind</th><th>State</th></tr></thead><tbody>
+    ${plugins
+      .map(
+        (
+          p,
+        ) => `<tr><td>${esc(p.id)} <span class="muted">${esc(p.displayName)}</span></td><td>${esc(p.version)}</td>
+      <td>${esc(p.kind)}</td><td class="${p.state === 'failed' ? 'error' : ''}">${esc(p.state)}${p.error ? `: ${esc(p.error)}` : ''}</td></tr>`,
       )
       .join('')}
     </tbody></table></section>`;
