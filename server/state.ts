@@ -1,6 +1,6 @@
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConfigInvalidError, type RepositoryPlugin } from 'hoist';
+import { ConfigInvalidError, type PluginCallHooks, type RepositoryPlugin } from 'hoist';
 import { bundledPlugins } from '../plugins/index.ts';
 import { loadAdminToken } from './admin-token.ts';
 import { TokenTable } from './api/auth.ts';
@@ -56,6 +56,7 @@ export async function openState(
   env: NodeJS.ProcessEnv,
   dataDir: string,
   version: string,
+  pluginCalls?: PluginCallHooks,
 ) {
   // Read and check the file before touching anything.
   const pluginIds = [
@@ -86,6 +87,7 @@ export async function openState(
   const runtime = createPluginRuntime({
     extraPlugins: [...installed, ...(options.plugins ?? [])],
     userAgent: `hoist/${version}`,
+    ...(pluginCalls ? { hooks: pluginCalls } : {}),
   });
   const catalog = new Catalog(store, runtime.host, box);
   /** What the file removed at start that an earlier configuration (a `hoist apply`) had made. */
