@@ -142,11 +142,18 @@ export class SharedDue implements DueSource {
     setImmediate(() => void this.claim());
   }
 
-  /** From the store: due materials that no instance holds the lease of. */
+  /**
+   * From the store: due materials that nobody leased, and those this instance leased that wait
+   * for a free slot (another instance tells of the ones it leased).
+   */
   async waits(now: number): Promise<number[]> {
+    const entries = [...(this.core?.entries.values() ?? [])];
+    const running = new Set(entries.filter((e) => e.running).map((e) => e.pkg.fingerprint));
     return (await this.store.materialSummaries()).flatMap((m) => {
       const due = m.nextCheckAt === null ? Number.NaN : Date.parse(m.nextCheckAt);
-      return m.leaseOwner === null && due <= now ? [now - due] : [];
+      const waiting =
+        m.leaseOwner === null || (m.leaseOwner === this.leases.id && !running.has(m.fingerprint));
+      return waiting && due <= now ? [now - due] : [];
     });
   }
 
