@@ -206,7 +206,7 @@ pipelines:
     const errors = samples.filter((s) => s.name === 'hoist_plugin_errors_total');
     expect(errors).toContainEqual({
       name: 'hoist_plugin_errors_total',
-      labels: { plugin: 'yum', call: 'latestRevision', code: expect.stringMatching(/^ERR_/) },
+      labels: { plugin: 'yum', call: 'latestRevision', code: 'ERR_REPOSITORY_UNREACHABLE' },
       value: expect.any(Number),
     });
     expect(
