@@ -83,77 +83,19 @@ export function createMetrics(): ServerMetrics {
   collectDefaultMetrics({ register: registry, prefix: 'hoist_' });
   // Their per-type gauges stay (`hoist_nodejs_active_handles{type}`): sum them for the total.
   for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(`hoist_nodejs_${name}`);
-  const registers = [registry];
-  const checks = new Counter({
-    name: 'hoist_material_checks_total',
-    help: 'Material checks, by repository and outcome (new, unchanged, nothing, error)',
-    labelNames: ['repository', 'outcome'],
-    registers,
-  });
-  const checkSeconds = new Histogram({
-    name: 'hoist_material_check_duration_seconds',
-    help: 'Duration of material checks, by outcome',
-    labelNames: ['outcome'],
-    buckets: SECONDS,
-    registers,
-  });
-  const revisions = new Counter({
-    name: 'hoist_new_revisions_total',
-    help: 'New revisions stored, by repository',
-    labelNames: ['repository'],
-    registers,
-  });
-  const jobs = new Counter({
-    name: 'hoist_jobs_total',
-    help: 'Jobs ended, by pipeline and outcome (passed, failed, cancelled)',
-    labelNames: ['pipeline', 'outcome'],
-    registers,
-  });
-  const jobSeconds = new Histogram({
-    name: 'hoist_job_duration_seconds',
-    help: 'Duration of jobs, by pipeline and outcome',
-    labelNames: ['pipeline', 'outcome'],
-    buckets: JOB_SECONDS,
-    registers,
-  });
-  const pluginCalls = new Counter({
-    name: 'hoist_plugin_calls_total',
-    help: 'Plugin calls, by plugin and call',
-    labelNames: ['plugin', 'call'],
-    registers,
-  });
-  const pluginErrors = new Counter({
-    name: 'hoist_plugin_errors_total',
-    help: 'Plugin calls that failed, by plugin, call and error code',
-    labelNames: ['plugin', 'call', 'code'],
-    registers,
-  });
-  const pluginSeconds = new Histogram({
-    name: 'hoist_plugin_call_duration_seconds',
-    help: 'Duration of plugin calls, by plugin and call',
-    labelNames: ['plugin', 'call'],
-    buckets: SECONDS,
-    registers,
-  });
-  const requests = new Counter({
-    name: 'hoist_http_requests_total',
-    help: 'HTTP requests answered, by method, route (its pattern) and status',
-    labelNames: ['method', 'route', 'status'],
-    registers,
-  });
-  const requestSeconds = new Histogram({
-    name: 'hoist_http_request_duration_seconds',
-    help: 'Time to answer HTTP requests, by method and route',
-    labelNames: ['method', 'route'],
-    buckets: SECONDS,
-    registers,
-  });
-  const gauges = new Map(
-    Object.entries(GAUGES).map(([name, spec]) => [
-      name,
-      new Gauge({ name, help: spec.help, labelNames: spec.labelNames ?? [], registers }),
-    ]),
-  );
+  const {
+    checks,
+    checkSeconds,
+    revisions,
+    jobs,
+    jobSeconds,
+    pluginCalls,
+    pluginErrors,
+    pluginSeconds,
+    requests,
+    requestSeconds,
+    gauges,
+  } = families([registry]);
   return {
     registry,
     checkFinished({ repository, outcome, seconds, newRevisions }) {
@@ -185,6 +127,81 @@ export function createMetrics(): ServerMetrics {
       }
       return registry.metrics();
     },
+  };
+}
+
+/** Hoist's own families, registered. */
+function families(registers: Registry[]) {
+  const counter = (name: string, help: string, labelNames: string[]) =>
+    new Counter({ name, help, labelNames, registers });
+  const histogram = (name: string, help: string, labelNames: string[], buckets = SECONDS) =>
+    new Histogram({ name, help, labelNames, buckets, registers });
+  const checks = counter(
+    'hoist_material_checks_total',
+    'Material checks, by repository and outcome (new, unchanged, nothing, error)',
+    ['repository', 'outcome'],
+  );
+  const checkSeconds = histogram(
+    'hoist_material_check_duration_seconds',
+    'Duration of material checks, by outcome',
+    ['outcome'],
+  );
+  const revisions = counter('hoist_new_revisions_total', 'New revisions stored, by repository', [
+    'repository',
+  ]);
+  const jobs = counter(
+    'hoist_jobs_total',
+    'Jobs ended, by pipeline and outcome (passed, failed, cancelled)',
+    ['pipeline', 'outcome'],
+  );
+  const jobSeconds = histogram(
+    'hoist_job_duration_seconds',
+    'Duration of jobs, by pipeline and outcome',
+    ['pipeline', 'outcome'],
+    JOB_SECONDS,
+  );
+  const pluginCalls = counter('hoist_plugin_calls_total', 'Plugin calls, by plugin and call', [
+    'plugin',
+    'call',
+  ]);
+  const pluginErrors = counter(
+    'hoist_plugin_errors_total',
+    'Plugin calls that failed, by plugin, call and error code',
+    ['plugin', 'call', 'code'],
+  );
+  const pluginSeconds = histogram(
+    'hoist_plugin_call_duration_seconds',
+    'Duration of plugin calls, by plugin and call',
+    ['plugin', 'call'],
+  );
+  const requests = counter(
+    'hoist_http_requests_total',
+    'HTTP requests answered, by method, route (its pattern) and status',
+    ['method', 'route', 'status'],
+  );
+  const requestSeconds = histogram(
+    'hoist_http_request_duration_seconds',
+    'Time to answer HTTP requests, by method and route',
+    ['method', 'route'],
+  );
+  const gauges = new Map(
+    Object.entries(GAUGES).map(([name, spec]) => [
+      name,
+      new Gauge({ name, help: spec.help, labelNames: spec.labelNames ?? [], registers }),
+    ]),
+  );
+  return {
+    checks,
+    checkSeconds,
+    revisions,
+    jobs,
+    jobSeconds,
+    pluginCalls,
+    pluginErrors,
+    pluginSeconds,
+    requests,
+    requestSeconds,
+    gauges,
   };
 }
 
