@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handmadeRepo } from './helpers/handmade-repo.ts';
+import { createTestDatabase, testStoreKind } from './helpers/postgres.ts';
 import {
   eventually,
   type ServerProcess,
@@ -296,4 +297,48 @@ pipelines:
     );
     expect(server.output()).not.toMatch(/FSTDEP|DeprecationWarning|Warning:/);
   });
+});
+
+describe.skipIf(testStoreKind() !== 'postgres')('metrics of instances on one database', () => {
+  let database: { url: string; drop(): Promise<void> };
+  const servers: ServerProcess[] = [];
+
+  afterAll(async () => {
+    for (const s of servers) await s.kill9().catch(() => {});
+    await database?.drop();
+  });
+
+  it('counts an instance killed without retiring as gone once its lease passed', async () => {
+    database = await createTestDatabase();
+    const config = writeConfig(`
+auth:
+  tokens:
+    - { name: scraper, role: viewer, token: "${SCRAPER}" }
+repositories: []
+pipelines: []
+`);
+    const env = { HOIST_LEASE_MS: '2000', HOIST_SECRET_KEY: 'metrics-test-secret-key' };
+    for (let i = 0; i < 2; i++)
+      servers.push(await startServer({ config, database: database.url, env }));
+    const [survivor, victim] = servers as [ServerProcess, ServerProcess];
+    const instances = async () => {
+      const response = await fetch(`${survivor.url}/metrics`, {
+        headers: { authorization: `Bearer ${SCRAPER}` },
+      });
+      const parsed = parse(await response.text());
+      return {
+        alive: value(parsed, 'hoist_instances', { state: 'alive' }),
+        gone: value(parsed, 'hoist_instances', { state: 'gone' }),
+        owners: new Set(parsed.filter((s) => s.name === 'hoist_leases').map((s) => s.labels.owner)),
+      };
+    };
+    expect(await instances()).toMatchObject({ alive: 2, gone: 0 });
+    expect((await instances()).owners.size).toBe(2);
+    await victim.kill9();
+    const after = await eventually(async () => {
+      const now = await instances();
+      return now.gone === 1 ? now : undefined;
+    }, 15_000);
+    expect(after).toMatchObject({ alive: 1, gone: 1 });
+  }, 60_000);
 });
