@@ -19,6 +19,7 @@ const POSTGRES_SUITES = [
   'test/locking-cluster.test.ts',
   'test/variables.test.ts',
   'test/cancel-cluster.test.ts',
+  'test/metrics.test.ts',
 ];
 
 export default defineConfig({

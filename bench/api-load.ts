@@ -113,7 +113,7 @@ export async function checksDone(url: string): Promise<number> {
   });
   let checks = 0;
   for (const match of (await response.text()).matchAll(
-    /hoist_material_checks_total\{outcome="[^"]+"\} (\d+)/g,
+    /^hoist_material_checks_total\{[^}]*\} (\d+)$/gm,
   ))
     checks += Number(match[1]);
   return checks;

@@ -103,7 +103,7 @@ async function measure(
               })
             ).text();
             let checks = 0;
-            for (const m of text.matchAll(/hoist_material_checks_total\{outcome="[^"]+"\} (\d+)/g))
+            for (const m of text.matchAll(/^hoist_material_checks_total\{[^}]*\} (\d+)$/gm))
               checks += Number(m[1]);
             const cpu = Number(/^hoist_process_cpu_seconds_total (\S+)$/m.exec(text)?.[1] ?? 0);
             return { checks, cpu };

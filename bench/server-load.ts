@@ -79,23 +79,25 @@ interface Metrics {
 
 function parseMetrics(text: string): Metrics {
   const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? 0);
+  // Buckets are per outcome: summed by bound.
   const buckets = new Map<number, number>();
   for (const match of text.matchAll(
-    /hoist_material_check_duration_seconds_bucket\{le="([^"]+)"\} (\d+)/g,
+    /^hoist_material_check_duration_seconds_bucket\{[^}]*le="([^"]+)"[^}]*\} (\d+)$/gm,
   )) {
-    buckets.set(
-      match[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(match[1]),
-      Number(match[2]),
-    );
+    const le = match[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(match[1]);
+    buckets.set(le, (buckets.get(le) ?? 0) + Number(match[2]));
   }
   let checks = 0;
-  for (const match of text.matchAll(/hoist_material_checks_total\{outcome="[^"]+"\} (\d+)/g))
-    checks += Number(match[1]);
+  let errors = 0;
+  for (const match of text.matchAll(/^hoist_material_checks_total\{([^}]*)\} (\d+)$/gm)) {
+    checks += Number(match[2]);
+    if (match[1]?.includes('outcome="error"')) errors += Number(match[2]);
+  }
   return {
     cpu: value(/^hoist_process_cpu_seconds_total (\S+)$/m),
     rss: value(/^hoist_process_resident_memory_bytes (\S+)$/m),
     checks,
-    errors: value(/hoist_material_checks_total\{outcome="error"\} (\d+)/),
+    errors,
     buckets,
   };
 }

@@ -29,6 +29,8 @@ export {
   type CallOptions,
   createPluginHost,
   DEFAULT_CALL_TIMEOUT_MS,
+  type PluginCallEvent,
+  type PluginCallHooks,
   type PluginHost,
   type PluginHostOptions,
 } from './host/plugin-host.ts';

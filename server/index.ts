@@ -51,12 +51,14 @@ const VERSION = (
 export async function createServer(options: ServerOptions = {}): Promise<HoistServer> {
   const env = options.env ?? process.env;
   const dataDir = options.dataDir ?? env.HOIST_DATA ?? './hoist-data';
-  const state = await openState(options, env, dataDir, VERSION);
+  const metrics = createMetrics();
+  const state = await openState(options, env, dataDir, VERSION, metrics);
   const { store, catalog, runtime, instanceId, leaseMs } = state;
   const app = await createApp({
     tokens: state.tokens,
     logger: loggerOptions(options, env),
     version: VERSION,
+    metrics,
   });
   state.onDatabaseError((error) =>
     app.log.warn({ error: error.message }, 'a database connection failed; the pool reconnects'),
@@ -71,7 +73,6 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
       { removed: state.dropped },
       `the configuration file removed what an earlier configuration had added (e.g. with hoist apply): ${state.dropped.join(', ')}`,
     );
-  const metrics = createMetrics();
   let engine: PipelineEngine | undefined;
   const instance = new Instance({
     store,
@@ -90,6 +91,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
     host: runtime.host,
     logger: app.log,
     dataDir,
+    metrics,
   });
   const poller = new Poller({
     leases: instance,

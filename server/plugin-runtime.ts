@@ -3,6 +3,7 @@ import {
   createPluginHost,
   createReloadableRegistry,
   type Logger,
+  type PluginCallHooks,
   type PluginHost,
   type RepositoryPlugin,
 } from 'hoist';
@@ -52,6 +53,8 @@ export interface PluginRuntimeOptions {
   /** Deadline of a whole HTTP transfer; default `$HOIST_TRANSFER_TIMEOUT` (s) or 120 s. */
   transferTimeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** Told of every plugin call as it ends (the server's metrics). */
+  hooks?: PluginCallHooks;
 }
 
 const WORKER_URL = new URL('./plugins/plugin-worker.js', import.meta.url);
@@ -94,6 +97,7 @@ export function createPluginRuntime(options: PluginRuntimeOptions = {}): PluginR
     http,
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.hooks ? { hooks: options.hooks } : {}),
   });
   return {
     host: maxCallMs ? capTimeouts(host, maxCallMs) : host,

@@ -1,6 +1,6 @@
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConfigInvalidError, type RepositoryPlugin } from 'hoist';
+import { ConfigInvalidError, type PluginCallHooks, type RepositoryPlugin } from 'hoist';
 import { bundledPlugins } from '../plugins/index.ts';
 import { loadAdminToken } from './admin-token.ts';
 import { TokenTable } from './api/auth.ts';
@@ -57,6 +57,7 @@ export async function openState(
   env: NodeJS.ProcessEnv,
   dataDir: string,
   version: string,
+  pluginCalls?: PluginCallHooks,
 ) {
   // Read and check the file before touching anything.
   const pluginIds = [
@@ -88,6 +89,7 @@ export async function openState(
   const runtime = createPluginRuntime({
     extraPlugins: [...installed.plugins, ...(options.plugins ?? [])],
     userAgent: `hoist/${version}`,
+    ...(pluginCalls ? { hooks: pluginCalls } : {}),
   });
   const catalog = new Catalog(store, runtime.host, box);
   const plugins = pluginBoard(runtime.host.registry.list(), installed.status);

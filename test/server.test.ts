@@ -267,7 +267,9 @@ describe('hoist serve (as a process) against a real yum repository', () => {
       const text = await response.text();
       return text.includes('hoist_material_checks_total{') ? text : undefined;
     });
-    expect(metrics).toMatch(/hoist_material_checks_total\{outcome="(new|unchanged)"\} \d+/);
+    expect(metrics).toMatch(
+      /hoist_material_checks_total\{repository="internal",outcome="(new|unchanged)"\} \d+/,
+    );
 
     const repos = await server.api<{ secrets: Record<string, string> }[]>(
       'GET',

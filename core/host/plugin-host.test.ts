@@ -160,6 +160,40 @@ describe('core/host/plugin-host', () => {
     expect(error.pluginId).toBe('sample');
   });
 
+  it('tells its hooks of every call as it ends, with the error code of a failed one', async () => {
+    const events: unknown[] = [];
+    const host = createPluginHost({
+      registry: createPluginRegistry([
+        samplePlugin({
+          latestRevisionsSince: async () => {
+            throw new RepositoryMetadataError('primary.xml: unexpected end');
+          },
+        }),
+      ]),
+      http: noHttp,
+      hooks: {
+        callEnded: (event) => {
+          events.push({ ...event, seconds: typeof event.seconds });
+          throw new Error('a broken hook changes nothing');
+        },
+      },
+    });
+    expect((await host.latestRevision('sample', repo, pkg))?.revision).toBe('app-3');
+    await expect(
+      host.latestRevisionsSince('sample', repo, pkg, sampleRevision(1)),
+    ).rejects.toBeInstanceOf(RepositoryMetadataError);
+    // The plugin's own validation is a call too.
+    expect(events.filter((e) => !(e as { call: string }).call.startsWith('validate'))).toEqual([
+      { pluginId: 'sample', call: 'latestRevision', seconds: 'number', errorCode: null },
+      {
+        pluginId: 'sample',
+        call: 'latestRevisionsSince',
+        seconds: 'number',
+        errorCode: 'ERR_REPOSITORY_METADATA',
+      },
+    ]);
+  });
+
   it('times a hanging plugin out and aborts its signal', async () => {
     let signal: AbortSignal | undefined;
     const host = hostWith(

@@ -34,6 +34,21 @@ export interface PluginHostOptions {
   /** Time limit of each call unless the call says otherwise; default 120 s. */
   timeoutMs?: number;
   now?: () => Date;
+  /** Told of every plugin call as it ends (the server counts them). */
+  hooks?: PluginCallHooks;
+}
+
+/** One plugin call as it ended: `errorCode` is null when it answered. */
+export interface PluginCallEvent {
+  pluginId: string;
+  call: string;
+  seconds: number;
+  errorCode: string | null;
+}
+
+/** What the host tells of its calls (what a hook throws is ignored). */
+export interface PluginCallHooks {
+  callEnded(event: PluginCallEvent): void;
 }
 
 /** Per-call options. */
@@ -182,14 +197,24 @@ export function createPluginHost(options: PluginHostOptions): PluginHost {
       if (controller.signal.aborted) onAbort();
       else controller.signal.addEventListener('abort', onAbort, { once: true });
     });
+    const started = performance.now();
+    let errorCode: string | null = null;
     try {
       // Promise.resolve().then() turns a synchronous throw into a rejection we can tag.
       return await Promise.race([Promise.resolve().then(() => run(ctx)), aborted]);
     } catch (error) {
-      throw tagError(error, plugin.id, call);
+      const tagged = tagError(error, plugin.id, call);
+      errorCode = tagged.code;
+      throw tagged;
     } finally {
       clearTimeout(timer);
       outer?.removeEventListener('abort', onOuterAbort);
+      const seconds = (performance.now() - started) / 1000;
+      try {
+        options.hooks?.callEnded({ pluginId: plugin.id, call, seconds, errorCode });
+      } catch {
+        // Counting a call never changes its answer.
+      }
     }
   }
 

@@ -15,6 +15,7 @@ import { ForbiddenError, UnauthenticatedError } from 'hoist';
 import type { Role } from '../config/schema.ts';
 import { allows, type Principal, type TokenTable } from './auth.ts';
 import { errorResponse } from './errors.ts';
+import { RequestLog, routeOf } from './request-log.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -26,11 +27,26 @@ declare module 'fastify' {
   }
 }
 
+/** One HTTP request as it was answered. */
+export interface AnsweredRequest {
+  method: string;
+  /** The route's pattern (`/api/pipelines/:name`), or `unmatched`. */
+  route: string;
+  status: number;
+  seconds: number;
+}
+
+/** What the app reports of requests. */
+export interface HttpMetrics {
+  requestFinished(request: AnsweredRequest): void;
+}
+
 /** Options of the HTTP app. */
 export interface AppOptions {
   tokens: TokenTable;
   logger: FastifyServerOptions['logger'];
   version: string;
+  metrics?: HttpMetrics;
 }
 
 /**
@@ -41,8 +57,20 @@ export interface AppOptions {
 export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger,
+    logController: new RequestLog(),
     bodyLimit: 4 << 20,
   });
+  if (options.metrics) {
+    const metrics = options.metrics;
+    app.addHook('onResponse', async (request, reply) => {
+      metrics.requestFinished({
+        method: request.method,
+        route: routeOf(request),
+        status: reply.statusCode,
+        seconds: reply.elapsedTime / 1000,
+      });
+    });
+  }
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   await app.register(fastifySwagger, {

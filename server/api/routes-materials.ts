@@ -30,12 +30,8 @@ export const materialRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
   api.get(
     '/metrics',
     { config: { role: 'viewer' }, schema: { tags: ['system'] } },
-    async (_req, reply) => {
-      ctx.metrics.materials.set(ctx.poller.schedule().length);
-      return reply
-        .type(ctx.metrics.registry.contentType)
-        .send(await ctx.metrics.registry.metrics());
-    },
+    async (_req, reply) =>
+      reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.scrape(ctx)),
   );
 
   api.get(

@@ -16,7 +16,7 @@ import {
   Scheduler,
   type TimerOutcome,
 } from './scheduler.ts';
-import { STOPPING, StageRunner } from './stage-runner.ts';
+import { type JobMetrics, STOPPING, StageRunner } from './stage-runner.ts';
 import { overlapping, stopStrays, sweepStrays } from './strays.ts';
 import * as transitions from './transitions.ts';
 
@@ -35,6 +35,8 @@ export interface EngineOptions {
   jobTimeoutMs?: number;
   /** The instance's leases: a run is advanced by the instance that holds its lease. */
   leases: LeaseHolder;
+  /** Told of every job's end. */
+  metrics?: JobMetrics;
 }
 
 /**
@@ -80,6 +82,7 @@ export class PipelineEngine {
       jobTimeoutMs: options.jobTimeoutMs,
       owner: () => leases.id,
       logger: options.logger,
+      metrics: options.metrics,
     });
   }
 

@@ -27,6 +27,20 @@ export interface StageRunnerOptions {
   owner: () => string;
   /** Where a job's end that cannot be recorded yet (a full disk) is reported. */
   logger?: Logger;
+  /** Told of every job's recorded end. */
+  metrics?: JobMetrics;
+}
+
+/** A job's recorded end, as the stage runner reports it. */
+export interface FinishedJob {
+  pipeline: string;
+  outcome: 'passed' | 'failed' | 'cancelled';
+  seconds: number;
+}
+
+/** What the stage runner reports of jobs. */
+export interface JobMetrics {
+  jobFinished(job: FinishedJob): void;
 }
 
 /** How often, and how many times, the end of a job is tried again when the store refuses it. */
@@ -93,6 +107,7 @@ export class StageRunner {
     try {
       if (signal.aborted) return false;
       await store.changeRun(run.id, startJob(job, this.options.owner(), now()));
+      const started = performance.now();
       // Each task's process group is recorded as it starts (in order, before the job's end), so
       // that after a crash it can be found and stopped before the job is reported failed.
       let recorded: Promise<unknown> = Promise.resolve();
@@ -141,6 +156,11 @@ export class StageRunner {
       // Stopping: the job is left building; the next start takes the run over and fails it.
       if (signal.aborted && signal.reason === STOPPING) return false;
       await this.recordEnd(run, job, finishJob(job, outcome, signal.aborted, now()), signal);
+      this.options.metrics?.jobFinished({
+        pipeline: run.pipeline,
+        outcome: signal.aborted ? 'cancelled' : outcome.passed ? 'passed' : 'failed',
+        seconds: (performance.now() - started) / 1000,
+      });
       return outcome.passed;
     } finally {
       this.release();

@@ -4,9 +4,17 @@ import type { Logger } from '../logger.ts';
 import type { CheckRow, Store, StoredRevision } from '../store/store.ts';
 import { decide } from './decision.ts';
 
+/** One recorded check, as the poller reports it. */
+export interface FinishedCheck {
+  repository: string;
+  outcome: CheckRow['outcome'];
+  seconds: number;
+  newRevisions: number;
+}
+
 /** Counters and timings the poller reports. */
 export interface PollerMetrics {
-  checkFinished(outcome: CheckRow['outcome'], seconds: number, newRevisions: number): void;
+  checkFinished(check: FinishedCheck): void;
 }
 
 /** What one check needs. */
@@ -99,7 +107,12 @@ export async function checkMaterial(
     lastErrorCode: failure?.code ?? null,
     leaseUntil: deps.leaseUntil(),
   });
-  deps.metrics?.checkFinished(outcome, durationMs / 1000, inserted.length);
+  deps.metrics?.checkFinished({
+    repository: pkg.repository,
+    outcome,
+    seconds: durationMs / 1000,
+    newRevisions: inserted.length,
+  });
   report(deps, pkg, { trigger, durationMs, outcome, decision, failure, inserted });
   if (inserted.length > 0) await schedule(deps, pkg, inserted, trigger, pending);
   return nextAt;

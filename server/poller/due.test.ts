@@ -69,4 +69,27 @@ describe('server/poller/due: a lone server', () => {
     expect(polled.dueAt).toBeLessThanOrEqual(Date.now());
     expect(onDemand.dueAt).toBe(Number.POSITIVE_INFINITY);
   });
+
+  it('tells how long each due material has waited, leaving out those being checked', async () => {
+    const due = localDue();
+    const entries = new Map([
+      ['waits', entry({ dueAt: 1000 })],
+      ['checking', entry({ dueAt: 500, running: true })],
+      ['later', entry({ dueAt: 9000 })],
+      ['never', entry({ pkg: pkg(null), dueAt: Number.POSITIVE_INFINITY })],
+    ]);
+    const core = {
+      entries,
+      running: 1,
+      concurrency: 1,
+      refresh: async () => {},
+      wake: () => {},
+      isStopped: () => true,
+    };
+    await due.start(core);
+    // The start-up marks them all due now: set the times after it.
+    const times = { waits: 1000, checking: 500, later: 9000 } as const;
+    for (const [key, at] of Object.entries(times)) (entries.get(key) as Entry).dueAt = at;
+    expect(await due.waits(4000)).toEqual([3000]);
+  });
 });

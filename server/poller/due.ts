@@ -47,14 +47,18 @@ export interface DueSource {
   checkNow(entry: Entry): Promise<void>;
   /** A check of the entry ended (`nextAt` from its decision, or undefined when abandoned). */
   checkEnded(entry: Entry, nextAt: number | null | undefined): void;
+  /** How long (ms) each material that is due and not being checked has waited at `now`. */
+  waits(now: number): Promise<number[]>;
   stop(): Promise<void>;
 }
 
 /** A lone server: due times in memory, every material checked at start-up. */
 export function localDue(): DueSource {
+  let entries: ReadonlyMap<string, Entry> = new Map();
   return {
     shared: false,
     async start(core) {
+      entries = core.entries;
       const now = Date.now();
       for (const entry of core.entries.values()) {
         if (entry.pkg.pollIntervalMs === null) continue;
@@ -84,6 +88,8 @@ export function localDue(): DueSource {
         entry.dueAt = nextAt ?? Number.POSITIVE_INFINITY;
       }
     },
+    waits: async (now) =>
+      [...entries.values()].filter((e) => !e.running && e.dueAt <= now).map((e) => now - e.dueAt),
     async stop() {},
   };
 }
@@ -134,6 +140,21 @@ export class SharedDue implements DueSource {
     entry.dueAt = Number.POSITIVE_INFINITY;
     // A slot is free: ask the store for more due work now rather than at the next tick.
     setImmediate(() => void this.claim());
+  }
+
+  /**
+   * From the store: due materials that nobody leased, and those this instance leased that wait
+   * for a free slot (another instance tells of the ones it leased).
+   */
+  async waits(now: number): Promise<number[]> {
+    const entries = [...(this.core?.entries.values() ?? [])];
+    const running = new Set(entries.filter((e) => e.running).map((e) => e.pkg.fingerprint));
+    return (await this.store.materialSummaries()).flatMap((m) => {
+      const due = m.nextCheckAt === null ? Number.NaN : Date.parse(m.nextCheckAt);
+      const waiting =
+        m.leaseOwner === null || (m.leaseOwner === this.leases.id && !running.has(m.fingerprint));
+      return waiting && due <= now ? [now - due] : [];
+    });
   }
 
   async stop(): Promise<void> {

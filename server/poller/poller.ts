@@ -136,6 +136,11 @@ export class Poller {
     return queued;
   }
 
+  /** How long (ms) each material that is due, and not being checked, has waited for its check. */
+  dueWaits(now = Date.now()): Promise<number[]> {
+    return this.due.waits(now);
+  }
+
   /** Materials polled, with when each is next due. */
   schedule(): { fingerprint: string; dueAt: number; running: boolean }[] {
     return [...this.entries.values()].map((e) => ({

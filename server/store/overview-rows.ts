@@ -1,4 +1,4 @@
-import type { MaterialSummary, PipelineText, RunStatus } from './store.ts';
+import type { MaterialSummary, PipelineText, RunCount, RunStatus } from './store.ts';
 
 type Row = Record<string, unknown>;
 const text = (value: unknown): string | null =>
@@ -62,5 +62,18 @@ export function toPipelineText(r: Row): PipelineText {
             takenAt: String(r.lock_taken_at),
           },
         }),
+  };
+}
+
+/** Runs by pipeline and status. */
+export const RUN_COUNTS =
+  'SELECT pipeline, status, COUNT(*) AS count FROM runs GROUP BY pipeline, status ORDER BY pipeline, status';
+
+/** A row of `RUN_COUNTS`. */
+export function toRunCount(row: Record<string, unknown>): RunCount {
+  return {
+    pipeline: String(row.pipeline),
+    status: row.status as RunCount['status'],
+    count: Number(row.count),
   };
 }

@@ -2,8 +2,10 @@ import type pg from 'pg';
 import {
   MATERIAL_SUMMARIES,
   PIPELINE_TEXTS,
+  RUN_COUNTS,
   toMaterialSummary,
   toPipelineText,
+  toRunCount,
 } from './overview-rows.ts';
 import { rows } from './postgres-query.ts';
 import { toCheck, toRevision } from './rows.ts';
@@ -40,6 +42,7 @@ export function postgresReads(pool: pg.Pool): OverviewStore {
             )
           ).map(toRevision),
     pipelineTexts: async () => (await rows(pool, PIPELINE_TEXTS)).map(toPipelineText),
+    runCounts: async () => (await rows(pool, RUN_COUNTS)).map(toRunCount),
     // Other instances write too, and nothing tells of their commits for free.
     changeMark: async () => undefined,
   };

@@ -2,8 +2,10 @@ import type Database from 'better-sqlite3';
 import {
   MATERIAL_SUMMARIES,
   PIPELINE_TEXTS,
+  RUN_COUNTS,
   toMaterialSummary,
   toPipelineText,
+  toRunCount,
 } from './overview-rows.ts';
 import { toCheck, toRevision } from './rows.ts';
 import type { OverviewStore } from './store.ts';
@@ -15,6 +17,7 @@ export function sqliteReads(db: Database.Database): OverviewStore {
   const q = {
     summaries: db.prepare(MATERIAL_SUMMARIES),
     pipelines: db.prepare(PIPELINE_TEXTS),
+    runCounts: db.prepare(RUN_COUNTS),
     checks: db.prepare('SELECT * FROM checks WHERE fingerprint = ? ORDER BY id DESC LIMIT ?'),
     latest: db.prepare('SELECT * FROM revisions WHERE fingerprint = ? ORDER BY id DESC LIMIT 1'),
     changes: db.prepare('SELECT total_changes() AS n').pluck(),
@@ -29,6 +32,7 @@ export function sqliteReads(db: Database.Database): OverviewStore {
         return row ? [toRevision(row)] : [];
       }),
     pipelineTexts: async () => (q.pipelines.all() as Row[]).map(toPipelineText),
+    runCounts: async () => (q.runCounts.all() as Row[]).map(toRunCount),
     // Rows this connection changed, and commits of other connections (`data_version`).
     changeMark: async () =>
       `${q.changes.get() as number}:${db.pragma('data_version', { simple: true }) as number}`,

@@ -229,6 +229,10 @@ describe.each([sqlite, postgres])('server/store ($kind)', (backend) => {
     expect(again?.stages[0]?.jobs[0]).toMatchObject({ status: 'passed', exitCode: 0 });
     expect((await store.listRuns('build', 10)).map((r) => r.counter)).toEqual([2, 1]);
     expect((await store.listActiveRuns()).map((r) => r.counter)).toEqual([2]);
+    expect(await store.runCounts()).toEqual([
+      { pipeline: 'build', status: 'building', count: 1 },
+      { pipeline: 'build', status: 'passed', count: 1 },
+    ]);
   });
 
   it('writes a run transition whole or not at all', async () => {

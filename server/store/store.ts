@@ -138,6 +138,13 @@ export interface PipelineText {
   lock?: PipelineLock;
 }
 
+/** The number of a pipeline's runs in one status. */
+export interface RunCount {
+  pipeline: string;
+  status: RunStatus;
+  count: number;
+}
+
 /** Reads for overviews that dashboards poll: indexed, one query each, no history decoded. */
 export interface OverviewStore {
   /** Every package's material summary, by repository and name. */
@@ -148,6 +155,8 @@ export interface OverviewStore {
   latestRevisionsOf(fingerprints: readonly string[]): Promise<StoredRevision[]>;
   /** Every pipeline, by name, its definition left as text. */
   pipelineTexts(): Promise<PipelineText[]>;
+  /** How many runs each pipeline has in each status (one grouped query, for metrics). */
+  runCounts(): Promise<RunCount[]>;
   /**
    * A value that changes whenever anything in the store changes (read it before the data it
    * guards), or undefined when the store cannot tell cheaply: answers are then built every time.
