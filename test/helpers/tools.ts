@@ -15,18 +15,6 @@ export function requireTool(command: string, hint: string): void {
   }
 }
 
-/**
- * Is `promtool` (Debian package prometheus) here? Tests that need it are skipped on a machine
- * without it, except in CI (`CI=true`, which .ci/run sets and installs it for): there a missing
- * promtool fails.
- */
-export function hasPromtool(): boolean {
-  const found = spawnSync('sh', ['-c', 'command -v promtool'], { encoding: 'utf8' }).status === 0;
-  if (!found && process.env.CI === 'true')
-    throw new Error("This test needs 'promtool' (Debian package prometheus) in CI; run .ci/run");
-  return found;
-}
-
 /** Fails loudly unless /usr/bin/python3 can import rpm (Debian package python3-rpm). */
 export function requirePythonRpm(): void {
   const probe = spawnSync(SYSTEM_PYTHON, ['-c', 'import rpm'], { encoding: 'utf8' });
