@@ -16,6 +16,21 @@ describe('server/pipelines/masking', () => {
     expect(mask('x p@ss:w/rd y p%40ss%3Aw%2Frd z ab')).toBe('x ******** y ******** z ab');
   });
 
+  it('masks the URL encodings that common encoders write, with upper- or lower-case escapes', () => {
+    const secret = "s3cr3t/Key+val it's";
+    const mask = masker([secret]);
+    const forms = [
+      encodeURIComponent(secret), // s3cr3t%2FKey%2Bval%20it's
+      's3cr3t/Key%2Bval%20it%27s', // Python quote (safe '/')
+      's3cr3t%2FKey%2Bval+it%27s', // Python quote_plus
+      new URLSearchParams({ k: secret }).toString().slice(2), // form encoding
+      encodeURI(secret),
+      's3cr3t%2fkey%2bval%20it%27s'.replace('key', 'Key'), // lower-case escapes
+    ];
+    for (const form of forms) expect(mask(`[${form}]`), form).toBe(`[${MASK}]`);
+    expect(streamed([secret], ['x s3cr3t%2f', 'Key%2bval+it', '%27s y'])).toBe(`x ${MASK} y`);
+  });
+
   it('masks the same as the whole text whatever the one cut', () => {
     const whole = masker(SECRETS)(TEXT);
     expect(whole).toBe(`a ${MASK} b ${MASK} c ${MASK} d ${MASK} e tok-12345 f p@ss:w/r`);

@@ -1,11 +1,36 @@
 /** What replaces a secret in a job's log. */
 export const MASK = '********';
 
-/** The forms of secrets that are masked: raw and URL-encoded, 3 characters or more, longest first. */
+/**
+ * The forms of secrets that are masked, 3 characters or more, longest first: raw, and URL-encoded
+ * as the usual encoders write it — a component (JavaScript's `encodeURIComponent`, RFC 3986 as
+ * Python's `quote(s, safe='')`), a path (`/` kept, as Python's `quote` by default; `encodeURI`), a
+ * form (`+` for a space, as `URLSearchParams` and Python's `quote_plus`) — each with upper- or
+ * lower-case escapes.
+ */
 export function secretForms(secrets: readonly string[]): string[] {
-  return [
-    ...new Set(secrets.flatMap((s) => [s, encodeURIComponent(s)]).filter((s) => s.length >= 3)),
-  ].sort((a, b) => b.length - a.length);
+  return [...new Set(secrets.flatMap(encodedForms).filter((s) => s.length >= 3))].sort(
+    (a, b) => b.length - a.length,
+  );
+}
+
+function encodedForms(secret: string): string[] {
+  const component = encodeURIComponent(secret);
+  const rfc3986 = component.replace(/[!'()*]/g, (c) => `%${hex(c)}`);
+  const encoded = [
+    component,
+    rfc3986,
+    rfc3986.replace(/%2F/g, '/'),
+    rfc3986.replace(/%20/g, '+'),
+    new URLSearchParams({ s: secret }).toString().slice(2),
+    encodeURI(secret),
+  ];
+  const lower = encoded.map((f) => f.replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase()));
+  return [secret, ...encoded, ...lower];
+}
+
+function hex(c: string): string {
+  return c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0');
 }
 
 function patternOf(forms: readonly string[]): RegExp {
