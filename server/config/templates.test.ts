@@ -88,13 +88,18 @@ pipelines:
     materials: [{ package: internal/billing }]
   - name: svc-b
     template: service
-    materials: [{ package: internal/search }]
+    materials: [{ package: 'internal/#{service}' }]
 `);
     expect(issues).toEqual([
       {
         key: 'pipelines[1].parameters',
         message:
           "pipeline 'svc-b' does not give parameter 'service' that template 'service' uses at templates[0].stages[0].name",
+      },
+      {
+        key: 'pipelines[1].materials[0].package',
+        message:
+          "uses parameter 'service' that pipeline 'svc-b' gives no value for in pipelines[1].parameters (template 'service' declares it without a default)",
       },
     ]);
   });

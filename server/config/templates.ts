@@ -150,7 +150,9 @@ function expandPipeline(
   const substituted = substituteAll(fields, ['pipelines', i], values, report, (ref) =>
     missingOwn(
       ref,
-      `template '${templateName}' does not declare in templates[${template.index}].parameters`,
+      template.parameters.has(ref)
+        ? `pipeline '${name}' gives no value for in ${at}.parameters (template '${templateName}' declares it without a default)`
+        : `template '${templateName}' does not declare in templates[${template.index}].parameters`,
     ),
   );
   // Problems in the template's stages are reported once, of the template, not per pipeline.
