@@ -100,7 +100,7 @@ export function registerOperatorCommands(program: Command): void {
             r.name,
             r.paused ? 'yes' : 'no',
             r.latest ? String(r.latest.counter) : '-',
-            r.latest?.status ?? '-',
+            r.latest?.waitingFor ? 'waiting for the lock' : (r.latest?.status ?? '-'),
             r.latest ? packages(r.latest) : '',
             r.latest ? stages(r.latest) : '',
           ]),
@@ -160,7 +160,7 @@ export function registerOperatorCommands(program: Command): void {
           options.comment ? { comment: options.comment } : {},
         );
         if (options.json) return json(run);
-        out(`approved ${pipeline}/${run.counter} ${stage}; run is ${run.status}`);
+        out(`approved ${pipeline}/${run.counter} ${stage}; run is ${runState(run)}`);
       },
     );
 
@@ -184,7 +184,7 @@ export function registerOperatorCommands(program: Command): void {
           `/api/pipelines/${encodeURIComponent(pipeline)}/runs/${encodeURIComponent(counter)}/stages/${encodeURIComponent(stage)}/run`,
         );
         if (options.json) return json(run);
-        out(`re-running ${pipeline}/${run.counter} ${stage}; run is ${run.status}`);
+        out(`re-running ${pipeline}/${run.counter} ${stage}; run is ${runState(run)}`);
       },
     );
 
@@ -384,4 +384,9 @@ function pinsOf(values: string[], option: string, key: RegExp, value: RegExp) {
 function runNumber(value: string): string {
   if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError('must be a run number, e.g. 12');
   return value;
+}
+
+/** A run's status as people read it: a building run that waits for its pipeline's lock says so. */
+function runState(run: Pick<Run, 'status' | 'waitingFor'>): string {
+  return run.waitingFor ? `waiting (${run.waitingFor})` : run.status;
 }

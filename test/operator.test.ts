@@ -224,7 +224,7 @@ pipelines:
     expect((await run('build', counter)).status).toBe('cancelled');
     const again = await runHoist(['cancel', 'build', String(counter)], env);
     expect(again.code).toBe(5);
-    expect(again.stderr).toBe(`hoist: run build/${counter} is cancelled\n`);
+    expect(again.stderr).toBe(`hoist: run build/${counter} has already ended (cancelled)\n`);
     expect((await runHoist(['cancel', 'build', 'x'], env)).code).toBe(2);
 
     expect(await runHoist(['pause', 'lenient'], env)).toMatchObject({

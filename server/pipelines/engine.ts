@@ -247,10 +247,12 @@ export class PipelineEngine {
     await this.pending.stop();
   }
 
-  private async apply(run: RunRow, change: RunChange): Promise<RunRow> {
+  /** Writes a person's change and goes on with the run; answers it as the API shows runs. */
+  private async apply(run: RunRow, change: RunChange): Promise<RunRow & { waitingFor?: string }> {
     await this.options.store.changeRun(run.id, change);
     this.kick(run.id, run.pipeline, run.counter);
-    return this.requireRun(run.pipeline, run.counter);
+    const fresh = await this.requireRun(run.pipeline, run.counter);
+    return (await this.runViews(run.pipeline, [fresh]))[0] ?? fresh;
   }
 
   private async stageDefinition(pipeline: string, stage: string) {

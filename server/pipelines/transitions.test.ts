@@ -138,7 +138,9 @@ describe('server/pipelines/transitions', () => {
     expect(change.run).toEqual({ status: 'cancelled', finishedAt: NOW });
     expect(change.stages?.map((s) => s.id)).toEqual([20, 30]);
     expect(change.jobs?.map((j) => j.id)).toEqual([21, 31]);
-    expect(() => t.cancel({ ...run, status: 'passed' }, NOW)).toThrow('run deploy/7 is passed');
+    expect(() => t.cancel({ ...run, status: 'passed' }, NOW)).toThrow(
+      'run deploy/7 has already ended (passed)',
+    );
   });
 
   it('asks the instance advancing a run to cancel it: its current stage is marked, the run stays building', () => {
@@ -161,7 +163,7 @@ describe('server/pipelines/transitions', () => {
     const step = t.nextStep(asked, NOW);
     expect(step.kind === 'settle' && step.change).toEqual(t.cancel(asked, NOW));
     expect(() => t.requestCancel({ ...run, status: 'failed' }, NOW)).toThrow(
-      'run deploy/7 is failed',
+      'run deploy/7 has already ended (failed)',
     );
   });
 

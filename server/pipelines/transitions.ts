@@ -113,7 +113,7 @@ export function rerun(run: RunRow, stageName: string, actor: Actor, now: string)
 /** Cancels a building or waiting run: unfinished jobs and stages are cancelled with it. */
 export function cancel(run: RunRow, now: string): RunChange {
   if (run.status !== 'building' && run.status !== 'waiting') {
-    throw new ConflictError(`run ${run.pipeline}/${run.counter} is ${run.status}`);
+    throw new ConflictError(`run ${run.pipeline}/${run.counter} has already ended (${run.status})`);
   }
   const open = run.stages.filter((s) => s.status !== 'passed' && s.status !== 'failed');
   return {
