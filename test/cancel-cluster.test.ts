@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Run } from '../server/api/schemas/index.ts';
 import { createTestDatabase } from './helpers/postgres.ts';
 import { buildRpms, createrepo, tempRepoDir } from './helpers/rpm-repo.ts';
 import {
@@ -11,11 +12,6 @@ import {
   writeConfig,
 } from './helpers/server-process.ts';
 import { type StaticServer, serveDirectory } from './helpers/static-server.ts';
-
-interface Run {
-  status: string;
-  stages: { status: string; jobs: { status: string }[] }[];
-}
 
 /**
  * Two `hoist serve` on one PostgreSQL database: a cancel sent to the instance that does not run

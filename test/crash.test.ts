@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Job, Run } from '../server/api/schemas/index.ts';
 import { groupMembers } from '../server/process-group.ts';
 import { createTestDatabase, testStoreKind } from './helpers/postgres.ts';
 import { buildRpms, createrepo, tempRepoDir } from './helpers/rpm-repo.ts';
@@ -28,18 +29,6 @@ const AFTER_CHECK_NOW_MS = [0, 100, 250, 500];
 const AFTER_STORED_MS = [0, 10, 40, 120];
 const POSTGRES = testStoreKind() === 'postgres';
 const LEASE_MS = 1500;
-
-interface Job {
-  name: string;
-  status: string;
-  error: string | null;
-  process: { pgid: number; start: string; host: string } | null;
-}
-interface Run {
-  counter: number;
-  status: string;
-  stages: { name: string; status: string; jobs: Job[] }[];
-}
 
 function config(repoUrl: string, flags: string): string {
   const pipelines = Array.from(

@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Run } from '../server/api/schemas/index.ts';
 import { createTestDatabase } from './helpers/postgres.ts';
 import { buildRpms, createrepo, tempRepoDir } from './helpers/rpm-repo.ts';
 import {
@@ -10,14 +11,6 @@ import {
   writeConfig,
 } from './helpers/server-process.ts';
 import { type StaticServer, serveDirectory } from './helpers/static-server.ts';
-
-interface Run {
-  counter: number;
-  status: string;
-  finishedAt: string | null;
-  waitingFor?: string;
-  stages: { name: string; status: string; startedAt: string | null }[];
-}
 
 /** Two `hoist serve` processes on one PostgreSQL database, runs of a locked pipeline on both. */
 describe('a pipeline lock across two instances on one PostgreSQL database', () => {

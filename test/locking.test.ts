@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Run } from '../server/api/schemas/index.ts';
 import { runHoist } from './helpers/cli.ts';
 import { buildRpms, createrepo, tempRepoDir } from './helpers/rpm-repo.ts';
 import {
@@ -11,15 +12,6 @@ import {
   writeConfig,
 } from './helpers/server-process.ts';
 import { type StaticServer, serveDirectory } from './helpers/static-server.ts';
-
-interface Run {
-  counter: number;
-  status: string;
-  finishedAt: string | null;
-  waitingFor?: string;
-  cause: { packages: Record<string, { revision: string }> };
-  stages: { name: string; status: string; startedAt: string | null; finishedAt: string | null }[];
-}
 
 const OLGA = 'olga-operator-token-0123456789';
 const VIC = 'vic-viewer-token-0123456789ab';

@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Run } from '../server/api/schemas/index.ts';
 import { runHoist } from './helpers/cli.ts';
 import { handmadeRepo } from './helpers/handmade-repo.ts';
 import {
@@ -13,12 +14,6 @@ import {
 const ALICE = 'alice-token-0123456789';
 const BOB = 'bob-token-0123456789abc';
 const CAROL = 'carol-token-0123456789';
-
-interface Run {
-  counter: number;
-  status: string;
-  stages: { name: string; status: string; approvedBy: string | null }[];
-}
 
 describe('promotion governance and the operator commands (real server)', () => {
   let dir: string;

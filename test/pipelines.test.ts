@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Run } from '../server/api/schemas/index.ts';
 import { buildRpms, createrepo, tempRepoDir } from './helpers/rpm-repo.ts';
 import {
   eventually,
@@ -8,22 +9,6 @@ import {
   writeConfig,
 } from './helpers/server-process.ts';
 import { type StaticServer, serveDirectory } from './helpers/static-server.ts';
-
-interface Run {
-  counter: number;
-  status: string;
-  trigger: string;
-  cause: {
-    packages: Record<string, { revision: string }>;
-    upstream?: { pipeline: string; counter: number };
-  };
-  stages: {
-    name: string;
-    status: string;
-    approvedBy: string | null;
-    jobs: { name: string; status: string }[];
-  }[];
-}
 
 const PASSWORD = 's3cr3t:pa/ss';
 

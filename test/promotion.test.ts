@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditEntry } from '../server/api/schemas/index.ts';
 import { runHoist } from './helpers/cli.ts';
 import { buildRpms, createrepo, tempRepoDir } from './helpers/rpm-repo.ts';
 import { expectJobMatchesRecord, PRINT_APP, runsOf, until } from './helpers/runs.ts';
@@ -8,13 +9,6 @@ import { type StaticServer, serveDirectory } from './helpers/static-server.ts';
 
 const ALICE = 'alice-token-0123456789';
 const BOB = 'bob-token-0123456789abc';
-
-interface AuditEntry {
-  actor: string;
-  action: string;
-  target: string;
-  outcome: number;
-}
 
 /**
  * build -> deploy on a real repository (rpmbuild + createrepo_c over loopback): deploy gets the

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Material } from '../server/api/schemas/index.ts';
 import { databaseText } from './helpers/postgres.ts';
 import { buildRpms, createrepo, tempRepoDir } from './helpers/rpm-repo.ts';
 import {
@@ -11,17 +12,6 @@ import {
   writeConfig,
 } from './helpers/server-process.ts';
 import { type StaticServer, serveDirectory } from './helpers/static-server.ts';
-
-interface Material {
-  fingerprint: string;
-  repository: string;
-  package: string;
-  latestRevision: { revision: string } | null;
-  lastCheck: { outcome: string; decision: string; startedAt: string; trigger: string } | null;
-  nextCheckAt: string | null;
-  lastError: string | null;
-  failures: number;
-}
 
 const VIEWER = 'viewer-token-0123456789';
 const OPERATOR = 'operator-token-0123456789';

@@ -1,17 +1,10 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PipelineView } from '../server/api/schemas/index.ts';
 import { buildRpms, createrepo, tempRepoDir } from './helpers/rpm-repo.ts';
 import { jobOutput, type Run, runsOf, until } from './helpers/runs.ts';
 import { type ServerProcess, startServer, writeConfig } from './helpers/server-process.ts';
 import { type StaticServer, serveDirectory } from './helpers/static-server.ts';
-
-interface PipelineView {
-  name: string;
-  template?: string;
-  parameters?: Record<string, string>;
-  materials: { package?: string }[];
-  stages: { name: string }[];
-}
 
 describe('templates with parameters (server process, real yum repository)', () => {
   let dir: string;

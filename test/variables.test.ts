@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Run } from '../server/api/schemas/index.ts';
 import { buildRpms, createrepo, tempRepoDir } from './helpers/rpm-repo.ts';
 import {
   ADMIN_TOKEN,
@@ -12,12 +13,6 @@ import {
   writeConfig,
 } from './helpers/server-process.ts';
 import { type StaticServer, serveDirectory } from './helpers/static-server.ts';
-
-interface Run {
-  counter: number;
-  status: string;
-  stages: { name: string; status: string; jobs: { name: string; status: string }[] }[];
-}
 
 /** A secret whose URL-encoded form differs from it (`/`, spaces, `&`, `=`). */
 const SECRET = 'k3y/with spaces&more=1-x';

@@ -624,6 +624,8 @@ export interface components {
             lock?: "none" | "unlockWhenFinished" | "lockOnFailure";
             timer?: {
                 cron: string;
+                timezone?: string;
+                onlyOnChanges?: boolean;
             } & {
                 [key: string]: unknown;
             };

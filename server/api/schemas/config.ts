@@ -71,7 +71,13 @@ export const PipelineView = z
     materials: z.array(z.looseObject({})),
     stages: z.array(Stage),
     lock: z.enum(['none', 'unlockWhenFinished', 'lockOnFailure']).optional(),
-    timer: z.looseObject({ cron: z.string() }).optional(),
+    timer: z
+      .looseObject({
+        cron: z.string(),
+        timezone: z.string().optional(),
+        onlyOnChanges: z.boolean().optional(),
+      })
+      .optional(),
     template: z.string().optional(),
     parameters: z.record(z.string(), z.unknown()).optional(),
     variables: Variables.optional(),
