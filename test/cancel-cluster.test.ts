@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Run } from '../server/api/schemas/index.ts';
+import type { Instance, Run } from '../server/api/schemas/index.ts';
 import { createTestDatabase } from './helpers/postgres.ts';
 import { buildRpms, createrepo, tempRepoDir } from './helpers/rpm-repo.ts';
 import {
@@ -72,7 +72,7 @@ pipelines:
     await eventually(async () => (existsSync(join(out, 'started')) ? true : undefined), 30_000);
     const holder = await eventually(async () => {
       for (const s of servers) {
-        const listed = await s.api<{ self: boolean; runs: string[] }[]>('GET', '/api/instances');
+        const listed = await s.api<Instance[]>('GET', '/api/instances');
         const self = listed.body.find((i) => i.self);
         if (self?.runs.includes('deploy/1')) return s;
       }

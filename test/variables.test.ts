@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Run } from '../server/api/schemas/index.ts';
+import type { ApplySummary, Run } from '../server/api/schemas/index.ts';
 import { buildRpms, createrepo, tempRepoDir } from './helpers/rpm-repo.ts';
 import {
   ADMIN_TOKEN,
@@ -200,7 +200,7 @@ pipelines:
     }>('GET', '/docs/json');
     expect(docs.body.paths['/api/pipelines/{name}']?.put?.description).toMatch(/secureVariables/);
     expect(docs.body.paths['/api/pipelines/{name}']?.get?.description).toMatch(/"set"/);
-    const applied = await server.api<{ changed: number }>('POST', '/api/config/apply');
+    const applied = await server.api<ApplySummary>('POST', '/api/config/apply');
     expect(applied.status).toBe(200);
     expect(applied.body.changed).toBe(0);
   });
