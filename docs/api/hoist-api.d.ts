@@ -590,18 +590,29 @@ export interface components {
         };
         PipelineView: {
             name: string;
-            materials: {
+            materials: ({
+                package?: string;
+                /** @enum {string} */
+                trigger?: "latest" | "every";
+                pipeline?: string;
+                stage?: string;
+            } & {
                 [key: string]: unknown;
-            }[];
+            })[];
             stages: ({
                 name: string;
                 /** @enum {string} */
                 approval?: "auto" | "manual";
                 jobs: ({
                     name: string;
-                    tasks: {
+                    tasks: ({
+                        run?: string;
+                        exec?: string[];
+                        /** @enum {string} */
+                        runIf?: "passed" | "failed" | "any";
+                    } & {
                         [key: string]: unknown;
-                    }[];
+                    })[];
                     variables?: {
                         [key: string]: string;
                     };

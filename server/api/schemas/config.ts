@@ -37,9 +37,22 @@ export type Package = z.infer<typeof Package>;
 /** Variables by name; secure ones shown as `set`. */
 const Variables = z.record(z.string(), z.string());
 
+/** A task: `run` (a shell line) or `exec` (a command and its arguments), and when it runs. */
+const Task = z.looseObject({
+  run: z.string().optional(),
+  exec: z.array(z.string()).optional(),
+  runIf: z.enum(['passed', 'failed', 'any']).optional(),
+});
+/** A package material (`repository/package`), or an upstream pipeline's stage. */
+const MaterialRef = z.looseObject({
+  package: z.string().optional(),
+  trigger: z.enum(['latest', 'every']).optional(),
+  pipeline: z.string().optional(),
+  stage: z.string().optional(),
+});
 const Job = z.looseObject({
   name: z.string(),
-  tasks: z.array(z.looseObject({})),
+  tasks: z.array(Task),
   variables: Variables.optional(),
   secureVariables: Variables.optional(),
 });
@@ -68,7 +81,7 @@ export const LastTimer = z
 export const PipelineView = z
   .looseObject({
     name: z.string(),
-    materials: z.array(z.looseObject({})),
+    materials: z.array(MaterialRef),
     stages: z.array(Stage),
     lock: z.enum(['none', 'unlockWhenFinished', 'lockOnFailure']).optional(),
     timer: z
