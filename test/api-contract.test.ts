@@ -81,6 +81,13 @@ describe('the API contract: OpenAPI document, generated client, real server', ()
         op,
       ).toBe(true);
     }
+    const body = (path: string) =>
+      (document.paths?.[path]?.post?.requestBody as OpenAPIV3_1.RequestBodyObject).required;
+    // No body needed: approve, schedule and a re-apply take none, or an empty one.
+    expect(body('/api/pipelines/{name}/runs/{counter}/stages/{stage}/approve')).toBe(false);
+    expect(body('/api/pipelines/{name}/schedule')).toBe(false);
+    expect(body('/api/config/apply')).toBe(false);
+    expect(body('/api/pipelines')).toBe(true);
     expect(Object.keys(document.components?.schemas ?? {})).toEqual(
       expect.arrayContaining(['Run', 'Stage', 'Job', 'Material', 'PipelineView', 'ErrorBody']),
     );
