@@ -82,7 +82,8 @@ describe('the API contract: OpenAPI document, generated client, real server', ()
       ).toBe(true);
     }
     const body = (path: string) =>
-      (document.paths?.[path]?.post?.requestBody as OpenAPIV3_1.RequestBodyObject).required;
+      (document.paths?.[path]?.post?.requestBody as OpenAPIV3_1.RequestBodyObject | undefined)
+        ?.required;
     // No body needed: approve, schedule and a re-apply take none, or an empty one.
     expect(body('/api/pipelines/{name}/runs/{counter}/stages/{stage}/approve')).toBe(false);
     expect(body('/api/pipelines/{name}/schedule')).toBe(false);
