@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import type { ApplySummary } from '../server/api/schemas/index.ts';
 import { CLIENT_EXIT, ClientError, call, resolveClient } from './client.ts';
 
 /**
@@ -7,12 +8,6 @@ import { CLIENT_EXIT, ClientError, call, resolveClient } from './client.ts';
  * at all. The server and token come as for the operator commands (`--server`, HOIST_SERVER /
  * HOIST_TOKEN, the login file), and so do the exit codes.
  */
-interface Applied {
-  added: number;
-  changed: number;
-  removed: number;
-  dropped?: string[];
-}
 
 /**
  * A refused configuration, as `hoist serve` shows one: every problem on a line of its own,
@@ -54,7 +49,7 @@ export function registerApply(program: Command): void {
         );
       });
       const client = await resolveClient(options);
-      const body = await call<Applied>(
+      const body = await call<ApplySummary>(
         client,
         'POST',
         '/api/config/apply',

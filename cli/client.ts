@@ -1,6 +1,7 @@
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import type { ErrorBody, Issue } from '../server/api/schemas/index.ts';
 
 /** Exit codes of the operator commands, for scripts. */
 export const CLIENT_EXIT = {
@@ -23,7 +24,7 @@ export class ClientError extends Error {
     message: string,
     readonly exitCode: number,
     /** The problems the server listed (a configuration it refused), if any. */
-    readonly issues: readonly { key: string; message: string }[] = [],
+    readonly issues: readonly Issue[] = [],
   ) {
     super(message);
   }
@@ -104,11 +105,9 @@ export async function call<T>(
     return (type.includes('json') ? JSON.parse(text) : text) as T;
   }
   let message = `HTTP ${response.status}`;
-  let issues: { key: string; message: string }[] = [];
+  let issues: Issue[] = [];
   try {
-    const parsed = JSON.parse(text) as {
-      error?: { code?: string; message?: string; issues?: { key: string; message: string }[] };
-    };
+    const parsed = JSON.parse(text) as Partial<ErrorBody>;
     message = parsed.error?.message ?? message;
     issues = parsed.error?.issues ?? [];
     // Name the problems in the one line, unless the message does already.

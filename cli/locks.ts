@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { Unlocked } from '../server/api/schemas/index.ts';
 import { call, resolveClient } from './client.ts';
 
 /** Registers `hoist unlock`, the operator command of pipeline locks. */
@@ -17,7 +18,7 @@ export function registerLockCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (pipeline: string, options: { server?: string; json?: boolean }) => {
       const client = await resolveClient(options);
-      const result = await call<{ pipeline: string; unlocked: number }>(
+      const result = await call<Unlocked>(
         client,
         'POST',
         `/api/pipelines/${encodeURIComponent(pipeline)}/unlock`,

@@ -1,42 +1,13 @@
 import { type Command, InvalidArgumentError } from 'commander';
+import type {
+  Instance,
+  Material,
+  PipelineView,
+  QueuedChecks,
+  Run,
+  ScheduledRun,
+} from '../server/api/schemas/index.ts';
 import { CLIENT_EXIT, ClientError, call, resolveClient, saveLogin, table } from './client.ts';
-
-interface Stage {
-  name: string;
-  status: string;
-  approvedBy: string | null;
-  jobs: { name: string; status: string }[];
-}
-interface Run {
-  pipeline: string;
-  counter: number;
-  status: string;
-  trigger: string;
-  triggeredBy: string | null;
-  createdAt: string;
-  cause: { packages: Record<string, { revision: string }> };
-  stages: Stage[];
-  /** Why it waits for its pipeline's lock, while it does. */
-  waitingFor?: string;
-}
-interface Instance {
-  id: string;
-  url: string;
-  alive: boolean;
-  self: boolean;
-  heartbeatAt: string;
-  materials: string[];
-  runs: string[];
-}
-
-interface Material {
-  repository: string;
-  package: string;
-  latestRevision: { revision: string } | null;
-  lastCheck: { startedAt: string; outcome: string; decision: string } | null;
-  nextCheckAt: string | null;
-  lastError: string | null;
-}
 
 const out = (text: string): void => {
   process.stdout.write(`${text}\n`);
@@ -77,7 +48,7 @@ export function registerOperatorCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (options: { server?: string; json?: boolean }) => {
       const client = await resolveClient(options);
-      const list = await call<{ name: string; paused: boolean }[]>(client, 'GET', '/api/pipelines');
+      const list = await call<PipelineView[]>(client, 'GET', '/api/pipelines');
       const rows = await Promise.all(
         list.map(async (p) => ({
           ...p,
@@ -228,7 +199,7 @@ export function registerOperatorCommands(program: Command): void {
           pinsOf(options.upstream, '--upstream', /^[^/=]+$/, /^[1-9]\d*$/),
         ))
           upstream[name] = Number(counter);
-        const scheduled = await call<{ counter: number }>(
+        const scheduled = await call<ScheduledRun>(
           client,
           'POST',
           `/api/pipelines/${encodeURIComponent(pipeline)}/schedule`,
@@ -311,12 +282,9 @@ export function registerOperatorCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (repository: string, options: { server?: string; json?: boolean }) => {
       const client = await resolveClient(options);
-      const result = await call<{ queued: { repository: string; package: string }[] }>(
-        client,
-        'POST',
-        '/api/materials/check',
-        { repository },
-      );
+      const result = await call<QueuedChecks>(client, 'POST', '/api/materials/check', {
+        repository,
+      });
       if (options.json) return json(result);
       out(`checking ${result.queued.map((q) => `${q.repository}/${q.package}`).join(', ')}`);
     });

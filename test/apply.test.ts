@@ -2,6 +2,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PipelineView } from '../server/api/schemas/index.ts';
 import { runHoist } from './helpers/cli.ts';
 import { handmadeRepo } from './helpers/handmade-repo.ts';
 import {
@@ -110,7 +111,7 @@ ${extra}`;
         : undefined,
     );
     expect(server.output()).toContain('hoist apply): pipeline extra');
-    const pipelines = (await server.api<{ name: string }[]>('GET', '/api/pipelines')).body;
+    const pipelines = (await server.api<PipelineView[]>('GET', '/api/pipelines')).body;
     expect(pipelines.map((p) => p.name)).toEqual(['build']);
   });
 });

@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Instance, Run } from '../server/api/schemas/index.ts';
 import { createTestDatabase } from './helpers/postgres.ts';
 import { buildRpms, createrepo, tempRepoDir } from './helpers/rpm-repo.ts';
 import {
@@ -11,11 +12,6 @@ import {
   writeConfig,
 } from './helpers/server-process.ts';
 import { type StaticServer, serveDirectory } from './helpers/static-server.ts';
-
-interface Run {
-  status: string;
-  stages: { status: string; jobs: { status: string }[] }[];
-}
 
 /**
  * Two `hoist serve` on one PostgreSQL database: a cancel sent to the instance that does not run
@@ -76,7 +72,7 @@ pipelines:
     await eventually(async () => (existsSync(join(out, 'started')) ? true : undefined), 30_000);
     const holder = await eventually(async () => {
       for (const s of servers) {
-        const listed = await s.api<{ self: boolean; runs: string[] }[]>('GET', '/api/instances');
+        const listed = await s.api<Instance[]>('GET', '/api/instances');
         const self = listed.body.find((i) => i.self);
         if (self?.runs.includes('deploy/1')) return s;
       }

@@ -2,6 +2,7 @@ import { rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Instance, Run, ScheduledRun } from '../server/api/schemas/index.ts';
 import { createTestDatabase } from './helpers/postgres.ts';
 import { buildRpms, createrepo, tempRepoDir } from './helpers/rpm-repo.ts';
 import {
@@ -76,9 +77,7 @@ describe('several instances on one PostgreSQL database', () => {
   const query = async <T>(sql: string, params: unknown[] = []) =>
     (await db.query(sql, params)).rows as T[];
   const instanceOf = async (server: ServerProcess) =>
-    (await server.api<{ id: string; self: boolean }[]>('GET', '/api/instances')).body.find(
-      (i) => i.self,
-    )?.id as string;
+    (await server.api<Instance[]>('GET', '/api/instances')).body.find((i) => i.self)?.id as string;
 
   beforeAll(async () => {
     dir = tempRepoDir();
@@ -123,10 +122,7 @@ describe('several instances on one PostgreSQL database', () => {
 
   it('lists the three instances on each of them, and checks every material once per interval', async () => {
     for (const server of servers) {
-      const listed = await server.api<{ id: string; alive: boolean; self: boolean }[]>(
-        'GET',
-        '/api/instances',
-      );
+      const listed = await server.api<Instance[]>('GET', '/api/instances');
       expect(listed.status).toBe(200);
       expect(listed.body.filter((i) => i.alive)).toHaveLength(3);
       expect(listed.body.filter((i) => i.self)).toHaveLength(1);
@@ -205,10 +201,7 @@ describe('several instances on one PostgreSQL database', () => {
     expect(revisions).toEqual([]);
     // The gate of `gated` 2 opens through an instance that did not create the run.
     const gated = await eventually(async () => {
-      const r = await servers[0]!.api<{ status: string; stages: { status: string }[] }>(
-        'GET',
-        '/api/pipelines/gated/runs/2',
-      );
+      const r = await servers[0]!.api<Run>('GET', '/api/pipelines/gated/runs/2');
       return r.body.stages?.[1]?.status === 'awaiting_approval' ? r.body : undefined;
     }, 20_000);
     expect(gated.status).toBe('waiting');
@@ -221,7 +214,7 @@ describe('several instances on one PostgreSQL database', () => {
       if (approved.status === 200) break;
     }
     const done = await eventually(async () => {
-      const r = await servers[1]!.api<{ status: string }>('GET', '/api/pipelines/gated/runs/2');
+      const r = await servers[1]!.api<Run>('GET', '/api/pipelines/gated/runs/2');
       return r.body.status === 'passed' ? r.body : undefined;
     }, 20_000);
     expect(done.status).toBe('passed');
@@ -240,11 +233,7 @@ describe('several instances on one PostgreSQL database', () => {
     const victim = servers[0] as ServerProcess;
     const victimId = await instanceOf(victim);
     // A run the victim is advancing, its job running there.
-    const scheduled = await victim.api<{ counter: number }>(
-      'POST',
-      '/api/pipelines/slow/schedule',
-      {},
-    );
+    const scheduled = await victim.api<ScheduledRun>('POST', '/api/pipelines/slow/schedule', {});
     expect(scheduled.status).toBe(202);
     const counter = scheduled.body.counter;
     await eventually(async () => {
@@ -285,10 +274,7 @@ describe('several instances on one PostgreSQL database', () => {
     expect(takenOver).toBeLessThan(LEASE_MS + 1000 + SLOW_MS + 3000);
     // The survivors list it as not alive once its heartbeat is older than the lease.
     await eventually(async () => {
-      const listed = await servers[1]!.api<{ id: string; alive: boolean }[]>(
-        'GET',
-        '/api/instances',
-      );
+      const listed = await servers[1]!.api<Instance[]>('GET', '/api/instances');
       return listed.body.find((i) => i.id === victimId)?.alive === false ? true : undefined;
     }, LEASE_MS + 2000);
     // No lease is left with the dead instance.
@@ -318,10 +304,7 @@ describe('several instances on one PostgreSQL database', () => {
     // Its run is taken over: the job that died with it is failed with the reason (never re-run
     // behind anyone's back), and the stage runs again through another instance on request.
     const taken = await eventually(async () => {
-      const r = await servers[1]!.api<{
-        status: string;
-        stages: { jobs: { error: string | null }[] }[];
-      }>('GET', `/api/pipelines/slow/runs/${counter}`);
+      const r = await servers[1]!.api<Run>('GET', `/api/pipelines/slow/runs/${counter}`);
       return r.body.status === 'failed' ? r.body : undefined;
     }, LEASE_MS + 4000);
     expect(taken.stages[0]?.jobs[0]?.error).toContain('stopped while this job was running');
@@ -332,10 +315,7 @@ describe('several instances on one PostgreSQL database', () => {
     );
     expect(rerun.status).toBe(200);
     await eventually(async () => {
-      const r = await servers[1]!.api<{ status: string }>(
-        'GET',
-        `/api/pipelines/slow/runs/${counter}`,
-      );
+      const r = await servers[1]!.api<Run>('GET', `/api/pipelines/slow/runs/${counter}`);
       return r.body.status === 'passed' ? true : undefined;
     }, 20_000);
     // Runs the dead instance was advancing are finished by the others: none stays building.

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Job, PipelineView, Run } from '../server/api/schemas/index.ts';
 import { groupMembers } from '../server/process-group.ts';
 import { createTestDatabase, testStoreKind } from './helpers/postgres.ts';
 import { buildRpms, createrepo, tempRepoDir } from './helpers/rpm-repo.ts';
@@ -28,18 +29,6 @@ const AFTER_CHECK_NOW_MS = [0, 100, 250, 500];
 const AFTER_STORED_MS = [0, 10, 40, 120];
 const POSTGRES = testStoreKind() === 'postgres';
 const LEASE_MS = 1500;
-
-interface Job {
-  name: string;
-  status: string;
-  error: string | null;
-  process: { pgid: number; start: string; host: string } | null;
-}
-interface Run {
-  counter: number;
-  status: string;
-  stages: { name: string; status: string; jobs: Job[] }[];
-}
 
 function config(repoUrl: string, flags: string): string {
   const pipelines = Array.from(
@@ -326,9 +315,7 @@ describe(`a crash loses no run and leaves no job running (${POSTGRES ? 'PostgreS
     await publish('2.0');
     const view = await eventually(async () => {
       const found = await db.count('app-2.0-1.noarch');
-      const pipeline = (
-        await server.api<{ schedulingError?: string }>('GET', '/api/pipelines/p000')
-      ).body;
+      const pipeline = (await server.api<PipelineView>('GET', '/api/pipelines/p000')).body;
       return found.size === PIPELINES - 1 && pipeline.schedulingError ? pipeline : undefined;
     }, 60_000);
     expect((await db.count('app-2.0-1.noarch')).has('p000')).toBe(false);
@@ -337,8 +324,7 @@ describe(`a crash loses no run and leaves no job running (${POSTGRES ? 'PostgreS
     await db.setDefinition('p000', original);
     await publish('2.1');
     await exactlyOnce(db, 'app-2.1-1.noarch', 60_000);
-    const repaired = (await server.api<{ schedulingError?: string }>('GET', '/api/pipelines/p000'))
-      .body;
+    const repaired = (await server.api<PipelineView>('GET', '/api/pipelines/p000')).body;
     expect(repaired.schedulingError).toBeUndefined();
   }, 120_000);
 });

@@ -2,6 +2,7 @@ import { cpSync, existsSync, rmSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, it } from 'vitest';
+import type { Run } from '../server/api/schemas/index.ts';
 import { handmadeRepo } from './helpers/handmade-repo.ts';
 import {
   ADMIN_TOKEN,
@@ -12,12 +13,6 @@ import {
 } from './helpers/server-process.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-
-interface Run {
-  counter: number;
-  status: string;
-  waitingFor?: string;
-}
 
 describe('pipeline locks on the dashboard (Debian Chromium)', () => {
   let repo: string;

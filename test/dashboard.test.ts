@@ -2,6 +2,7 @@ import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Run } from '../server/api/schemas/index.ts';
 import { handmadeRepo } from './helpers/handmade-repo.ts';
 import {
   ADMIN_TOKEN,
@@ -15,12 +16,6 @@ const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = fileURLToPath(new URL('../docs/screenshots/', import.meta.url));
 const VIEWER = 'viewer-token-for-the-dashboard';
 const DASHBOARD_SECRET = 'dashboard-secret-value-1';
-
-interface Run {
-  counter: number;
-  status: string;
-  cause: { packages: Record<string, { revision: string }> };
-}
 
 describe('dashboard in a real browser (Debian Chromium)', () => {
   let repo: string;

@@ -5,17 +5,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Run } from '../server/api/schemas/index.ts';
 import { HOIST_BIN, runHoist } from './helpers/cli.ts';
 import { eventually } from './helpers/server-process.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = fileURLToPath(new URL('../docs/screenshots/', import.meta.url));
-
-interface Run {
-  counter: number;
-  status: string;
-  cause: { packages: Record<string, { revision: string }> };
-}
 
 describe('hoist demo: one command to see it work, offline', () => {
   let data: string;

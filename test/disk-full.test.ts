@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ErrorBody } from '../server/api/schemas/index.ts';
 import { buildRpms, createrepo, tempRepoDir } from './helpers/rpm-repo.ts';
 import { runsOf, until } from './helpers/runs.ts';
 import { type ServerProcess, startServer, writeConfig } from './helpers/server-process.ts';
@@ -86,11 +87,7 @@ pipelines:
       materials: [{ package: 'internal/app' }],
       stages: [{ name: 's', jobs: [{ name: 'j', tasks: [{ run: `: ${'x'.repeat(3 << 20)}` }] }] }],
     };
-    const refused = await server.api<{ error: { code: string; message: string } }>(
-      'POST',
-      '/api/pipelines',
-      big,
-    );
+    const refused = await server.api<ErrorBody>('POST', '/api/pipelines', big);
     expect(refused.status).toBe(507);
     expect(refused.body.error).toEqual({
       code: 'ERR_NO_SPACE',

@@ -125,4 +125,21 @@ describe('layout: imports flow plugins → core, server → core + plugins', () 
       );
     expect(leaks).toEqual([]);
   });
+
+  it('keeps the API schemas to zod, so that the CLI takes its types from them', () => {
+    const schemas = [...edges.entries()].filter(([file]) => file.startsWith('server/api/schemas/'));
+    expect(schemas.length).toBeGreaterThan(3);
+    for (const [file, e] of schemas) {
+      expect(e.packages, file).toEqual(e.packages.filter((p) => p === 'zod'));
+      expect(
+        e.files.filter((t) => !t.startsWith('server/api/schemas/')),
+        file,
+      ).toEqual([]);
+    }
+    // What the CLI takes from server/: the API's schemas, and the plugin runtime of `hoist check`.
+    const fromServer = offenders('cli', (t) => !t.startsWith('server/'));
+    expect(
+      fromServer.filter((edge) => !/→ server\/(api\/schemas\/|plugin-runtime\.ts)/.test(edge)),
+    ).toEqual([]);
+  });
 });

@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Run, ScheduledRun } from '../server/api/schemas/index.ts';
 import { createTestDatabase } from './helpers/postgres.ts';
 import { buildRpms, createrepo, tempRepoDir } from './helpers/rpm-repo.ts';
 import {
@@ -10,14 +11,6 @@ import {
   writeConfig,
 } from './helpers/server-process.ts';
 import { type StaticServer, serveDirectory } from './helpers/static-server.ts';
-
-interface Run {
-  counter: number;
-  status: string;
-  finishedAt: string | null;
-  waitingFor?: string;
-  stages: { name: string; status: string; startedAt: string | null }[];
-}
 
 /** Two `hoist serve` processes on one PostgreSQL database, runs of a locked pipeline on both. */
 describe('a pipeline lock across two instances on one PostgreSQL database', () => {
@@ -72,7 +65,7 @@ pipelines:
     // Five more runs, asked of both instances at once while run 1 holds the lock.
     const scheduled = await Promise.all(
       [a, b, a, b, b].map((server) =>
-        server.api<{ counter: number }>('POST', '/api/pipelines/deploy/schedule', {}),
+        server.api<ScheduledRun>('POST', '/api/pipelines/deploy/schedule', {}),
       ),
     );
     expect(scheduled.map((s) => s.status)).toEqual([202, 202, 202, 202, 202]);
@@ -122,13 +115,13 @@ pipelines:
     const [a, b] = servers as [ServerProcess, ServerProcess];
     const run = async (counter: number) =>
       (await b.api<Run>('GET', `/api/pipelines/deploy/runs/${counter}`)).body;
-    const seven = (await a.api<{ counter: number }>('POST', '/api/pipelines/deploy/schedule', {}))
-      .body.counter;
+    const seven = (await a.api<ScheduledRun>('POST', '/api/pipelines/deploy/schedule', {})).body
+      .counter;
     await eventually(async () =>
       (await run(seven)).stages[0]?.status === 'building' ? true : undefined,
     );
-    const eight = (await b.api<{ counter: number }>('POST', '/api/pipelines/deploy/schedule', {}))
-      .body.counter;
+    const eight = (await b.api<ScheduledRun>('POST', '/api/pipelines/deploy/schedule', {})).body
+      .counter;
     await a.kill9();
     const killed = Date.now();
     // Its instance is gone, its lease not yet expired: run 7 still holds the lock.

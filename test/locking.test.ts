@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditEntry, PipelineView, Run } from '../server/api/schemas/index.ts';
 import { runHoist } from './helpers/cli.ts';
 import { buildRpms, createrepo, tempRepoDir } from './helpers/rpm-repo.ts';
 import {
@@ -11,15 +12,6 @@ import {
   writeConfig,
 } from './helpers/server-process.ts';
 import { type StaticServer, serveDirectory } from './helpers/static-server.ts';
-
-interface Run {
-  counter: number;
-  status: string;
-  finishedAt: string | null;
-  waitingFor?: string;
-  cause: { packages: Record<string, { revision: string }> };
-  stages: { name: string; status: string; startedAt: string | null; finishedAt: string | null }[];
-}
 
 const OLGA = 'olga-operator-token-0123456789';
 const VIC = 'vic-viewer-token-0123456789ab';
@@ -108,17 +100,12 @@ pipelines:
     expect(waiting.waitingFor).toBe("the lock of pipeline 'deploy', held by run 1 (building)");
     const listed = (await server.api<Run[]>('GET', '/api/pipelines/deploy/runs')).body;
     expect(listed.find((r) => r.counter === 2)?.waitingFor).toBe(waiting.waitingFor);
-    const pipeline = await server.api<{ lock: string; locked?: unknown }>(
-      'GET',
-      '/api/pipelines/deploy',
-    );
+    const pipeline = await server.api<PipelineView>('GET', '/api/pipelines/deploy');
     expect(pipeline.body).toMatchObject({
       lock: 'unlockWhenFinished',
       locked: { heldBy: 1, state: 'running' },
     });
-    const overview = (
-      await server.api<{ name: string; locked?: unknown }[]>('GET', '/api/pipelines')
-    ).body;
+    const overview = (await server.api<PipelineView[]>('GET', '/api/pipelines')).body;
     expect(overview.find((p) => p.name === 'deploy')?.locked).toEqual({
       heldBy: 1,
       state: 'running',
@@ -135,9 +122,9 @@ pipelines:
     const finished1 = Date.parse(done1.finishedAt ?? '');
     console.info(`deploy/2 started ${started2 - finished1} ms after deploy/1 finished`);
     expect(started2).toBeGreaterThanOrEqual(finished1);
-    expect(
-      (await server.api<{ locked?: unknown }>('GET', '/api/pipelines/deploy')).body.locked,
-    ).toBe(undefined);
+    expect((await server.api<PipelineView>('GET', '/api/pipelines/deploy')).body.locked).toBe(
+      undefined,
+    );
   });
 
   it('lockOnFailure: a failed run keeps the pipeline locked until an operator unlocks it, audited', async () => {
@@ -182,9 +169,7 @@ pipelines:
     expect(Date.parse(passed.stages[0]?.startedAt ?? '')).toBeGreaterThanOrEqual(
       Math.max(before - 5, Date.parse(again.finishedAt ?? '')),
     );
-    const audit = await server.api<
-      { actor: string; action: string; target: string; outcome: number }[]
-    >('GET', '/api/audit');
+    const audit = await server.api<AuditEntry[]>('GET', '/api/audit');
     expect(audit.body).toContainEqual(
       expect.objectContaining({
         actor: 'olga',
@@ -218,9 +203,9 @@ pipelines:
     const started = await settled('deploy', 4, (r) => r.stages[0]?.status === 'building', 10_000);
     expect(started.waitingFor).toBeUndefined();
     expect((await run('deploy', 3)).stages[0]?.status).toBe('building');
-    expect(
-      (await server.api<{ locked?: unknown }>('GET', '/api/pipelines/deploy')).body.locked,
-    ).toBe(undefined);
+    expect((await server.api<PipelineView>('GET', '/api/pipelines/deploy')).body.locked).toBe(
+      undefined,
+    );
     writeFileSync(join(gates, '3'), '');
     writeFileSync(join(gates, '4'), '');
     await settled('deploy', 3, (r) => r.status === 'passed');

@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditEntry, ErrorBody, Promotion, Run } from '../server/api/schemas/index.ts';
 import { runHoist } from './helpers/cli.ts';
 import { handmadeRepo } from './helpers/handmade-repo.ts';
 import {
@@ -13,12 +14,6 @@ import {
 const ALICE = 'alice-token-0123456789';
 const BOB = 'bob-token-0123456789abc';
 const CAROL = 'carol-token-0123456789';
-
-interface Run {
-  counter: number;
-  status: string;
-  stages: { name: string; status: string; approvedBy: string | null }[];
-}
 
 describe('promotion governance and the operator commands (real server)', () => {
   let dir: string;
@@ -75,7 +70,7 @@ pipelines:
 
   it('lets only the named approvers (or a group of theirs) open a gate, with a comment kept', async () => {
     await until('build', 1, (r) => r.stages[1]?.status === 'awaiting_approval');
-    const refused = await server.api<{ error: { message: string } }>(
+    const refused = await server.api<ErrorBody>(
       'POST',
       '/api/pipelines/build/runs/1/stages/production/approve',
       {},
@@ -98,7 +93,7 @@ pipelines:
 
   it('refuses to promote past a failed stage when allowOnlyOnSuccess is set, and allows it otherwise', async () => {
     await until('strict', 1, (r) => r.status === 'failed');
-    const strict = await server.api<{ error: { message: string } }>(
+    const strict = await server.api<ErrorBody>(
       'POST',
       '/api/pipelines/strict/runs/1/stages/two/approve',
       {},
@@ -123,21 +118,7 @@ pipelines:
   });
 
   it('keeps the promotion history of each package revision: stages reached, who, when, why', async () => {
-    const history = await server.api<
-      {
-        revision: string;
-        runs: {
-          pipeline: string;
-          stages: {
-            name: string;
-            status: string;
-            approvedBy: string | null;
-            approvedAt: string | null;
-            comment: string | null;
-          }[];
-        }[];
-      }[]
-    >('GET', '/api/promotions?material=internal/app');
+    const history = await server.api<Promotion[]>('GET', '/api/promotions?material=internal/app');
     expect(history.status).toBe(200);
     const entry = history.body.find((h) => h.revision === 'app-1.0-1.noarch');
     const build = entry?.runs.find((r) => r.pipeline === 'build');
@@ -148,10 +129,7 @@ pipelines:
       comment: 'CAB-42 approved',
     });
     expect(Date.parse(build?.stages[1]?.approvedAt ?? '')).toBeGreaterThan(0);
-    const audit = await server.api<{ actor: string; action: string; target: string }[]>(
-      'GET',
-      '/api/audit',
-    );
+    const audit = await server.api<AuditEntry[]>('GET', '/api/audit');
     expect(audit.body).toContainEqual(
       expect.objectContaining({ actor: 'alice', target: 'build/1/production' }),
     );

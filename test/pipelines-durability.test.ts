@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Run } from '../server/api/schemas/index.ts';
 import { buildRpms, createrepo, tempRepoDir } from './helpers/rpm-repo.ts';
 import {
   eventually,
@@ -10,21 +11,6 @@ import {
   writeConfig,
 } from './helpers/server-process.ts';
 import { type StaticServer, serveDirectory } from './helpers/static-server.ts';
-
-interface Run {
-  counter: number;
-  status: string;
-  trigger: string;
-  cause: {
-    packages: Record<string, { revision: string }>;
-    upstream?: { pipeline: string; counter: number };
-  };
-  stages: {
-    name: string;
-    status: string;
-    jobs: { name: string; status: string; error: string | null }[];
-  }[];
-}
 
 describe('pipelines: fan-in, SIGKILL during a job, restart and re-run', () => {
   let dir: string;

@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ErrorBody, PipelineView, Run, ScheduledRun } from '../server/api/schemas/index.ts';
 import { buildRpms, createrepo, tempRepoDir } from './helpers/rpm-repo.ts';
 import {
   eventually,
@@ -8,22 +9,6 @@ import {
   writeConfig,
 } from './helpers/server-process.ts';
 import { type StaticServer, serveDirectory } from './helpers/static-server.ts';
-
-interface Run {
-  counter: number;
-  status: string;
-  trigger: string;
-  cause: {
-    packages: Record<string, { revision: string }>;
-    upstream?: { pipeline: string; counter: number };
-  };
-  stages: {
-    name: string;
-    status: string;
-    approvedBy: string | null;
-    jobs: { name: string; status: string }[];
-  }[];
-}
 
 const PASSWORD = 's3cr3t:pa/ss';
 
@@ -147,7 +132,7 @@ pipelines:
     expect(await log('deploy/runs/2/stages/production/jobs/install')).toContain(
       'deploying app-1.1-1.noarch',
     );
-    const again = await server.api<{ error: { code: string } }>(
+    const again = await server.api<ErrorBody>(
       'POST',
       '/api/pipelines/deploy/runs/2/stages/production/approve',
     );
@@ -176,13 +161,9 @@ pipelines:
   });
 
   it('runs a pinned revision on demand (rollback), recording who asked', async () => {
-    const scheduled = await server.api<{ counter: number }>(
-      'POST',
-      '/api/pipelines/build/schedule',
-      {
-        revisions: { 'internal/app': 'app-1.0-1.noarch' },
-      },
-    );
+    const scheduled = await server.api<ScheduledRun>('POST', '/api/pipelines/build/schedule', {
+      revisions: { 'internal/app': 'app-1.0-1.noarch' },
+    });
     expect(scheduled.status).toBe(202);
     const pinned = await settled('build', scheduled.body.counter, 'passed');
     expect(pinned.trigger).toBe('manual');
@@ -202,7 +183,7 @@ pipelines:
   });
 
   it('cancels a running run, killing its job', async () => {
-    const scheduled = await server.api<{ counter: number }>('POST', '/api/pipelines/slow/schedule');
+    const scheduled = await server.api<ScheduledRun>('POST', '/api/pipelines/slow/schedule');
     const counter = scheduled.body.counter;
     await eventually(
       async () =>
@@ -230,7 +211,7 @@ pipelines:
       20_000,
     );
     expect((await runs('every')).length).toBe(before);
-    const listed = await server.api<{ name: string; paused: boolean }[]>('GET', '/api/pipelines');
+    const listed = await server.api<PipelineView[]>('GET', '/api/pipelines');
     expect(listed.body.find((p) => p.name === 'every')?.paused).toBe(true);
     expect((await server.api('POST', '/api/pipelines/every/unpause')).status).toBe(200);
     await publish('1.5');

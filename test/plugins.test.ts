@@ -16,6 +16,7 @@ import { createGzip } from 'node:zlib';
 import { createPluginHost, createPluginRegistry } from 'hoist';
 import tar from 'tar-stream';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { Material, Plugin } from '../server/api/schemas/index.ts';
 import { createHttpClient } from '../server/http/http-client.ts';
 import { loadExecPlugin } from '../server/plugins/exec-plugin.ts';
 import { runHoist } from './helpers/cli.ts';
@@ -385,8 +386,7 @@ repositories:
     });
     try {
       const material = await eventually(async () => {
-        const list = (await server.api<{ lastError: string | null }[]>('GET', '/api/materials'))
-          .body;
+        const list = (await server.api<Material[]>('GET', '/api/materials')).body;
         return list[0]?.lastError ? list[0] : undefined;
       });
       expect(material.lastError).toMatch(
@@ -405,7 +405,7 @@ describe('plugins installed or removed while the server runs', () => {
     const server = await startServer({ dataDir: data });
     try {
       const ids = async () =>
-        (await server.api<{ id: string }[]>('GET', '/api/plugins')).body.map((p) => p.id);
+        (await server.api<Plugin[]>('GET', '/api/plugins')).body.map((p) => p.id);
       expect(await ids()).toEqual(['yum']);
       expect((await runHoist(['--data', data, 'plugins', 'install', EXAMPLE])).code).toBe(0);
       await eventually(async () => ((await ids()).includes('static-index') ? true : undefined));

@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditEntry, ErrorBody, ScheduledRun } from '../server/api/schemas/index.ts';
 import { runHoist } from './helpers/cli.ts';
 import { buildRpms, createrepo, tempRepoDir } from './helpers/rpm-repo.ts';
 import { expectJobMatchesRecord, PRINT_APP, runsOf, until } from './helpers/runs.ts';
@@ -8,13 +9,6 @@ import { type StaticServer, serveDirectory } from './helpers/static-server.ts';
 
 const ALICE = 'alice-token-0123456789';
 const BOB = 'bob-token-0123456789abc';
-
-interface AuditEntry {
-  actor: string;
-  action: string;
-  target: string;
-  outcome: number;
-}
 
 /**
  * build -> deploy on a real repository (rpmbuild + createrepo_c over loopback): deploy gets the
@@ -32,14 +26,14 @@ describe('promotion: approvers on every path, rollback of a downstream pipeline'
   };
   const checkNow = () => server.api('POST', '/api/materials/check', { repository: 'internal' });
   const schedule = (pipeline: string, body: unknown, token = ALICE) =>
-    server.api<{ counter: number; error?: { message: string } }>(
+    server.api<ScheduledRun & Partial<ErrorBody>>(
       'POST',
       `/api/pipelines/${pipeline}/schedule`,
       body,
       token,
     );
   const approve = (counter: number, token: string) =>
-    server.api<{ error?: { message: string } }>(
+    server.api<ErrorBody>(
       'POST',
       `/api/pipelines/deploy/runs/${counter}/stages/production/approve`,
       { comment: 'CAB-7' },
@@ -253,7 +247,7 @@ pipelines:
     servers.push(fresh);
     // Its first poll sees only the newest, 1.2, which fails build.
     await until(fresh, 'build', 1, (r) => r.status === 'failed');
-    const never = await fresh.api<{ counter: number }>(
+    const never = await fresh.api<ScheduledRun>(
       'POST',
       '/api/pipelines/build/schedule',
       { revisions: { 'internal/app': 'app-1.0-1.noarch' } },
@@ -265,7 +259,7 @@ pipelines:
     expect(build.cause.packages['internal/app']?.data.LOCATION).toBe(
       `${repo.url}/app-1.0-1.noarch.rpm`,
     );
-    const missing = await fresh.api<{ error: { message: string } }>(
+    const missing = await fresh.api<ErrorBody>(
       'POST',
       '/api/pipelines/build/schedule',
       { revisions: { 'internal/app': 'app-0.1-1.noarch' } },

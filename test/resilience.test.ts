@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryState, type Logger, type RepositoryPlugin } from '../core/index.ts';
+import type { Material as MaterialView } from '../server/api/schemas/index.ts';
 import { primaryXml } from './helpers/handmade-repo.ts';
 import { buildRpms, createrepo, tempRepoDir } from './helpers/rpm-repo.ts';
 import { eventually, startServer, writeConfig } from './helpers/server-process.ts';
@@ -296,12 +297,6 @@ function processFigures(pid: number): { rssMiB: number; threads: number; cpuS: n
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
-
-interface MaterialView {
-  repository: string;
-  lastCheck: { outcome: string; durationMs: number; error: string | null } | null;
-  recentChecks: { outcome: string; startedAt: string }[];
 }
 
 const DEADLINE_S = 10;

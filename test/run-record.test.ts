@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ScheduledRun } from '../server/api/schemas/index.ts';
 import { runHoist } from './helpers/cli.ts';
 import { buildRpms, createrepo, tempRepoDir } from './helpers/rpm-repo.ts';
 import { expectJobMatchesRecord, PRINT_APP, type Run, runOf, until } from './helpers/runs.ts';
@@ -27,7 +28,7 @@ describe('one truthful run record, on every path that creates a run', () => {
   const servers: ServerProcess[] = [];
   const passed = (p: string, c: number) => until(server, p, c, (r) => r.status === 'passed');
   const schedule = async (pipeline: string, body: unknown) => {
-    const answer = await server.api<{ counter: number }>(
+    const answer = await server.api<ScheduledRun>(
       'POST',
       `/api/pipelines/${pipeline}/schedule`,
       body,

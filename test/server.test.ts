@@ -1,6 +1,14 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type {
+  AuditEntry,
+  ErrorBody,
+  Material,
+  QueuedChecks,
+  Repository,
+  StoredRevision,
+} from '../server/api/schemas/index.ts';
 import { databaseText } from './helpers/postgres.ts';
 import { buildRpms, createrepo, tempRepoDir } from './helpers/rpm-repo.ts';
 import {
@@ -11,17 +19,6 @@ import {
   writeConfig,
 } from './helpers/server-process.ts';
 import { type StaticServer, serveDirectory } from './helpers/static-server.ts';
-
-interface Material {
-  fingerprint: string;
-  repository: string;
-  package: string;
-  latestRevision: { revision: string } | null;
-  lastCheck: { outcome: string; decision: string; startedAt: string; trigger: string } | null;
-  nextCheckAt: string | null;
-  lastError: string | null;
-  failures: number;
-}
 
 const VIEWER = 'viewer-token-0123456789';
 const OPERATOR = 'operator-token-0123456789';
@@ -99,7 +96,7 @@ describe('hoist serve (as a process) against a real yum repository', () => {
     await buildRpms(dir, [{ name: 'app', version: '1.1' }]);
     await createrepo(dir);
     const started = Date.now();
-    const hook = await server.api<{ queued: { package: string }[] }>(
+    const hook = await server.api<QueuedChecks>(
       'POST',
       '/api/materials/check',
       { url: `${repo.url}/` },
@@ -191,9 +188,7 @@ describe('hoist serve (as a process) against a real yum repository', () => {
     expect(refused.output).not.toMatch(/\n\s+at /);
     // The store still holds the good configuration and its history.
     const again = await start(config(repo.url), dataDir);
-    const repos = await again.api<
-      { config: Record<string, string>; secrets: Record<string, string> }[]
-    >('GET', '/api/repositories');
+    const repos = await again.api<Repository[]>('GET', '/api/repositories');
     expect(repos.body[0]?.config.REPO_URL).toBe(repo.url);
     expect((await material(again)).latestRevision?.revision).toBe('app-1.1-1.noarch');
     await again.stop();
@@ -221,7 +216,7 @@ describe('hoist serve (as a process) against a real yum repository', () => {
       const m = await material(restarted);
       return m.latestRevision?.revision === 'app-1.2-1.noarch' ? m : undefined;
     });
-    const revisions = await restarted.api<{ revision: string }[]>(
+    const revisions = await restarted.api<StoredRevision[]>(
       'GET',
       `/api/materials/${after.fingerprint}/revisions`,
     );
@@ -248,7 +243,7 @@ describe('hoist serve (as a process) against a real yum repository', () => {
       (await server.api('POST', '/api/materials/check', { repository: 'internal' }, OPERATOR))
         .status,
     ).toBe(202);
-    const forbidden = await server.api<{ error: { code: string; message: string } }>(
+    const forbidden = await server.api<ErrorBody>(
       'DELETE',
       '/api/repositories/internal',
       undefined,
@@ -271,12 +266,7 @@ describe('hoist serve (as a process) against a real yum repository', () => {
       /hoist_material_checks_total\{repository="internal",outcome="(new|unchanged)"\} \d+/,
     );
 
-    const repos = await server.api<{ secrets: Record<string, string> }[]>(
-      'GET',
-      '/api/repositories',
-      undefined,
-      VIEWER,
-    );
+    const repos = await server.api<Repository[]>('GET', '/api/repositories', undefined, VIEWER);
     expect(repos.body[0]?.secrets).toEqual({ PASSWORD: 'set' });
     for (const path of ['/api/repositories', '/api/packages', '/api/materials', '/api/plugins']) {
       const text = JSON.stringify((await server.api('GET', path)).body);
@@ -342,9 +332,7 @@ describe('hoist serve (as a process) against a real yum repository', () => {
         else expect([401, 403], `${method} ${path} as ${role}`).not.toContain(status);
       }
     }
-    const audit = await server.api<
-      { actor: string; action: string; target: string; outcome: number }[]
-    >('GET', '/api/audit');
+    const audit = await server.api<AuditEntry[]>('GET', '/api/audit');
     expect(audit.body).toContainEqual(
       expect.objectContaining({
         actor: 'releaser',
@@ -361,9 +349,7 @@ describe('hoist serve (as a process) against a real yum repository', () => {
 
   it('validates configuration changes over the API: 422 with every problem, 409 on conflicts', async () => {
     const server = await start(config(repo.url));
-    const invalid = await server.api<{
-      error: { code: string; issues: { key: string; message: string }[] };
-    }>('POST', '/api/repositories', {
+    const invalid = await server.api<ErrorBody>('POST', '/api/repositories', {
       name: 'other',
       plugin: 'yum',
       config: { REPO_URL: 'ftp://x', USERNAME: 'u', COLOUR: 'red' },
@@ -384,15 +370,11 @@ describe('hoist serve (as a process) against a real yum repository', () => {
     });
     expect(created.status).toBe(201);
     // Same repository URL and spec as internal/app: the same material.
-    const duplicate = await server.api<{ error: { code: string; message: string } }>(
-      'POST',
-      '/api/packages',
-      {
-        repository: 'mirror',
-        name: 'app',
-        config: { PACKAGE_SPEC: 'app' },
-      },
-    );
+    const duplicate = await server.api<ErrorBody>('POST', '/api/packages', {
+      repository: 'mirror',
+      name: 'app',
+      config: { PACKAGE_SPEC: 'app' },
+    });
     expect(duplicate.status).toBe(409);
     expect(duplicate.body.error.message).toMatch(
       /same repository and package identity as 'internal\/app'/,
@@ -403,10 +385,7 @@ describe('hoist serve (as a process) against a real yum repository', () => {
       stages: [{ name: 'verify', jobs: [{ name: 'j', tasks: [{ run: 'true' }] }] }],
     });
     expect(pipeline.status).toBe(201);
-    const inUse = await server.api<{ error: { message: string } }>(
-      'DELETE',
-      '/api/repositories/internal',
-    );
+    const inUse = await server.api<ErrorBody>('DELETE', '/api/repositories/internal');
     expect(inUse.status).toBe(409);
     expect(inUse.body.error.message).toBe("repository 'internal' is in use by pipeline(s) build");
     expect((await server.api('GET', '/api/repositories/nope')).status).toBe(404);

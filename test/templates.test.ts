@@ -1,17 +1,10 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ErrorBody, PipelineView } from '../server/api/schemas/index.ts';
 import { buildRpms, createrepo, tempRepoDir } from './helpers/rpm-repo.ts';
 import { jobOutput, type Run, runsOf, until } from './helpers/runs.ts';
 import { type ServerProcess, startServer, writeConfig } from './helpers/server-process.ts';
 import { type StaticServer, serveDirectory } from './helpers/static-server.ts';
-
-interface PipelineView {
-  name: string;
-  template?: string;
-  parameters?: Record<string, string>;
-  materials: { package?: string }[];
-  stages: { name: string }[];
-}
 
 describe('templates with parameters (server process, real yum repository)', () => {
   let dir: string;
@@ -104,14 +97,15 @@ pipelines:
   });
 
   it('refuses a template over the API, and an apply whose pipeline lacks a parameter', async () => {
-    const refused = await server.api<{ error: { issues: { key: string }[] } }>(
-      'POST',
-      '/api/pipelines',
-      { name: 'svc-x', template: 'service', parameters: { service: 'x' }, materials: [] },
-    );
+    const refused = await server.api<ErrorBody>('POST', '/api/pipelines', {
+      name: 'svc-x',
+      template: 'service',
+      parameters: { service: 'x' },
+      materials: [],
+    });
     expect(refused.status).toBe(422);
-    expect(refused.body.error.issues.map((i) => i.key)).toEqual(['template', 'parameters']);
-    const applied = await server.api<{ error: { issues: { key: string; message: string }[] } }>(
+    expect(refused.body.error.issues?.map((i) => i.key)).toEqual(['template', 'parameters']);
+    const applied = await server.api<ErrorBody>(
       'POST',
       '/api/config/apply',
       `

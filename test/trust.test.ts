@@ -1,6 +1,7 @@
 import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditEntry, ErrorBody } from '../server/api/schemas/index.ts';
 import { runHoist } from './helpers/cli.ts';
 import { buildRpms, createrepo, tempRepoDir } from './helpers/rpm-repo.ts';
 import { until } from './helpers/runs.ts';
@@ -108,16 +109,15 @@ pipelines:
   });
 
   it('refuses unbounded durations and alias bombs as configuration errors', async () => {
-    const interval = await server.api<{ error: { issues: unknown } }>(
-      'PUT',
-      '/api/packages/internal/app',
-      { config: { PACKAGE_SPEC: 'app' }, pollInterval: '99999999999999999999h' },
-    );
+    const interval = await server.api<ErrorBody>('PUT', '/api/packages/internal/app', {
+      config: { PACKAGE_SPEC: 'app' },
+      pollInterval: '99999999999999999999h',
+    });
     expect(interval.status).toBe(422);
     expect(interval.body.error.issues).toEqual([
       { key: 'pollInterval', message: 'must be at most 168h (7 days)' },
     ]);
-    const timeout = await server.api<{ error: { issues: unknown } }>('POST', '/api/pipelines', {
+    const timeout = await server.api<ErrorBody>('POST', '/api/pipelines', {
       name: 'slow',
       materials: [{ package: 'internal/app' }],
       stages: [{ name: 's', jobs: [{ name: 'j', timeout: '600h', tasks: [{ run: 'true' }] }] }],
@@ -129,14 +129,10 @@ pipelines:
       const [prev, name] = [String.fromCharCode(96 + i), String.fromCharCode(97 + i)];
       levels.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(', ')}]`);
     }
-    const bomb = await server.api<{ error: { code: string; issues: { message: string }[] } }>(
-      'POST',
-      '/api/config/apply',
-      levels.join('\n'),
-    );
+    const bomb = await server.api<ErrorBody>('POST', '/api/config/apply', levels.join('\n'));
     expect(bomb.status).toBe(422);
     expect(bomb.body.error.issues).toHaveLength(1);
-    expect(bomb.body.error.issues[0]?.message).toMatch(/YAML: Excessive alias count/);
+    expect(bomb.body.error.issues?.[0]?.message).toMatch(/YAML: Excessive alias count/);
     const file = join(server.dataDir, 'bomb.yaml');
     writeFileSync(file, levels.join('\n'));
     const cli = await runHoist(['apply', '--config', file], {
@@ -156,10 +152,7 @@ pipelines:
       stages: [{ name: 's', jobs: [{ name: 'j', tasks: [{ run: 'true' }] }] }],
     });
     expect(created.status).toBe(201);
-    const audit = await server.api<{ action: string; target: string; outcome: number }[]>(
-      'GET',
-      '/api/audit',
-    );
+    const audit = await server.api<AuditEntry[]>('GET', '/api/audit');
     expect(audit.body).toContainEqual(
       expect.objectContaining({ action: 'POST /api/pipelines', target: 'made', outcome: 201 }),
     );

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApplySummary, Run } from '../server/api/schemas/index.ts';
 import { buildRpms, createrepo, tempRepoDir } from './helpers/rpm-repo.ts';
 import {
   ADMIN_TOKEN,
@@ -12,12 +13,6 @@ import {
   writeConfig,
 } from './helpers/server-process.ts';
 import { type StaticServer, serveDirectory } from './helpers/static-server.ts';
-
-interface Run {
-  counter: number;
-  status: string;
-  stages: { name: string; status: string; jobs: { name: string; status: string }[] }[];
-}
 
 /** A secret whose URL-encoded form differs from it (`/`, spaces, `&`, `=`). */
 const SECRET = 'k3y/with spaces&more=1-x';
@@ -205,7 +200,7 @@ pipelines:
     }>('GET', '/docs/json');
     expect(docs.body.paths['/api/pipelines/{name}']?.put?.description).toMatch(/secureVariables/);
     expect(docs.body.paths['/api/pipelines/{name}']?.get?.description).toMatch(/"set"/);
-    const applied = await server.api<{ changed: number }>('POST', '/api/config/apply');
+    const applied = await server.api<ApplySummary>('POST', '/api/config/apply');
     expect(applied.status).toBe(200);
     expect(applied.body.changed).toBe(0);
   });

@@ -9,6 +9,7 @@ import type { TLSSocket } from 'node:tls';
 import { pathToFileURL } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Material } from '../server/api/schemas/index.ts';
 import { runHoist } from './helpers/cli.ts';
 import { testRuntime } from './helpers/host.ts';
 import { buildRpms, createrepo, tempRepoDir } from './helpers/rpm-repo.ts';
@@ -505,12 +506,7 @@ repositories:
     });
     cleanups.push(() => server.kill9().catch(() => {}));
     const material = await eventually(async () => {
-      const list = await server.api<{ lastError: string | null }[]>(
-        'GET',
-        '/api/materials',
-        undefined,
-        viewer,
-      );
+      const list = await server.api<Material[]>('GET', '/api/materials', undefined, viewer);
       return list.body[0]?.lastError ? list.body[0] : undefined;
     }, 30_000);
     expect(material.lastError).toContain(

@@ -8,13 +8,13 @@ import Fastify, {
 import {
   hasZodFastifySchemaValidationErrors,
   jsonSchemaTransform,
-  serializerCompiler,
   validatorCompiler,
 } from 'fastify-type-provider-zod';
 import { ForbiddenError, UnauthenticatedError } from 'hoist';
 import type { Role } from '../config/schema.ts';
 import { allows, type Principal, type TokenTable } from './auth.ts';
 import { errorResponse } from './errors.ts';
+import { acceptEmptyJson, openapiInfo, serializerCompiler, transformObject } from './openapi.ts';
 import { RequestLog, routeOf } from './request-log.ts';
 
 declare module 'fastify' {
@@ -73,17 +73,11 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   }
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  acceptEmptyJson(app);
   await app.register(fastifySwagger, {
-    openapi: {
-      info: {
-        title: 'Hoist API',
-        version: options.version,
-        description: 'Package-triggered continuous delivery',
-      },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
-    },
+    openapi: openapiInfo(options.version),
     transform: jsonSchemaTransform,
+    transformObject,
   });
 
   /** 401 without a valid token, 403 when its role is below `needed`. */

@@ -4,6 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { Name } from '../config/schema.ts';
 import type { Store } from '../store/store.ts';
+import { AuditEntry, errorsOf } from './schemas/index.ts';
 
 /**
  * What a request acted on: its path's parameters, or for a creation the names in its body
@@ -50,7 +51,10 @@ const audit: FastifyPluginAsync<{ store: Store }> = async (app, { store }) => {
       config: { role: 'viewer' },
       schema: {
         tags: ['system'],
+        operationId: 'listAudit',
+        summary: 'The audit log, newest first',
         querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }),
+        response: { 200: z.array(AuditEntry), ...errorsOf(400, 401) },
       },
     },
     async (req) => store.listAudit(req.query.limit),

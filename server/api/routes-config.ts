@@ -4,8 +4,24 @@ import { NotFoundError } from 'hoist';
 import { z } from 'zod';
 import { sendAnswer } from './answers.ts';
 import type { ServerContext } from './context.ts';
+import { YAML_BODY } from './openapi.ts';
 import { createPipelineOverview } from './overview.ts';
+import {
+  ApplySummary,
+  errorsOf,
+  NoContent,
+  Package,
+  PipelineDefinition,
+  PipelineName,
+  PipelineView,
+  Repository,
+} from './schemas/index.ts';
 import { packageView, pipelineView, repositoryView } from './views.ts';
+
+const TAGS = ['configuration'];
+/** Errors of a change: refused input, the token, a name in use, an invalid object, a full disk. */
+const CHANGE_ERRORS = errorsOf(400, 401, 403, 409, 422, 507);
+const meta = (operationId: string, summary: string) => ({ tags: TAGS, operationId, summary });
 
 const Values = z.record(
   z.string(),
@@ -50,21 +66,50 @@ export const configRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
   const read = { role: 'viewer' as const };
   const pipelines = createPipelineOverview(ctx.store, ctx.timers);
   const admin = { role: 'admin' as const };
+  const requirePackage = async (repository: string, name: string) => {
+    const row = await ctx.store.getPackage(repository, name);
+    if (!row) throw new NotFoundError(`no package '${repository}/${name}'`);
+    return row;
+  };
   const view = async (name: string) =>
     repositoryView(await ctx.catalog.requireRepository(name), await ctx.store.listPackages(name));
 
-  api.get('/api/repositories', { config: read, schema: { tags: ['configuration'] } }, async () => {
-    const packages = await ctx.store.listPackages();
-    return (await ctx.store.listRepositories()).map((r) => repositoryView(r, packages));
-  });
+  api.get(
+    '/api/repositories',
+    {
+      config: read,
+      schema: {
+        ...meta('listRepositories', 'Package repositories'),
+        response: { 200: z.array(Repository), ...errorsOf(401) },
+      },
+    },
+    async () => {
+      const packages = await ctx.store.listPackages();
+      return (await ctx.store.listRepositories()).map((r) => repositoryView(r, packages));
+    },
+  );
   api.get(
     '/api/repositories/:name',
-    { config: read, schema: { tags: ['configuration'], params: NameParam } },
+    {
+      config: read,
+      schema: {
+        ...meta('getRepository', 'A package repository'),
+        params: NameParam,
+        response: { 200: Repository, ...errorsOf(401, 404) },
+      },
+    },
     async (req) => view(req.params.name),
   );
   api.post(
     '/api/repositories',
-    { config: admin, schema: { tags: ['configuration'], body: RepositoryBody } },
+    {
+      config: admin,
+      schema: {
+        ...meta('createRepository', 'Add a package repository'),
+        body: RepositoryBody,
+        response: { 201: Repository, ...CHANGE_ERRORS, ...errorsOf(404) },
+      },
+    },
     async (req, reply) => {
       await ctx.catalog.createRepository(req.body);
       return reply.code(201).send(await view(req.body.name));
@@ -74,7 +119,12 @@ export const configRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
     '/api/repositories/:name',
     {
       config: admin,
-      schema: { tags: ['configuration'], params: NameParam, body: RepositoryUpdate },
+      schema: {
+        ...meta('updateRepository', 'Change a package repository'),
+        params: NameParam,
+        body: RepositoryUpdate,
+        response: { 200: Repository, ...CHANGE_ERRORS, ...errorsOf(404) },
+      },
     },
     async (req) => {
       await ctx.catalog.updateRepository(req.params.name, req.body);
@@ -83,19 +133,41 @@ export const configRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
   );
   api.delete(
     '/api/repositories/:name',
-    { config: admin, schema: { tags: ['configuration'], params: NameParam } },
+    {
+      config: admin,
+      schema: {
+        ...meta('deleteRepository', 'Remove a package repository'),
+        params: NameParam,
+        response: { 204: NoContent, ...errorsOf(401, 403, 404, 409, 507) },
+      },
+    },
     async (req, reply) => {
       await ctx.catalog.deleteRepository(req.params.name);
       return reply.code(204).send();
     },
   );
 
-  api.get('/api/packages', { config: read, schema: { tags: ['configuration'] } }, async () =>
-    (await ctx.store.listPackages()).map((p) => packageView(p)),
+  api.get(
+    '/api/packages',
+    {
+      config: read,
+      schema: {
+        ...meta('listPackages', 'Packages of every repository'),
+        response: { 200: z.array(Package), ...errorsOf(401) },
+      },
+    },
+    async () => (await ctx.store.listPackages()).map((p) => packageView(p)),
   );
   api.get(
     '/api/packages/:repository/:name',
-    { config: read, schema: { tags: ['configuration'], params: PackageParams } },
+    {
+      config: read,
+      schema: {
+        ...meta('getPackage', 'A package'),
+        params: PackageParams,
+        response: { 200: Package, ...errorsOf(401, 404) },
+      },
+    },
     async (req) => {
       const row = await ctx.store.getPackage(req.params.repository, req.params.name);
       if (!row) throw new NotFoundError(`no package '${req.params.repository}/${req.params.name}'`);
@@ -104,28 +176,46 @@ export const configRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
   );
   api.post(
     '/api/packages',
-    { config: admin, schema: { tags: ['configuration'], body: PackageBody } },
+    {
+      config: admin,
+      schema: {
+        ...meta('createPackage', 'Add a package to a repository'),
+        body: PackageBody,
+        response: { 201: Package, ...CHANGE_ERRORS, ...errorsOf(404) },
+      },
+    },
     async (req, reply) => {
       await ctx.catalog.createPackage(req.body);
-      const row = await ctx.store.getPackage(req.body.repository, req.body.name);
-      return reply.code(201).send(row && packageView(row));
+      const row = await requirePackage(req.body.repository, req.body.name);
+      return reply.code(201).send(packageView(row));
     },
   );
   api.put(
     '/api/packages/:repository/:name',
     {
       config: admin,
-      schema: { tags: ['configuration'], params: PackageParams, body: PackageUpdate },
+      schema: {
+        ...meta('updatePackage', 'Change a package'),
+        params: PackageParams,
+        body: PackageUpdate,
+        response: { 200: Package, ...CHANGE_ERRORS, ...errorsOf(404) },
+      },
     },
     async (req) => {
       await ctx.catalog.updatePackage(req.params.repository, req.params.name, req.body);
-      const row = await ctx.store.getPackage(req.params.repository, req.params.name);
-      return row && packageView(row);
+      return packageView(await requirePackage(req.params.repository, req.params.name));
     },
   );
   api.delete(
     '/api/packages/:repository/:name',
-    { config: admin, schema: { tags: ['configuration'], params: PackageParams } },
+    {
+      config: admin,
+      schema: {
+        ...meta('deletePackage', 'Remove a package'),
+        params: PackageParams,
+        response: { 204: NoContent, ...errorsOf(401, 403, 404, 409, 507) },
+      },
+    },
     async (req, reply) => {
       await ctx.catalog.deletePackage(req.params.repository, req.params.name);
       return reply.code(204).send();
@@ -139,8 +229,9 @@ export const configRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
     {
       config: read,
       schema: {
-        tags: ['configuration'],
+        ...meta('listPipelines', 'Pipelines with their state'),
         description: `${PIPELINE_VIEW} ${lockNote} ${SECURE_VARIABLES_OUT}`,
+        response: { 200: z.array(PipelineView), ...errorsOf(401) },
       },
     },
     async (req, reply) => sendAnswer(req, reply, await pipelines.render()),
@@ -150,15 +241,17 @@ export const configRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
     {
       config: read,
       schema: {
-        tags: ['configuration'],
+        ...meta('getPipeline', 'A pipeline with its state'),
         params: NameParam,
         description: `${PIPELINE_VIEW} ${lockNote} ${SECURE_VARIABLES_OUT}`,
+        response: { 200: PipelineView, ...errorsOf(401, 404) },
       },
     },
     async (req) => {
       const row = await ctx.store.getPipeline(req.params.name);
       if (!row) throw new NotFoundError(`no pipeline '${req.params.name}'`);
-      return pipelineView(row, ctx.timers.view(row.name), await ctx.store.getLock(row.name));
+      const lock = await ctx.store.getLock(row.name);
+      return pipelineView(row, ctx.timers.view(row.name), lock) as PipelineView;
     },
   );
   api.post(
@@ -166,9 +259,10 @@ export const configRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
     {
       config: admin,
       schema: {
-        tags: ['configuration'],
-        body: z.unknown(),
+        ...meta('createPipeline', 'Add a pipeline'),
+        body: PipelineDefinition,
         description: `${PIPELINE_BODY} ${SECURE_VARIABLES_IN}`,
+        response: { 201: PipelineName, ...CHANGE_ERRORS },
       },
     },
     async (req, reply) => {
@@ -181,10 +275,11 @@ export const configRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
     {
       config: admin,
       schema: {
-        tags: ['configuration'],
+        ...meta('updatePipeline', 'Replace a pipeline definition'),
         params: NameParam,
-        body: z.unknown(),
+        body: PipelineDefinition,
         description: `${PIPELINE_BODY} ${SECURE_VARIABLES_IN}`,
+        response: { 200: PipelineName, ...CHANGE_ERRORS, ...errorsOf(404) },
       },
     },
     async (req) => {
@@ -194,7 +289,14 @@ export const configRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
   );
   api.delete(
     '/api/pipelines/:name',
-    { config: admin, schema: { tags: ['configuration'], params: NameParam } },
+    {
+      config: admin,
+      schema: {
+        ...meta('deletePipeline', 'Remove a pipeline'),
+        params: NameParam,
+        response: { 204: NoContent, ...errorsOf(401, 403, 404, 409, 507) },
+      },
+    },
     async (req, reply) => {
       await ctx.catalog.deletePipeline(req.params.name);
       return reply.code(204).send();
@@ -203,7 +305,16 @@ export const configRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (a
 
   api.post(
     '/api/config/apply',
-    { config: admin, schema: { tags: ['configuration'] } },
+    {
+      config: admin,
+      schema: {
+        ...meta('applyConfig', 'Apply a configuration'),
+        description:
+          'With a YAML body (`application/yaml`), applies that configuration; without one, reads the configuration file again. What it no longer names of what an earlier configuration made is removed.',
+        ...YAML_BODY,
+        response: { 200: ApplySummary, ...CHANGE_ERRORS },
+      },
+    },
     async (req) => {
       const text = typeof req.body === 'string' && req.body.trim() !== '' ? req.body : undefined;
       const summary = await ctx.applyConfig(text);

@@ -5,11 +5,24 @@ import { z } from 'zod';
 import { sendAnswer } from './answers.ts';
 import type { ServerContext } from './context.ts';
 import { createMaterialOverview } from './overview.ts';
+import {
+  CheckRequest,
+  ConnectionCheck,
+  errorsOf,
+  Health,
+  Instance,
+  Material,
+  Plugin,
+  Principal,
+  QueuedChecks,
+  StoredRevision,
+} from './schemas/index.ts';
 
-const CheckBody = z.union([
-  z.object({ repository: z.string().min(1) }).strict(),
-  z.object({ url: z.string().min(1) }).strict(),
-]);
+/** Prometheus' text format. */
+const METRICS_TEXT = {
+  description: 'Metrics in the Prometheus text format.',
+  content: { 'text/plain': { schema: z.string() } },
+};
 
 /** Plugins, materials and check-now; health and metrics. */
 export const materialRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async (app, { ctx }) => {
@@ -19,24 +32,58 @@ export const materialRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
 
   api.get(
     '/api/whoami',
-    { config: { role: 'viewer' }, schema: { tags: ['system'] } },
-    async (req) => req.principal,
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags: ['system'],
+        operationId: 'whoami',
+        summary: 'Who the token is',
+        response: { 200: Principal, ...errorsOf(401) },
+      },
+    },
+    async (req) => req.principal as Principal,
   );
 
-  api.get('/api/health', { schema: { tags: ['system'], security: [] } }, async () => ({
-    status: 'ok',
-  }));
+  api.get(
+    '/api/health',
+    {
+      schema: {
+        tags: ['system'],
+        operationId: 'health',
+        summary: 'Is the server up (no token needed)',
+        security: [],
+        response: { 200: Health },
+      },
+    },
+    async () => ({ status: 'ok' as const }),
+  );
 
   api.get(
     '/metrics',
-    { config: { role: 'viewer' }, schema: { tags: ['system'] } },
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags: ['system'],
+        operationId: 'metrics',
+        summary: 'Prometheus metrics',
+        response: { 200: METRICS_TEXT, ...errorsOf(401) },
+      },
+    },
     async (_req, reply) =>
       reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.scrape(ctx)),
   );
 
   api.get(
     '/api/instances',
-    { config: { role: 'viewer' }, schema: { tags: ['system'] } },
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags: ['system'],
+        operationId: 'listInstances',
+        summary: 'Server instances sharing the store, and the leases they hold',
+        response: { 200: z.array(Instance), ...errorsOf(401) },
+      },
+    },
     async () => {
       const now = Date.now();
       const { id, leaseMs } = ctx.instance;
@@ -50,26 +97,44 @@ export const materialRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
   );
 
   // Every plugin with its state: one that failed to load is listed with why, beside the others.
-  api.get('/api/plugins', { config: { role: 'viewer' }, schema: { tags: ['plugins'] } }, async () =>
-    ctx.plugins.list().map((status) => {
-      const p = ctx.host.registry.has(status.id) ? ctx.host.registry.get(status.id) : undefined;
-      if (!p || status.state === 'failed')
-        return { ...status, displayName: status.name, error: status.error ?? null };
-      return {
-        id: p.id,
-        version: p.version,
-        displayName: p.displayName,
-        kind: status.kind,
-        state: status.state,
-        description: p.description ?? null,
-        repositoryProperties: p.repositoryProperties,
-        packageProperties: p.packageProperties,
-        gocd: {
-          'repository-configuration': toGoCdProperties(p.repositoryProperties),
-          'package-configuration': toGoCdProperties(p.packageProperties),
-        },
-      };
-    }),
+  api.get(
+    '/api/plugins',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags: ['plugins'],
+        operationId: 'listPlugins',
+        summary: 'Package-repository plugins: their state and properties',
+        response: { 200: z.array(Plugin), ...errorsOf(401) },
+      },
+    },
+    async () =>
+      ctx.plugins.list().map((status) => {
+        const p = ctx.host.registry.has(status.id) ? ctx.host.registry.get(status.id) : undefined;
+        if (!p || status.state === 'failed')
+          return {
+            id: status.id,
+            version: status.version,
+            displayName: status.name,
+            kind: status.kind,
+            state: 'failed' as const,
+            error: status.error ?? null,
+          };
+        return {
+          id: p.id,
+          version: p.version,
+          displayName: p.displayName,
+          kind: status.kind,
+          state: 'loaded' as const,
+          description: p.description ?? null,
+          repositoryProperties: [...p.repositoryProperties],
+          packageProperties: [...p.packageProperties],
+          gocd: {
+            'repository-configuration': toGoCdProperties(p.repositoryProperties),
+            'package-configuration': toGoCdProperties(p.packageProperties),
+          },
+        };
+      }),
   );
 
   // GoCD's two connection checks: every failure is an answer, {"status":"failure","messages"}.
@@ -88,7 +153,13 @@ export const materialRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
     '/api/repositories/:name/check-connection',
     {
       config: { role: 'operator' },
-      schema: { tags: ['configuration'], params: z.object({ name: z.string() }) },
+      schema: {
+        tags: ['configuration'],
+        operationId: 'checkRepositoryConnection',
+        summary: "Check a repository's connection (GoCD's check-repository-connection)",
+        params: z.object({ name: z.string() }),
+        response: { 200: ConnectionCheck, ...errorsOf(401, 403, 404) },
+      },
     },
     async (req) => {
       const repo = await ctx.catalog.openedRepository(req.params.name);
@@ -102,7 +173,13 @@ export const materialRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
     '/api/packages/:repo/:name/check-connection',
     {
       config: { role: 'operator' },
-      schema: { tags: ['configuration'], params: z.object({ repo: z.string(), name: z.string() }) },
+      schema: {
+        tags: ['configuration'],
+        operationId: 'checkPackageConnection',
+        summary: "Check a package's connection (GoCD's check-package-connection)",
+        params: z.object({ repo: z.string(), name: z.string() }),
+        response: { 200: ConnectionCheck, ...errorsOf(401, 403, 404) },
+      },
     },
     async (req) => {
       const pkg = (await ctx.catalog.polledPackages()).find(
@@ -128,7 +205,10 @@ export const materialRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
       config: { role: 'viewer' },
       schema: {
         tags: ['materials'],
+        operationId: 'listMaterials',
+        summary: 'Every polled package with its latest revision and last checks',
         querystring: z.object({ checks: z.coerce.number().int().min(0).max(100).default(1) }),
+        response: { 200: z.array(Material), ...errorsOf(400, 401) },
       },
     },
     async (req, reply) => {
@@ -147,8 +227,11 @@ export const materialRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
       config: { role: 'viewer' },
       schema: {
         tags: ['materials'],
+        operationId: 'listRevisions',
+        summary: "A material's revision history, newest first",
         params: z.object({ fingerprint: z.string() }),
         querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }),
+        response: { 200: z.array(StoredRevision), ...errorsOf(400, 401, 404) },
       },
     },
     async (req) => {
@@ -160,7 +243,18 @@ export const materialRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = async 
 
   api.post(
     '/api/materials/check',
-    { config: { role: 'operator' }, schema: { tags: ['materials'], body: CheckBody } },
+    {
+      config: { role: 'operator' },
+      schema: {
+        tags: ['materials'],
+        operationId: 'checkNow',
+        summary: 'Check the packages of a repository now',
+        description:
+          'By repository name, or by URL (the hook a publisher calls after createrepo_c). Answers 202 at once; the checks run in the background.',
+        body: CheckRequest,
+        response: { 202: QueuedChecks, ...errorsOf(400, 401, 403, 404, 507) },
+      },
+    },
     async (req, reply) => {
       const packages = await ctx.catalog.polledPackages();
       const body = req.body as { repository?: string; url?: string };

@@ -5,6 +5,25 @@ import { NotFoundError } from 'hoist';
 import { z } from 'zod';
 import type { PipelineEngine } from '../pipelines/engine.ts';
 import type { ServerContext } from './context.ts';
+import { OPTIONAL_BODY } from './openapi.ts';
+import {
+  errorsOf,
+  PauseState,
+  PinChoices,
+  Promotion,
+  Run,
+  ScheduledRun,
+  Unlocked,
+} from './schemas/index.ts';
+
+const TAGS = ['runs'];
+const meta = (operationId: string, summary: string) => ({ tags: TAGS, operationId, summary });
+/** Errors of an action on a run or pipeline: its parameters, the token, none such, its state. */
+const ACTION_ERRORS = errorsOf(400, 401, 403, 404, 409, 507);
+const LOG_TEXT = {
+  description: "The job's log, secure values masked.",
+  content: { 'text/plain': { schema: z.string() } },
+};
 
 const Params = z.object({ name: z.string() });
 const RunParams = z.object({ name: z.string(), counter: z.coerce.number().int().min(1) });
@@ -41,9 +60,13 @@ export const runRoutes: FastifyPluginAsync<{ ctx: ServerContext; engine: Pipelin
     {
       config: { role: 'operator' },
       schema: {
-        tags: ['runs'],
+        ...meta('schedule', 'Run a pipeline now'),
+        description:
+          'Without a body, with the newest revisions. `revisions` pins packages, `upstream` runs with what an upstream run tested. Answers 202: the run is created, its stages run in the background.',
         params: Params,
         body: ScheduleBody.nullish(),
+        ...OPTIONAL_BODY,
+        response: { 202: ScheduledRun, ...ACTION_ERRORS, ...errorsOf(422) },
       },
     },
     async (req, reply) => {
@@ -63,7 +86,14 @@ export const runRoutes: FastifyPluginAsync<{ ctx: ServerContext; engine: Pipelin
   );
   api.get(
     '/api/pipelines/:name/candidates',
-    { config: { role: 'viewer' }, schema: { tags: ['runs'], params: Params } },
+    {
+      config: { role: 'viewer' },
+      schema: {
+        ...meta('listCandidates', 'What a run of a pipeline may be pinned to'),
+        params: Params,
+        response: { 200: PinChoices, ...errorsOf(401, 404) },
+      },
+    },
     async (req) => engine.choices(req.params.name),
   );
   api.get(
@@ -71,8 +101,9 @@ export const runRoutes: FastifyPluginAsync<{ ctx: ServerContext; engine: Pipelin
     {
       config: { role: 'viewer' },
       schema: {
-        tags: ['runs'],
+        ...meta('listPromotions', 'Which stages each revision of a package reached'),
         querystring: z.object({ material: z.string().regex(/^[^/]+\/[^/]+$/) }),
+        response: { 200: z.array(Promotion), ...errorsOf(400, 401, 404) },
       },
     },
     async (req) => {
@@ -87,9 +118,10 @@ export const runRoutes: FastifyPluginAsync<{ ctx: ServerContext; engine: Pipelin
     {
       config: { role: 'viewer' },
       schema: {
-        tags: ['runs'],
+        ...meta('listRuns', "A pipeline's runs, newest first"),
         params: Params,
         querystring: z.object({ limit: z.coerce.number().int().min(1).max(500).default(25) }),
+        response: { 200: z.array(Run), ...errorsOf(400, 401, 404) },
       },
     },
     async (req) => {
@@ -106,15 +138,16 @@ export const runRoutes: FastifyPluginAsync<{ ctx: ServerContext; engine: Pipelin
     {
       config: { role: 'viewer' },
       schema: {
-        tags: ['runs'],
+        ...meta('getRun', 'A run with its stages and jobs'),
         params: RunParams,
+        response: { 200: Run, ...errorsOf(400, 401, 404) },
         description:
           "A run waiting for its pipeline's lock has `waitingFor`, the reason: \"the lock of pipeline 'deploy', held by run 3 (building)\".",
       },
     },
     async (req) => {
       const run = await engine.requireRun(req.params.name, req.params.counter);
-      return (await engine.runViews(req.params.name, [run]))[0];
+      return (await engine.runViews(req.params.name, [run]))[0] as Run;
     },
   );
   api.post(
@@ -122,9 +155,12 @@ export const runRoutes: FastifyPluginAsync<{ ctx: ServerContext; engine: Pipelin
     {
       config: { role: 'operator' },
       schema: {
-        tags: ['runs'],
+        ...meta('approve', 'Approve a stage that awaits approval'),
+        description: 'The body, with its comment, may be left out (or empty).',
         params: StageParams,
         body: z.object({ comment: z.string().max(2000).optional() }).nullish(),
+        ...OPTIONAL_BODY,
+        response: { 200: Run, ...ACTION_ERRORS },
       },
     },
     async (req) =>
@@ -138,13 +174,29 @@ export const runRoutes: FastifyPluginAsync<{ ctx: ServerContext; engine: Pipelin
   );
   api.post(
     '/api/pipelines/:name/runs/:counter/stages/:stage/run',
-    { config: { role: 'operator' }, schema: { tags: ['runs'], params: StageParams } },
+    {
+      config: { role: 'operator' },
+      schema: {
+        ...meta('rerunStage', 'Run a finished stage of a run again'),
+        params: StageParams,
+        response: { 200: Run, ...ACTION_ERRORS },
+      },
+    },
     async (req) =>
       engine.rerunStage(req.params.name, req.params.counter, req.params.stage, actor(req)),
   );
   api.post(
     '/api/pipelines/:name/runs/:counter/cancel',
-    { config: { role: 'operator' }, schema: { tags: ['runs'], params: RunParams } },
+    {
+      config: { role: 'operator' },
+      schema: {
+        ...meta('cancel', 'Cancel a run'),
+        description:
+          'Running jobs are stopped and their `onCancel` tasks run; answers once it is cancelled.',
+        params: RunParams,
+        response: { 200: Run, ...ACTION_ERRORS },
+      },
+    },
     async (req) => engine.cancel(req.params.name, req.params.counter),
   );
   for (const [action, paused] of [
@@ -153,7 +205,17 @@ export const runRoutes: FastifyPluginAsync<{ ctx: ServerContext; engine: Pipelin
   ] as const) {
     api.post(
       `/api/pipelines/:name/${action}`,
-      { config: { role: 'operator' }, schema: { tags: ['runs'], params: Params } },
+      {
+        config: { role: 'operator' },
+        schema: {
+          ...meta(
+            action,
+            paused ? 'Pause a pipeline: nothing new is scheduled' : 'Unpause a pipeline',
+          ),
+          params: Params,
+          response: { 200: PauseState, ...errorsOf(401, 403, 404, 507) },
+        },
+      },
       async (req) => {
         if (!(await ctx.store.getPipeline(req.params.name)))
           throw new NotFoundError(`no pipeline '${req.params.name}'`);
@@ -167,8 +229,9 @@ export const runRoutes: FastifyPluginAsync<{ ctx: ServerContext; engine: Pipelin
     {
       config: { role: 'operator' },
       schema: {
-        tags: ['runs'],
+        ...meta('unlock', 'Unlock a pipeline that a failed run keeps locked'),
         params: Params,
+        response: { 200: Unlocked, ...errorsOf(401, 403, 404, 409, 507) },
         description:
           'Releases the lock that a failed run keeps on a `lockOnFailure` pipeline; the run waiting longest starts. 409 when the pipeline is not locked, or while its holder runs or waits for an approval.',
       },
@@ -177,7 +240,14 @@ export const runRoutes: FastifyPluginAsync<{ ctx: ServerContext; engine: Pipelin
   );
   api.get(
     '/api/pipelines/:name/runs/:counter/stages/:stage/jobs/:job/log',
-    { config: { role: 'viewer' }, schema: { tags: ['runs'], params: JobParams } },
+    {
+      config: { role: 'viewer' },
+      schema: {
+        ...meta('getJobLog', "A job's log"),
+        params: JobParams,
+        response: { 200: LOG_TEXT, ...errorsOf(400, 401, 404) },
+      },
+    },
     async (req, reply) => {
       const run = await engine.requireRun(req.params.name, req.params.counter);
       const job = run.stages

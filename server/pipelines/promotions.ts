@@ -10,7 +10,7 @@ export interface PromotionRun {
   createdAt: string;
   stages: {
     name: string;
-    status: string;
+    status: RunRow['stages'][number]['status'];
     approvedBy: string | null;
     approvedAt: string | null;
     comment: string | null;

@@ -1,25 +1,9 @@
 import { expect } from 'vitest';
+/** A run as the API answers it. */
+import type { Run } from '../../server/api/schemas/index.ts';
 import { eventually, type ServerProcess } from './server-process.ts';
 
-/** A run as the API answers it. */
-export interface Run {
-  counter: number;
-  status: string;
-  trigger: string;
-  triggeredBy: string | null;
-  cause: {
-    materials: { material: string; type: string; revision: string; changed: boolean }[];
-    packages: Record<string, { revision: string; data: Record<string, string> }>;
-    upstream?: { pipeline: string; counter: number; stage: string };
-  };
-  stages: {
-    name: string;
-    status: string;
-    approvedBy: string | null;
-    approvalComment: string | null;
-    jobs: { name: string; status: string; error: string | null }[];
-  }[];
-}
+export type { Run };
 
 /** A job task that prints what it received of `internal/app`, one `KEY=value` a line. */
 export const PRINT_APP =

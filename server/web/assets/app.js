@@ -1,7 +1,20 @@
 // Hoist dashboard: plain ES module, no build step. The token stays in this browser session only.
+// @ts-check
+// Types: the API's own, generated from its OpenAPI document (docs/api/hoist-api.d.ts), checked by
+// `npm run typecheck` (tsconfig.web.json).
+/** @typedef {import('../../../docs/api/hoist-api').components['schemas']} Schemas */
+/** @typedef {Schemas['Run']} Run */
+/** @typedef {Schemas['PipelineView']} PipelineView */
+/** @typedef {Schemas['Material']} Material */
+/** @typedef {Schemas['Instance']} Instance */
+/** @typedef {Schemas['Plugin']} PluginInfo */
+/** @typedef {Schemas['Principal']} Principal */
+/** @typedef {Schemas['PinChoices']} PinChoices */
+/** @typedef {Schemas['Promotion']} Promotion */
 const main = document.getElementById('main');
 const who = document.getElementById('who');
 const RANK = { viewer: 0, operator: 1, admin: 2 };
+/** @type {Principal | null} */
 let me = null;
 let timer = null;
 // Bumped when the view changes or a picker opens: a refresh begun before then must not redraw.
@@ -46,7 +59,10 @@ function login(message = '') {
     <p class="error" role="alert">${esc(message)}</p></form></section>`;
   main.querySelector('form').addEventListener('submit', async (event) => {
     event.preventDefault();
-    sessionStorage.setItem('hoist-token', main.querySelector('#token').value.trim());
+    sessionStorage.setItem(
+      'hoist-token',
+      /** @type {HTMLInputElement} */ (main.querySelector('#token')).value.trim(),
+    );
     await start(true);
   });
 }
@@ -83,6 +99,7 @@ function show(error) {
   main.innerHTML = `<p class="error" role="alert">${esc(error.message)}</p>`;
 }
 
+/** @param {Run} run */
 function stageChips(run) {
   return run.stages
     .map((s) => {
@@ -108,6 +125,7 @@ function stageChips(run) {
 
 // Pipeline locks: who holds a pipeline's lock (with Unlock for the lock a failed run keeps), and
 // why a run waits for it.
+/** @param {PipelineView} p */
 function lockBadge(p) {
   if (!p.locked) return '';
   const failed = p.locked.state === 'failed';
@@ -118,18 +136,21 @@ function lockBadge(p) {
   return ` <span class="badge lock ${failed ? 'failed' : 'building'}" title="lock: ${esc(p.lock)}">locked by #${esc(p.locked.heldBy)}${failed ? ' (failed)' : ''}</span>${unlock}`;
 }
 
+/** @param {Run} run */
 function lockWait(run) {
   return run.waitingFor
     ? `<div class="lock-wait" role="status">Waiting for ${esc(run.waitingFor)}</div>`
     : '';
 }
 
+/** @param {Run} run */
 const revisionsOf = (run) =>
   Object.entries(run.cause.packages)
     .map(([m, r]) => `${esc(m)} <strong>${esc(r.revision)}</strong>`)
     .join(', ');
 
 // A pipeline's timer (its next and last firing) and the template it comes from, with its values.
+/** @param {PipelineView} p */
 function timerAndTemplate(p) {
   const parts = [];
   if (p.template) {
@@ -161,6 +182,7 @@ function timerAndTemplate(p) {
  * A pipeline's own variables, secure ones by name only (the API never sends their values), and
  * how many its stages and jobs add.
  */
+/** @param {PipelineView} p */
 function variablesLine(p) {
   const count = (level) => Object.keys({ ...level.variables, ...level.secureVariables }).length;
   const plain = Object.entries(p.variables ?? {}).map(([k, v]) => `${esc(k)}=${esc(v)}`);
@@ -178,6 +200,7 @@ function variablesLine(p) {
 
 async function pipelines() {
   const mine = generation;
+  /** @type {PipelineView[]} */
   const list = await api('GET', '/api/pipelines');
   const runs = await Promise.all(
     list.map((p) => api('GET', `/api/pipelines/${enc(p.name)}/runs?limit=5`)),
@@ -214,6 +237,7 @@ async function openPicker(name) {
   clearInterval(timer);
   generation++;
   const box = main.querySelector(`.picker[data-for="${CSS.escape(name)}"]`);
+  /** @type {PinChoices} */
   const { packages } = await api('GET', `/api/pipelines/${enc(name)}/candidates`);
   if (packages.length === 0) {
     box.innerHTML = '<p class="muted">This pipeline has no package to pin.</p>';
@@ -252,6 +276,7 @@ async function openPicker(name) {
 }
 
 async function materials() {
+  /** @type {[Material[], Instance[], PluginInfo[]]} */
   const [list, instances, plugins] = await Promise.all([
     api('GET', '/api/materials?checks=5'),
     api('GET', '/api/instances'),
@@ -285,7 +310,10 @@ async function materials() {
     </tbody></table></section>${pluginsCard(plugins)}`;
 }
 
-/** The plugins and their state: one that failed to load says why (its materials fail with it). */
+/**
+ * The plugins and their state: one that failed to load says why (its materials fail with it).
+ * @param {PluginInfo[]} plugins
+ */
 function pluginsCard(plugins) {
   return `<section class="card" aria-label="Plugins"><h2>Plugins</h2>
     <table><thead><tr><th>Plugin</th><th>Version</th><th>Kind</th><th>State</th></tr></thead><tbody>
@@ -294,16 +322,18 @@ function pluginsCard(plugins) {
         (
           p,
         ) => `<tr><td>${esc(p.id)} <span class="muted">${esc(p.displayName)}</span></td><td>${esc(p.version)}</td>
-      <td>${esc(p.kind)}</td><td class="${p.state === 'failed' ? 'error' : ''}">${esc(p.state)}${p.error ? `: ${esc(p.error)}` : ''}</td></tr>`,
+      <td>${esc(p.kind)}</td><td class="${p.state === 'failed' ? 'error' : ''}">${esc(p.state)}${'error' in p && p.error ? `: ${esc(p.error)}` : ''}</td></tr>`,
       )
       .join('')}
     </tbody></table></section>`;
 }
 
 async function runView(pipeline, counter) {
+  /** @type {Run} */
   const run = await api('GET', `/api/pipelines/${enc(pipeline)}/runs/${counter}`);
   const material = Object.keys(run.cause.packages)[0];
   const revision = run.cause.packages[material];
+  /** @type {Promotion[]} */
   const history = material ? await api('GET', `/api/promotions?material=${enc(material)}`) : [];
   const carried = (history.find((h) => h.revision === revision?.revision)?.runs ?? []).filter(
     (r) => !(r.pipeline === run.pipeline && r.counter === run.counter),
@@ -339,7 +369,9 @@ async function logView(pipeline, counter, stage, job) {
 }
 
 main.addEventListener('click', async (event) => {
-  const button = event.target.closest('button[data-act]');
+  const button = /** @type {HTMLElement | null} */ (
+    /** @type {HTMLElement} */ (event.target).closest('button[data-act]')
+  );
   if (!button) return;
   const { act, p, c, s, r } = button.dataset;
   try {
