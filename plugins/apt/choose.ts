@@ -26,9 +26,9 @@ export function matches(c: Candidate, selection: Selection): boolean {
 }
 
 /**
- * The versions of the one package the selection names, oldest first, as apt sees them: one
- * architecture's packages plus the `Architecture: all` ones (apt files `all` under the native
- * architecture), the architecture being the first of ARCH that has the name. A version listed
+ * The versions of the one package the selection names, oldest first, as apt sees them: the
+ * native architecture's packages plus the `Architecture: all` ones (apt files `all` under the
+ * native architecture), else those of the first other architecture that has the name. A version listed
  * more than once (several components, several indexes) counts once, as first listed: apt
  * downloads it from the first source that lists it.
  * @throws PackageAmbiguousError when several names match.
@@ -43,8 +43,7 @@ export function selectStream(candidates: readonly Candidate[], selection: Select
       `Package '${selection.name.source.slice(1, -1)}' matches more than one package: ${shown}. Narrow it with a fuller name, e.g. '${names[0]}'.`,
     );
   }
-  const arch = selection.arches.find((a) => a !== 'all' && kept.some((c) => c.pkg.arch === a));
-  const stream = kept.filter((c) => c.pkg.arch === arch || c.pkg.arch === 'all');
+  const stream = archStream(kept, selection.arches);
   const seen = new Set<string>();
   const unique = stream.filter((c) => {
     const key = `${c.pkg.version}\u0000${c.pkg.arch}`;
@@ -54,6 +53,18 @@ export function selectStream(candidates: readonly Candidate[], selection: Select
   });
   // A stable sort: of equal versions (1.0 and 1.0-0) the first listed stays first.
   return unique.sort((a, b) => compareDebVersions(a.version, b.version));
+}
+
+/**
+ * As apt reads `name`: the native architecture (the first of ARCH) with `all` when the name has
+ * either; else the first other architecture that has it (as apt then takes `name:arch`).
+ */
+function archStream(kept: readonly Candidate[], arches: readonly string[]): Candidate[] {
+  const native = arches[0] === 'all' ? undefined : arches[0];
+  const nativeOrAll = kept.filter((c) => c.pkg.arch === native || c.pkg.arch === 'all');
+  if (nativeOrAll.length > 0) return nativeOrAll;
+  const foreign = arches.find((a) => kept.some((c) => c.pkg.arch === a));
+  return kept.filter((c) => c.pkg.arch === foreign);
 }
 
 /** The revision label: `name_version_arch`, as Debian names package files (epoch kept). */
