@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { createMemoryState, type MemoryState } from 'hoist';
 import { createPluginRuntime } from '../server/plugin-runtime.ts';
 import { apiLoad } from './api-bench.ts';
+import { aptBench } from './apt-bench.ts';
 import { hasCommand, median, type Repeated, repeat, repeatTogether } from './measure.ts';
 import { pipelineLatency } from './pipeline-latency.ts';
 import { scaleOut } from './scale-out.ts';
@@ -33,7 +34,8 @@ const { values: args } = parseArgs({
     'api-pipelines': { type: 'string', default: '200' },
     'api-rounds': { type: 'string', default: '2' },
     'api-pause': { type: 'string', default: '0' },
-    only: { type: 'string', default: 'cold,memory,warm,load,api,scheduling,scale' },
+    only: { type: 'string', default: 'cold,memory,warm,apt,load,api,scheduling,scale' },
+    'apt-packages': { type: 'string', default: '60000' },
     database: {
       type: 'string',
       default: process.env.HOIST_BENCH_DATABASE_URL ?? process.env.HOIST_TEST_DATABASE_URL ?? '',
@@ -108,6 +110,8 @@ async function main(): Promise<void> {
     say();
     await warm(server.url);
   }
+  if (want('apt'))
+    await aptBench(server.url, CACHE, Number(args['apt-packages']), RUNS, HOIST, say);
   if (want('load')) await load(server.url);
   if (want('api')) await api(server.url);
   if (want('scale')) await scale(server.url);
@@ -115,7 +119,7 @@ async function main(): Promise<void> {
   if (want('scheduling')) await scheduling();
   say();
   say(
-    'Made by `npm run bench` (`node dist/bench/main.js`); options: --packages, --runs, --dnf-runs, --sizes, --materials, --repositories, --load-seconds, --api-seconds, --api-clients, --api-pipelines, --api-rounds, --api-pause, --database, --instances, --scale-seconds, --scale-latencies, --only (cold,memory,warm,load,api,scheduling,scale). The 10-minute soak is `npm run bench:soak`.',
+    'Made by `npm run bench` (`node dist/bench/main.js`); options: --packages, --runs, --dnf-runs, --sizes, --materials, --repositories, --load-seconds, --api-seconds, --api-clients, --api-pipelines, --api-rounds, --api-pause, --database, --instances, --scale-seconds, --scale-latencies, --apt-packages, --only (cold,memory,warm,apt,load,api,scheduling,scale). The 10-minute soak is `npm run bench:soak`.',
   );
 }
 
