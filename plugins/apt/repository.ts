@@ -202,8 +202,12 @@ async function readIndexes(
     });
     const done = await readIndex(ctx, access, folder, index, reader, firstFound);
     total += reader.count;
-    if (done && firstFound) break;
+    if (done && firstFound) return { packages: [...byName.values()].flat(), total };
   }
+  if (firstFound)
+    throw new RepositoryMetadataError(
+      `${folder} has no Release and no Packages index (Packages.xz, Packages.gz or Packages)`,
+    );
   return { packages: [...byName.values()].flat(), total };
 }
 
