@@ -228,12 +228,23 @@ describe('apt plugin against apt', () => {
     expect(since.map((r) => r.revision)).toEqual(['app_1.0-2_amd64', 'app_1:0.5-1_amd64']);
   });
 
-  it('reuses the answer while the Release is unchanged', async () => {
+  it('fetches indexes by hash, and reuses the answer while the Release is unchanged', async () => {
     const { server } = repos.get('dist')!;
     const state = createMemoryState();
     const repo = config('dist', { SIGNED_BY: keyring });
+    const start = server.requests.length;
     await runtime.host.latestRevision('apt', repo, { PACKAGE: 'app' }, { state });
     const before = server.requests.length;
+    // Acquire-By-Hash: indexes come from by-hash/ under their strongest hash, as apt asks for them.
+    const indexes = server.requests
+      .slice(start, before)
+      .map((r) => r.path)
+      .filter((p) => p !== '/dists/bookworm/InRelease');
+    expect(indexes, indexes.join(' ')).toHaveLength(4);
+    for (const path of indexes)
+      expect(path).toMatch(
+        /^\/dists\/bookworm\/(main|contrib)\/binary-(amd64|arm64)\/by-hash\/SHA512\/[0-9a-f]{128}$/,
+      );
     const again = await runtime.host.latestRevision('apt', repo, { PACKAGE: 'app' }, { state });
     expect(again?.revision).toBe('app_1:0.5-1_amd64');
     const paths = server.requests.slice(before).map((r) => r.path);

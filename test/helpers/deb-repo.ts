@@ -186,13 +186,16 @@ async function compressIndex(folder: string, compressions: string[], byHash = fa
   if (compressions.includes('gz'))
     await run('sh', ['-c', `gzip -9 -n -c '${plain}' > '${plain}.gz'`]);
   if (byHash) {
-    const hashDir = join(folder, 'by-hash', 'SHA256');
-    mkdirSync(hashDir, { recursive: true });
-    for (const name of readdirSync(folder).filter((n) => n.startsWith('Packages'))) {
-      const hash = createHash('sha256')
-        .update(readFileSync(join(folder, name)))
-        .digest('hex');
-      writeFileSync(join(hashDir, hash), readFileSync(join(folder, name)));
+    for (const type of ['SHA256', 'SHA512']) {
+      const hashDir = join(folder, 'by-hash', type);
+      mkdirSync(hashDir, { recursive: true });
+      for (const name of readdirSync(folder).filter((n) => n.startsWith('Packages'))) {
+        const bytes = readFileSync(join(folder, name));
+        writeFileSync(
+          join(hashDir, createHash(type.toLowerCase()).update(bytes).digest('hex')),
+          bytes,
+        );
+      }
     }
   }
 }
