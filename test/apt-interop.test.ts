@@ -58,7 +58,7 @@ interface Served {
 
 describe('apt plugin against apt', () => {
   const runtime = testRuntime();
-  const repos = new Map<'dist' | 'gz' | 'flat' | 'tampered', Served>();
+  const repos = new Map<'dist' | 'gz' | 'flat' | 'tampered' | 'zst' | 'bz2', Served>();
   const apts = new Map<string, PrivateApt>();
   let key: SigningKey;
   let stranger: SigningKey;
@@ -67,7 +67,7 @@ describe('apt plugin against apt', () => {
   beforeAll(async () => {
     [key, stranger] = await Promise.all([makeSigningKey(), makeSigningKey('Someone Else')]);
     const serve = async (
-      name: 'dist' | 'gz' | 'flat',
+      name: 'dist' | 'gz' | 'flat' | 'zst' | 'bz2',
       write: (dir: string) => Promise<unknown>,
     ) => {
       const dir = mkdtempSync(join(tmpdir(), `hoist-apt-${name}-`));
@@ -92,6 +92,15 @@ describe('apt plugin against apt', () => {
       }),
     );
     await serve('flat', (dir) => writeFlatRepo(dir, FLAT, {}));
+    for (const compression of ['zst', 'bz2'] as const) {
+      await serve(compression, (dir) =>
+        writeDistRepo(dir, GZ, {
+          distribution: 'stable',
+          architectures: ['amd64'],
+          compressions: [compression],
+        }),
+      );
+    }
     // The gz repository with its Packages changed after the Release was signed.
     const tampered = mkdtempSync(join(tmpdir(), 'hoist-apt-tampered-'));
     cpSync(repos.get('gz')!.dir, tampered, { recursive: true });
@@ -120,6 +129,8 @@ describe('apt plugin against apt', () => {
     ]);
     await setUp('gz', line('gz', `signed-by=${keyring}`, 'stable main'));
     await setUp('flat', line('flat', 'trusted=yes', './'));
+    await setUp('zst', line('zst', 'trusted=yes', 'stable main'));
+    await setUp('bz2', line('bz2', 'trusted=yes', 'stable main'));
   }, 300_000);
 
   afterAll(async () => {
@@ -132,7 +143,10 @@ describe('apt plugin against apt', () => {
     await runtime.close();
   });
 
-  const config = (name: 'dist' | 'gz' | 'flat' | 'tampered', extra: Configuration = {}) => {
+  const config = (
+    name: 'dist' | 'gz' | 'flat' | 'tampered' | 'zst' | 'bz2',
+    extra: Configuration = {},
+  ) => {
     const served = repos.get(name)!;
     const base: Configuration =
       name === 'flat'
@@ -194,6 +208,17 @@ describe('apt plugin against apt', () => {
       const flat = await both('flat', config('flat'), name, repos.get('flat')!.dir);
       expect(flat.hoist, name).toEqual(flat.apt);
     }
+  });
+
+  it.each(['zst', 'bz2'] as const)('%s-only indexes: same as apt', async (compression) => {
+    const { hoist, apt } = await both(
+      compression,
+      config(compression),
+      'gzonly',
+      repos.get(compression)!.dir,
+    );
+    expect(hoist).toEqual(apt);
+    expect(hoist?.version).toBe('1.0+b1');
   });
 
   it('reports epochs, ~ and the fields of the revision', async () => {

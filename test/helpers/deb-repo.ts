@@ -118,7 +118,7 @@ export interface DistRepoOptions {
   distribution: string;
   architectures: string[];
   /** Index compressions to publish (the plain Packages is removed unless '' is listed). */
-  compressions: ('xz' | 'gz' | '')[];
+  compressions: ('xz' | 'gz' | 'zst' | 'bz2' | '')[];
   /** Signs InRelease and Release.gpg with this key. */
   key?: SigningKey;
   acquireByHash?: boolean;
@@ -185,6 +185,10 @@ async function compressIndex(folder: string, compressions: string[], byHash = fa
     await run('sh', ['-c', `xz -k -9 -c '${plain}' > '${plain}.xz'`]);
   if (compressions.includes('gz'))
     await run('sh', ['-c', `gzip -9 -n -c '${plain}' > '${plain}.gz'`]);
+  if (compressions.includes('zst'))
+    await run('sh', ['-c', `zstd -q -19 -c '${plain}' > '${plain}.zst'`]);
+  if (compressions.includes('bz2'))
+    await run('sh', ['-c', `bzip2 -9 -c '${plain}' > '${plain}.bz2'`]);
   if (byHash) {
     for (const type of ['SHA256', 'SHA512']) {
       const hashDir = join(folder, 'by-hash', type);
