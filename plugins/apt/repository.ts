@@ -234,15 +234,16 @@ async function readIndex(
     openSize: index.openSize,
     timestamp: undefined,
   };
-  const consume = (chunk: Uint8Array) => {
+  const parse = (step: () => void) => {
     try {
-      reader.push(chunk);
+      step();
     } catch (error) {
       if (error instanceof ControlSyntaxError)
         throw new RepositoryMetadataError(`${url} is malformed: ${error.message}`);
       throw error;
     }
   };
+  const consume = (chunk: Uint8Array) => parse(() => reader.push(chunk));
   // With Acquire-By-Hash the index is fetched by its hash (never a half-updated file), falling
   // back to its name as apt does.
   const byHash =
@@ -252,7 +253,7 @@ async function readIndex(
   for (const from of byHash ? [byHash, url] : [url]) {
     try {
       await streamRecord(ctx, access, from, record, from, consume);
-      reader.finish();
+      parse(() => reader.finish());
       return true;
     } catch (error) {
       if (!isMissing(error)) throw error;
