@@ -58,7 +58,7 @@ interface Served {
 
 describe('apt plugin against apt', () => {
   const runtime = testRuntime();
-  const repos = new Map<'dist' | 'gz' | 'flat' | 'tampered' | 'zst' | 'bz2', Served>();
+  const repos = new Map<'dist' | 'gz' | 'flat' | 'tampered' | 'xz' | 'zst' | 'bz2', Served>();
   const apts = new Map<string, PrivateApt>();
   let key: SigningKey;
   let stranger: SigningKey;
@@ -67,7 +67,7 @@ describe('apt plugin against apt', () => {
   beforeAll(async () => {
     [key, stranger] = await Promise.all([makeSigningKey(), makeSigningKey('Someone Else')]);
     const serve = async (
-      name: 'dist' | 'gz' | 'flat' | 'zst' | 'bz2',
+      name: 'dist' | 'gz' | 'flat' | 'xz' | 'zst' | 'bz2',
       write: (dir: string) => Promise<unknown>,
     ) => {
       const dir = mkdtempSync(join(tmpdir(), `hoist-apt-${name}-`));
@@ -92,7 +92,7 @@ describe('apt plugin against apt', () => {
       }),
     );
     await serve('flat', (dir) => writeFlatRepo(dir, FLAT, {}));
-    for (const compression of ['zst', 'bz2'] as const) {
+    for (const compression of ['xz', 'zst', 'bz2'] as const) {
       await serve(compression, (dir) =>
         writeDistRepo(dir, GZ, {
           distribution: 'stable',
@@ -129,6 +129,7 @@ describe('apt plugin against apt', () => {
     ]);
     await setUp('gz', line('gz', `signed-by=${keyring}`, 'stable main'));
     await setUp('flat', line('flat', 'trusted=yes', './'));
+    await setUp('xz', line('xz', 'trusted=yes', 'stable main'));
     await setUp('zst', line('zst', 'trusted=yes', 'stable main'));
     await setUp('bz2', line('bz2', 'trusted=yes', 'stable main'));
   }, 300_000);
@@ -144,7 +145,7 @@ describe('apt plugin against apt', () => {
   });
 
   const config = (
-    name: 'dist' | 'gz' | 'flat' | 'tampered' | 'zst' | 'bz2',
+    name: 'dist' | 'gz' | 'flat' | 'tampered' | 'xz' | 'zst' | 'bz2',
     extra: Configuration = {},
   ) => {
     const served = repos.get(name)!;
@@ -176,7 +177,7 @@ describe('apt plugin against apt', () => {
   }
 
   it.each(['app', 'snap', 'tool', 'dup', 'mixed', 'onlyarm'])(
-    '%s: same candidate, URI and SHA256 as apt (signed, xz, by-hash, two components, amd64 native)',
+    '%s: same candidate, URI and SHA256 as apt (signed, xz and gz, by-hash, two components, amd64 native)',
     async (name) => {
       const { hoist, apt } = await both(
         'dist',
@@ -210,7 +211,7 @@ describe('apt plugin against apt', () => {
     }
   });
 
-  it.each(['zst', 'bz2'] as const)('%s-only indexes: same as apt', async (compression) => {
+  it.each(['xz', 'zst', 'bz2'] as const)('%s-only indexes: same as apt', async (compression) => {
     const { hoist, apt } = await both(
       compression,
       config(compression),
