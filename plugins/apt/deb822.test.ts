@@ -27,6 +27,13 @@ describe('deb822 paragraphs', () => {
     }
   });
 
+  it('reads CRLF line ends', () => {
+    expect(parseParagraphs('A: 1\r\nB: 2\r\n\r\nA: 3\r\n').map((p) => p.get('a'))).toEqual([
+      '1',
+      '3',
+    ]);
+  });
+
   it('names the line of a malformed field', () => {
     expect(() => parseParagraphs('A: 1\n\nA: 2\nnot a field\n')).toThrow(
       new ControlSyntaxError("line 4: not a 'Field: value' line"),

@@ -54,7 +54,8 @@ export class ParagraphSplitter {
   constructor(private readonly onParagraph: (text: string, line: number) => void) {}
 
   push(text: string): void {
-    const data = this.pending + text;
+    // Files written on Windows: CRLF line ends (a CR is never meaningful in a field).
+    const data = this.pending + (text.includes('\r') ? text.replace(/\r/g, '') : text);
     let start = 0;
     for (;;) {
       const end = data.indexOf('\n\n', start);
