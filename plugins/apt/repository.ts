@@ -14,9 +14,10 @@ import { type Candidate, matches, packageUrl, type Selection } from './choose.ts
 import { DEFAULT_ARCHES, isFlat, listOf, namePattern } from './config.ts';
 import { parseConstraint } from './constraint.ts';
 import { ControlSyntaxError } from './deb822.ts';
-import { type Conditional, fetchRelease } from './inrelease.ts';
+import { fetchRelease } from './inrelease.ts';
 import { type AptPackage, PackagesReader } from './packages.ts';
 import { chooseIndex, type IndexChoice, type Release, strongestHash } from './release.ts';
+import { type CachedState, readState, STATE_KEY, STATE_VERSION, writeState } from './state.ts';
 import { parseDebVersion } from './version.ts';
 
 /** What one read of a repository yields. */
@@ -34,8 +35,6 @@ export interface AptRead {
   totalPackages: number;
 }
 
-const STATE_KEY = 'apt';
-const STATE_VERSION = 1;
 /** Above this many matches the answer is not cached in the material state. */
 const CACHE_LIMIT = 5000;
 /** Names kept while reading a pattern that matches several (enough to name them in the error). */
@@ -73,7 +72,10 @@ export async function readRepository(
   const access = await repositoryAccess(repo, ctx);
   const selection = selectionOf(repo, pkg);
   const { root, folder, flat } = locations(repo);
-  const configKey = sha256(JSON.stringify([STATE_VERSION, repo, pkg]));
+  // What decides the answer; never the credentials (no hash of a secret is kept).
+  const configKey = sha256(
+    JSON.stringify([STATE_VERSION, root, folder, repo.COMPONENTS, repo.ARCH, repo.SIGNED_BY, pkg]),
+  );
   const cached = readState(ctx, configKey);
   const fetched = await fetchRelease(repo, ctx, access, folder, {
     flat,
@@ -279,33 +281,6 @@ function checkLocations(packages: readonly AptPackage[], root: string, from: str
 function publishedOf(release: Release | undefined): string {
   const date = release?.date ? Date.parse(release.date) : Number.NaN;
   return new Date(Number.isNaN(date) ? 0 : date).toISOString();
-}
-
-interface CachedState {
-  raw: Record<string, JsonValue>;
-  releaseKey: string;
-  conditional: Conditional | undefined;
-  published: string;
-  packages: AptPackage[];
-}
-
-function readState(ctx: PluginContext, configKey: string): CachedState | undefined {
-  const raw = ctx.state.get(STATE_KEY);
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
-  if (raw.v !== STATE_VERSION || raw.configKey !== configKey || !Array.isArray(raw.packages))
-    return undefined;
-  const conditional = raw.conditional as Conditional | undefined;
-  return {
-    raw,
-    releaseKey: String(raw.releaseKey),
-    conditional: conditional && typeof conditional === 'object' ? conditional : undefined,
-    published: String(raw.published),
-    packages: raw.packages as unknown as AptPackage[],
-  };
-}
-
-function writeState(ctx: PluginContext, value: Record<string, JsonValue | undefined>): void {
-  ctx.state.set(STATE_KEY, JSON.parse(JSON.stringify(value)) as JsonValue);
 }
 
 function sha256(text: string): string {
