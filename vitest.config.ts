@@ -17,6 +17,7 @@ const POSTGRES_SUITES = [
   'test/timers.test.ts',
   'test/locking.test.ts',
   'test/locking-cluster.test.ts',
+  'test/apt-pipeline.test.ts',
 ];
 
 export default defineConfig({
@@ -26,6 +27,7 @@ export default defineConfig({
     alias: [
       { find: /^hoist$/, replacement: source('./core/index.ts') },
       { find: /^hoist\/yum$/, replacement: source('./plugins/yum/index.ts') },
+      { find: /^hoist\/apt$/, replacement: source('./plugins/apt/index.ts') },
       { find: /^hoist\/testing$/, replacement: source('./testing/index.ts') },
       { find: /^hoist\/server$/, replacement: source('./server/index.ts') },
     ],
