@@ -58,7 +58,10 @@ interface Served {
 
 describe('apt plugin against apt', () => {
   const runtime = testRuntime();
-  const repos = new Map<'dist' | 'gz' | 'flat' | 'tampered' | 'xz' | 'zst' | 'bz2', Served>();
+  const repos = new Map<
+    'dist' | 'gz' | 'flat' | 'tampered' | 'detached' | 'xz' | 'zst' | 'bz2',
+    Served
+  >();
   const apts = new Map<string, PrivateApt>();
   let key: SigningKey;
   let stranger: SigningKey;
@@ -108,6 +111,11 @@ describe('apt plugin against apt', () => {
     const text = gunzipSync(readFileSync(index)).toString('utf8');
     writeFileSync(index, gzipSync(text.replace('Version: 1.0+b1', 'Version: 9.9')));
     repos.set('tampered', { dir: tampered, server: await serveDirectory(tampered) });
+    // The gz repository with Release and Release.gpg only, as older archives publish.
+    const detached = mkdtempSync(join(tmpdir(), 'hoist-apt-detached-'));
+    cpSync(repos.get('gz')!.dir, detached, { recursive: true });
+    rmSync(join(detached, 'dists/stable/InRelease'));
+    repos.set('detached', { dir: detached, server: await serveDirectory(detached) });
 
     keyring = join(repos.get('dist')!.dir, 'archive-keyring.gpg');
     writeFileSync(keyring, execFileSync('gpg', ['--homedir', key.home, '--export']));
@@ -145,7 +153,7 @@ describe('apt plugin against apt', () => {
   });
 
   const config = (
-    name: 'dist' | 'gz' | 'flat' | 'tampered' | 'xz' | 'zst' | 'bz2',
+    name: 'dist' | 'gz' | 'flat' | 'tampered' | 'detached' | 'xz' | 'zst' | 'bz2',
     extra: Configuration = {},
   ) => {
     const served = repos.get(name)!;
@@ -313,6 +321,23 @@ describe('apt plugin against apt', () => {
     } finally {
       apt.close();
     }
+  });
+
+  it('verifies Release against Release.gpg when there is no InRelease', async () => {
+    const { server } = repos.get('detached')!;
+    const repo = { ...config('detached'), SIGNED_BY: keyring };
+    expect((await runtime.host.latestRevision('apt', repo, { PACKAGE: 'gzonly' }))?.revision).toBe(
+      'gzonly_1.0+b1_all',
+    );
+    expect(server.requests.map((r) => r.path).slice(0, 3)).toEqual([
+      '/dists/stable/InRelease',
+      '/dists/stable/Release',
+      '/dists/stable/Release.gpg',
+    ]);
+    const other = { ...repo, SIGNED_BY: stranger.armored };
+    await expect(runtime.host.latestRevision('apt', other, { PACKAGE: 'gzonly' })).rejects.toThrow(
+      /Release is not signed by a key of SIGNED_BY/,
+    );
   });
 
   it('refuses an unsigned repository when SIGNED_BY is set, and a missing keyring', async () => {
