@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -71,6 +71,18 @@ describe('apt plugin against hostile repositories', () => {
       `MD5Sum:\n ${'0'.repeat(32)} 10 main/binary-amd64/Packages.gz\n`,
     );
     expect(String(await check(root))).toMatch(/the Release gives no SHA256 or SHA512 hash of it/);
+  });
+
+  it('refuses an expired Release, as apt does', async () => {
+    const root = repository({ index: gzipSync(paragraph) });
+    const release = join(root, 'dists/stable/Release');
+    writeFileSync(
+      release,
+      `Valid-Until: Sat, 01 Jan 2000 00:00:00 UTC\n${readFileSync(release, 'utf8')}`,
+    );
+    expect(String(await check(root))).toMatch(
+      /Release expired on Sat, 01 Jan 2000 00:00:00 UTC \(Valid-Until\); the repository is not being refreshed/,
+    );
   });
 
   it('refuses a package file outside a local repository', async () => {
