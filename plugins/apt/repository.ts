@@ -14,7 +14,7 @@ import { type Candidate, matches, packageUrl, type Selection } from './choose.ts
 import { DEFAULT_ARCHES, isFlat, listOf, namePattern } from './config.ts';
 import { parseConstraint } from './constraint.ts';
 import { ControlSyntaxError } from './deb822.ts';
-import { fetchRelease } from './inrelease.ts';
+import { fetchRelease, type ReleaseFetch } from './inrelease.ts';
 import { type AptPackage, PackagesReader } from './packages.ts';
 import { chooseIndex, type IndexChoice, type Release, strongestHash } from './release.ts';
 import { type CachedState, readState, STATE_KEY, STATE_VERSION, writeState } from './state.ts';
@@ -103,6 +103,30 @@ export async function readRepository(
     writeState(ctx, { ...cached.raw, conditional: { ...fetched.conditional } });
     return reuse('same-release', fetched.url);
   }
+  const read = await readFresh(ctx, access, repo, selection, fetched, { root, folder, flat });
+  if (fetched.kind === 'release' && read.candidates.length <= CACHE_LIMIT) {
+    writeState(ctx, {
+      v: STATE_VERSION,
+      configKey,
+      releaseKey,
+      conditional: { ...fetched.conditional },
+      published: read.published,
+      packages: read.candidates.map((c) => c.pkg) as unknown as JsonValue,
+    });
+  } else ctx.state.delete(STATE_KEY);
+  return read;
+}
+
+/** Reads the indexes a fetched Release (or a flat repository without one) names. */
+async function readFresh(
+  ctx: PluginContext,
+  access: RepositoryAccess,
+  repo: Configuration,
+  selection: Selection,
+  fetched: Exclude<ReleaseFetch, { kind: 'not-modified' }>,
+  where: { root: string; folder: string; flat: boolean },
+): Promise<AptRead> {
+  const { root, folder, flat } = where;
   const indexes =
     fetched.kind === 'release'
       ? indexesOf(fetched.release, repo, selection, flat, fetched.url)
@@ -113,22 +137,11 @@ export async function readRepository(
     root,
     fetched.url,
   );
-  const published = publishedOf(fetched.kind === 'release' ? fetched.release : undefined);
-  if (releaseKey && read.packages.length <= CACHE_LIMIT && fetched.kind === 'release') {
-    writeState(ctx, {
-      v: STATE_VERSION,
-      configKey,
-      releaseKey,
-      conditional: { ...fetched.conditional },
-      published,
-      packages: read.packages.map((c) => c.pkg) as unknown as JsonValue,
-    });
-  } else ctx.state.delete(STATE_KEY);
   return {
     candidates: read.packages,
     selection,
     root,
-    published,
+    published: publishedOf(fetched.kind === 'release' ? fetched.release : undefined),
     releaseUrl: fetched.url,
     source: 'read',
     totalPackages: read.total,
