@@ -20,6 +20,7 @@ const POSTGRES_SUITES = [
   'test/variables.test.ts',
   'test/cancel-cluster.test.ts',
   'test/metrics.test.ts',
+  'test/apt-pipeline.test.ts',
 ];
 
 export default defineConfig({
@@ -29,6 +30,7 @@ export default defineConfig({
     alias: [
       { find: /^hoist$/, replacement: source('./core/index.ts') },
       { find: /^hoist\/yum$/, replacement: source('./plugins/yum/index.ts') },
+      { find: /^hoist\/apt$/, replacement: source('./plugins/apt/index.ts') },
       { find: /^hoist\/testing$/, replacement: source('./testing/index.ts') },
       { find: /^hoist\/server$/, replacement: source('./server/index.ts') },
     ],

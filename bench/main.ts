@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { createMemoryState, type MemoryState } from 'hoist';
 import { createPluginRuntime } from '../server/plugin-runtime.ts';
 import { apiLoad } from './api-bench.ts';
+import { aptBench } from './apt-bench.ts';
 import { execPluginCost } from './exec-plugins.ts';
 import { hasCommand, median, type Repeated, repeat, repeatTogether } from './measure.ts';
 import { pipelineLatency } from './pipeline-latency.ts';
@@ -34,9 +35,10 @@ const { values: args } = parseArgs({
     'api-pipelines': { type: 'string', default: '200' },
     'api-rounds': { type: 'string', default: '2' },
     'api-pause': { type: 'string', default: '0' },
-    only: { type: 'string', default: 'cold,memory,warm,load,api,scheduling,scale,exec' },
+    only: { type: 'string', default: 'cold,memory,warm,apt,load,api,scheduling,scale,exec' },
     'exec-materials': { type: 'string', default: '1000' },
     'exec-sample': { type: 'string', default: '200' },
+    'apt-packages': { type: 'string', default: '60000' },
     database: {
       type: 'string',
       default: process.env.HOIST_BENCH_DATABASE_URL ?? process.env.HOIST_TEST_DATABASE_URL ?? '',
@@ -111,6 +113,8 @@ async function main(): Promise<void> {
     say();
     await warm(server.url);
   }
+  if (want('apt'))
+    await aptBench(server.url, CACHE, Number(args['apt-packages']), RUNS, HOIST, say);
   if (want('load')) await load(server.url);
   if (want('api')) await api(server.url);
   if (want('scale')) await scale(server.url);
@@ -123,7 +127,7 @@ async function main(): Promise<void> {
   }
   say();
   say(
-    'Made by `npm run bench` (`node dist/bench/main.js`); options: --packages, --runs, --dnf-runs, --sizes, --materials, --repositories, --load-seconds, --api-seconds, --api-clients, --api-pipelines, --api-rounds, --api-pause, --database, --instances, --scale-seconds, --scale-latencies, --exec-materials, --exec-sample, --only (cold,memory,warm,load,api,scheduling,scale,exec). The 10-minute soak is `npm run bench:soak`.',
+    'Made by `npm run bench` (`node dist/bench/main.js`); options: --packages, --runs, --dnf-runs, --sizes, --materials, --repositories, --load-seconds, --api-seconds, --api-clients, --api-pipelines, --api-rounds, --api-pause, --database, --instances, --scale-seconds, --scale-latencies, --exec-materials, --exec-sample, --apt-packages, --only (cold,memory,warm,apt,load,api,scheduling,scale,exec). The 10-minute soak is `npm run bench:soak`.',
   );
 }
 

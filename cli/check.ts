@@ -34,20 +34,22 @@ export function registerCheck(program: Command): void {
     .description(
       'Ask a repository for the newest revision of a package, as the server would when polling.\n\n' +
         'Yum shorthand:   hoist check <repo-url> <package-spec>\n' +
+        'Apt shorthand:   hoist check apt+<repo-url> <distribution> <package> (components: --repo COMPONENTS=...)\n' +
         'Any plugin:      hoist check --plugin ID --repo KEY=VALUE... --package KEY=VALUE...\n\n' +
         'Exit codes: 0 found (with --since: answered, even when nothing is newer), 3 nothing matches,\n' +
         '2 bad usage or configuration, 1 repository error.',
     )
     .argument('[repo-url]', 'yum repository root (http, https or file URL)')
     .argument('[package-spec]', 'yum package spec: name, name.arch, name-ver-rel, globs…')
+    .argument('[apt-package]', 'apt shorthand only: the package name (globs allowed)')
     .option('--plugin <id>', 'plugin to ask (default: yum)')
     .option('--repo <KEY=VALUE>', 'repository property (repeatable)', collect, [])
     .option('--package <KEY=VALUE>', 'package property (repeatable)', collect, [])
     .option('--since <revision>', 'print every revision newer than this one, oldest first')
     .option('--json', 'print JSON: the revision object (with --since, an array)')
-    .option('--username <user>', 'yum: user for HTTP basic authentication')
-    .option('--password-env <VAR>', 'yum: read the password from this environment variable')
-    .option('--arch <list>', 'yum: architectures to consider, e.g. x86_64,noarch')
+    .option('--username <user>', 'yum, apt: user for HTTP basic authentication')
+    .option('--password-env <VAR>', 'yum, apt: read the password from this environment variable')
+    .option('--arch <list>', 'yum, apt: architectures to consider, e.g. x86_64,noarch or amd64,all')
     .option('--timeout <seconds>', 'give up after this many seconds', '120')
     .option(
       '--connection',
@@ -55,12 +57,50 @@ export function registerCheck(program: Command): void {
     )
     .option('-v, --verbose', 'log what the plugin does on stderr')
     .action(
-      async (repoUrl: string | undefined, spec: string | undefined, options: CheckOptions) => {
+      async (
+        repoUrl: string | undefined,
+        spec: string | undefined,
+        aptPackage: string | undefined,
+        options: CheckOptions,
+      ) => {
         const data =
           program.opts<{ data?: string }>().data ?? process.env.HOIST_DATA ?? './hoist-data';
-        process.exitCode = await runCheck(repoUrl, spec, { ...options, dataDir: data });
+        const positional = aptShorthand(repoUrl, spec, aptPackage, options);
+        process.exitCode = await runCheck(positional.repoUrl, positional.spec, {
+          ...positional.options,
+          dataDir: data,
+        });
       },
     );
+}
+
+/** `apt+<url> <distribution> <package>` as --plugin apt with REPO_URL, DISTRIBUTION and PACKAGE. */
+function aptShorthand(
+  repoUrl: string | undefined,
+  spec: string | undefined,
+  aptPackage: string | undefined,
+  options: CheckOptions,
+): { repoUrl: string | undefined; spec: string | undefined; options: CheckOptions } {
+  if (!repoUrl?.startsWith('apt+')) {
+    if (aptPackage !== undefined) throw new UsageError(`unexpected argument '${aptPackage}'`);
+    return { repoUrl, spec, options };
+  }
+  if (options.plugin && options.plugin !== 'apt')
+    throw new UsageError(`apt+ URLs are for the apt plugin, not '${options.plugin}'`);
+  if (spec === undefined || aptPackage === undefined)
+    throw new UsageError(
+      'the apt shorthand is: hoist check apt+<repo-url> <distribution> <package>',
+    );
+  return {
+    repoUrl: undefined,
+    spec: undefined,
+    options: {
+      ...options,
+      plugin: 'apt',
+      repo: [...options.repo, `REPO_URL=${repoUrl.slice(4)}`, `DISTRIBUTION=${spec}`],
+      package: [...options.package, `PACKAGE=${aptPackage}`],
+    },
+  };
 }
 
 async function runCheck(
@@ -87,7 +127,7 @@ async function runCheck(
       throw new UsageError(`environment variable ${options.passwordEnv} is not set`);
     repo.PASSWORD = password;
   }
-  if (options.arch) pkg.ARCH = options.arch;
+  if (options.arch) (pluginId === 'apt' ? repo : pkg).ARCH = options.arch;
   const timeoutSeconds = Number(options.timeout);
   if (!(timeoutSeconds > 0)) throw new UsageError('--timeout must be a positive number of seconds');
   if (Object.keys(repo).length === 0 && Object.keys(pkg).length === 0) {
@@ -101,9 +141,12 @@ async function runCheck(
       `--since takes a revision label, name-[epoch:]version-release.arch (e.g. app-1.2-1.noarch), got '${options.since}'`,
     );
   }
-  // Only the plugin asked for loads (yum needs no process spawned): another installed plugin
+  // Only the plugin asked for loads (the bundled yum and apt need no process spawned): another installed plugin
   // that is broken does not matter here.
-  const extraPlugins = pluginId === 'yum' ? [] : await installedPlugin(options.dataDir, pluginId);
+  const extraPlugins =
+    pluginId === 'yum' || pluginId === 'apt'
+      ? []
+      : await installedPlugin(options.dataDir, pluginId);
   const runtime = createPluginRuntime({
     ...(options.verbose ? { logger: stderrLogger(true) } : {}),
     timeoutMs: timeoutSeconds * 1000,
@@ -196,6 +239,7 @@ function describe(revision: Revision): string {
   if (revision.data.LOCATION) lines.push(`  location  ${revision.data.LOCATION}`);
   if (revision.data.CHECKSUM)
     lines.push(`  checksum  ${revision.data.CHECKSUM_TYPE}:${revision.data.CHECKSUM}`);
+  else if (revision.data.SHA256) lines.push(`  checksum  sha256:${revision.data.SHA256}`);
   if (revision.trackbackUrl) lines.push(`  url       ${revision.trackbackUrl}`);
   return lines.join('\n');
 }
@@ -236,7 +280,8 @@ function filters(pkg: Record<string, string>): string {
 }
 
 function describeQuery(pkg: Record<string, string>): string {
-  return pkg.PACKAGE_SPEC ? `'${pkg.PACKAGE_SPEC}'` : JSON.stringify(pkg);
+  const name = pkg.PACKAGE_SPEC ?? pkg.PACKAGE;
+  return name ? `'${name}'` : JSON.stringify(pkg);
 }
 
 function print(text: string): void {

@@ -244,7 +244,7 @@ describe('hoist check (as a process)', () => {
       'B=2',
     ]);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toBe("hoist: No plugin with id 'nope'. Known plugins: yum\n");
+    expect(unknown.stderr).toBe("hoist: No plugin with id 'nope'. Known plugins: yum, apt\n");
   });
 
   it.each([[[]], [['check']], [['serve']], [['plugins']], [['plugins', 'list']], [['unlock']]])(
@@ -261,6 +261,7 @@ describe('hoist check (as a process)', () => {
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toEqual([
       { id: 'yum', version: '1.0.0', name: 'Yum repository', source: 'bundled', state: 'loaded' },
+      { id: 'apt', version: '1.0.0', name: 'Apt repository', source: 'bundled', state: 'loaded' },
     ]);
     const empty = mkdtempSync(join(tmpdir(), 'hoist-noplugins-'));
     try {

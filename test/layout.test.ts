@@ -8,6 +8,7 @@ const LAYERS = ['core', 'plugins', 'server', 'cli', 'testing'];
 const SELF = new Map([
   ['hoist', 'core/index.ts'],
   ['hoist/yum', 'plugins/yum/index.ts'],
+  ['hoist/apt', 'plugins/apt/index.ts'],
   ['hoist/testing', 'testing/index.ts'],
   ['hoist/server', 'server/index.ts'],
 ]);

@@ -11,6 +11,7 @@ describe('the built package', () => {
     const script = `
       const core = await import('hoist');
       const yum = await import('hoist/yum');
+      const apt = await import('hoist/apt');
       const testing = await import('hoist/testing');
       const server = await import('hoist/server');
       console.log(JSON.stringify({
@@ -18,6 +19,8 @@ describe('the built package', () => {
         host: typeof core.createPluginHost,
         yum: yum.yumPlugin.id,
         vercmp: yum.rpmvercmp('1.0~rc1', '1.0'),
+        apt: apt.aptPlugin.id,
+        dpkg: apt.compareVersionStrings('1:0.1', '2.0'),
         kit: typeof testing.assertPluginConformance,
         server: typeof server.createServer,
       }));`;
@@ -29,6 +32,8 @@ describe('the built package', () => {
       host: 'function',
       yum: 'yum',
       vercmp: -1,
+      apt: 'apt',
+      dpkg: 1,
       kit: 'function',
       server: 'function',
     });

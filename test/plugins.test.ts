@@ -218,6 +218,7 @@ export const plugin = defineRepositoryPlugin({ id: 'fixed-js', version: '0.2.0',
     ) as { id: string; source: string }[];
     expect(list.map((p) => `${p.id}:${p.source}`)).toEqual([
       'yum:bundled',
+      'apt:bundled',
       'fixed-js:javascript',
       'static-index:exec',
     ]);
@@ -406,7 +407,7 @@ describe('plugins installed or removed while the server runs', () => {
     try {
       const ids = async () =>
         (await server.api<Plugin[]>('GET', '/api/plugins')).body.map((p) => p.id);
-      expect(await ids()).toEqual(['yum']);
+      expect(await ids()).toEqual(['yum', 'apt']);
       expect((await runHoist(['--data', data, 'plugins', 'install', EXAMPLE])).code).toBe(0);
       await eventually(async () => ((await ids()).includes('static-index') ? true : undefined));
       expect(server.output()).toContain('plugins reloaded');
