@@ -4,9 +4,11 @@ import {
   type Configuration,
   PluginError,
   type PluginHost,
+  PluginNotFoundError,
   type RepositoryPlugin,
   type Revision,
 } from 'hoist';
+import { bundledPlugins } from '../plugins/index.ts';
 import { createPluginRuntime } from '../server/plugin-runtime.ts';
 import { EXIT, UsageError } from './exit-codes.ts';
 import { stderrLogger } from './logger.ts';
@@ -229,6 +231,12 @@ async function installedPlugin(dataDir: string, id: string): Promise<RepositoryP
   const failed = status.find((s) => s.state === 'failed');
   if (failed)
     throw new PluginError(`plugin '${id}' failed to load: ${failed.error}`, { pluginId: id });
+  if (plugins.length === 0) {
+    // Not installed: name every plugin there is, bundled and installed (only one was loaded).
+    const { listInstalled } = await import('../server/plugins/packages.ts');
+    const installed = (await listInstalled(dataDir)).map((p) => p.id);
+    throw new PluginNotFoundError(id, [...bundledPlugins.map((p) => p.id), ...installed]);
+  }
   return plugins;
 }
 

@@ -93,6 +93,19 @@ describe('a broken plugin beside working ones', () => {
     const yum = await runHoist(['--data', data, 'check', '--plugin', 'broken', '--repo', 'A=b']);
     expect(yum.code).toBe(1);
     expect(yum.stderr).toMatch(/^hoist: plugin 'broken' failed to load: /);
+    const unknown = await runHoist([
+      '--data',
+      data,
+      'check',
+      '--plugin',
+      'nosuch',
+      '--repo',
+      'A=b',
+    ]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toBe(
+      "hoist: No plugin with id 'nosuch'. Known plugins: yum, apt, broken, damaged, gocd-docs\n",
+    );
   });
 
   it('does not stop the server, nor the materials of other plugins', async () => {
@@ -125,6 +138,7 @@ repositories:
         )
       ).body;
       expect(plugins.map((p) => `${p.id}:${p.state}`).sort()).toEqual([
+        'apt:loaded',
         'flaky:failed',
         'gocd-docs:loaded',
         'yum:loaded',
