@@ -1,5 +1,5 @@
 import type { Configuration, PropertyInput, ValidationIssue } from 'hoist';
-import { validateRepository as validateAccess } from '../yum/config.ts';
+import { transportProperties, validateRepository as validateAccess } from '../yum/config.ts';
 import { globToRegExp } from '../yum/spec.ts';
 import { parseConstraint } from './constraint.ts';
 
@@ -44,50 +44,7 @@ export const repositoryProperties: PropertyInput[] = [
     description:
       'ASCII-armored OpenPGP public key, or a keyring file path: the Release must verify',
   },
-  {
-    key: 'CA_CERT',
-    displayName: 'CA certificates',
-    required: false,
-    partOfIdentity: false,
-    description: 'PEM text or a file path: extra certificate authorities to trust',
-  },
-  {
-    key: 'CLIENT_CERT',
-    displayName: 'Client certificate',
-    required: false,
-    secure: true,
-    description: 'PEM text or a file path: certificate for TLS client authentication',
-  },
-  {
-    key: 'CLIENT_KEY',
-    displayName: 'Client key',
-    required: false,
-    secure: true,
-    description: 'PEM text or a file path: private key of the client certificate',
-  },
-  {
-    key: 'TLS_VERIFY',
-    displayName: 'Verify TLS certificates',
-    required: false,
-    partOfIdentity: false,
-    defaultValue: 'true',
-    description: 'true or false; false accepts any server certificate',
-  },
-  {
-    key: 'PROXY',
-    displayName: 'Proxy URL',
-    required: false,
-    secure: true,
-    description: 'http(s) proxy, e.g. http://user:pass@proxy:3128',
-  },
-  {
-    key: 'TIMEOUT',
-    displayName: 'Timeout (seconds)',
-    required: false,
-    partOfIdentity: false,
-    defaultValue: '30',
-    description: 'Give up when the repository sends nothing for this long',
-  },
+  ...transportProperties,
 ];
 
 /** Package properties of the apt plugin. */

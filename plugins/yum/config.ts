@@ -2,29 +2,8 @@ import type { Configuration, PropertyInput, ValidationIssue } from 'hoist';
 import { parseConstraint } from './constraint.ts';
 import { specProblems } from './spec.ts';
 
-/** Repository properties of the yum plugin (GoCD's keys first, in GoCD's order). */
-export const repositoryProperties: PropertyInput[] = [
-  {
-    key: 'REPO_URL',
-    displayName: 'Repository URL',
-    // Not required by core: a mirror list or metalink may stand in for it (checked below).
-    required: false,
-    description: 'Root of the repository (the folder holding repodata/): http, https or file URL',
-  },
-  { key: 'USERNAME', displayName: 'User', required: false, partOfIdentity: false },
-  { key: 'PASSWORD', displayName: 'Password', required: false, secure: true },
-  {
-    key: 'MIRRORLIST',
-    displayName: 'Mirror list URL',
-    required: false,
-    description: 'A plain-text list of repository base URLs, tried in order (as dnf reads it)',
-  },
-  {
-    key: 'METALINK',
-    displayName: 'Metalink URL',
-    required: false,
-    description: 'A Metalink 3.0 document listing mirrors; repomd.xml must match its hash',
-  },
+/** How a repository is reached (TLS, proxy, timeout): the same for every bundled plugin. */
+export const transportProperties: PropertyInput[] = [
   {
     key: 'CA_CERT',
     displayName: 'CA certificates',
@@ -69,6 +48,32 @@ export const repositoryProperties: PropertyInput[] = [
     defaultValue: '30',
     description: 'Give up when the repository sends nothing for this long',
   },
+];
+
+/** Repository properties of the yum plugin (GoCD's keys first, in GoCD's order). */
+export const repositoryProperties: PropertyInput[] = [
+  {
+    key: 'REPO_URL',
+    displayName: 'Repository URL',
+    // Not required by core: a mirror list or metalink may stand in for it (checked below).
+    required: false,
+    description: 'Root of the repository (the folder holding repodata/): http, https or file URL',
+  },
+  { key: 'USERNAME', displayName: 'User', required: false, partOfIdentity: false },
+  { key: 'PASSWORD', displayName: 'Password', required: false, secure: true },
+  {
+    key: 'MIRRORLIST',
+    displayName: 'Mirror list URL',
+    required: false,
+    description: 'A plain-text list of repository base URLs, tried in order (as dnf reads it)',
+  },
+  {
+    key: 'METALINK',
+    displayName: 'Metalink URL',
+    required: false,
+    description: 'A Metalink 3.0 document listing mirrors; repomd.xml must match its hash',
+  },
+  ...transportProperties,
 ];
 
 /** Package properties of the yum plugin. */
