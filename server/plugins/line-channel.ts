@@ -1,5 +1,4 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { PluginError } from 'hoist';
 import { killProcessGroup } from '../process-group.ts';
 
@@ -76,8 +75,21 @@ export function createLineChannel(options: {
       stderr = (stderr + d).slice(-4000);
     });
     proc.stdin.on('error', () => {});
-    const lines = createInterface({ input: proc.stdout, crlfDelay: Number.POSITIVE_INFINITY });
-    lines.on('line', (line) => answer(line));
+    // Lines are cut here rather than by readline, so that a plugin writing without a newline is
+    // stopped at 16 MiB instead of growing the server's memory until its call's deadline.
+    let partial = '';
+    proc.stdout.setEncoding('utf8');
+    proc.stdout.on('data', (chunk: string) => {
+      partial += chunk;
+      for (let nl = partial.indexOf('\n'); nl >= 0; nl = partial.indexOf('\n')) {
+        answer(partial.slice(0, nl).replace(/\r$/, ''));
+        partial = partial.slice(nl + 1);
+      }
+      if (partial.length <= MAX_LINE) return;
+      partial = '';
+      failAll(`answered a line of more than ${MAX_LINE} bytes`);
+      killProcessGroup(proc);
+    });
     proc.once('error', (error) => {
       if (child === proc) child = undefined;
       failAll(`could not start ${options.executable}: ${error.message}`);
