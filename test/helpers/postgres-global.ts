@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { dropDatabase } from './postgres.ts';
 import { postgresBin, startThrowawayPostgres, type ThrowawayPostgres } from './postgres-server.ts';
 
 let own: ThrowawayPostgres | undefined;
@@ -46,7 +47,7 @@ async function dropTestDatabases(): Promise<void> {
       `SELECT datname FROM pg_database WHERE datname LIKE 'hoist\\_test\\_%'`,
     );
     for (const { datname } of rows as { datname: string }[]) {
-      await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+      await dropDatabase(client, datname);
     }
   } finally {
     await client.end().catch(() => undefined);
