@@ -1,7 +1,7 @@
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConflictError } from 'hoist';
-import { processStart } from './process-group.ts';
+import { processStart } from '../agent/process-group.ts';
 
 /** What `serve.lock` holds: the serving process and when it started (safe from PID reuse). */
 interface LockOwner {

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { groupMembers } from '../agent/process-group.ts';
 import type { Job, PipelineView, Run } from '../server/api/schemas/index.ts';
-import { groupMembers } from '../server/process-group.ts';
 import { createTestDatabase, testStoreKind } from './helpers/postgres.ts';
 import { buildRpms, createrepo, tempRepoDir } from './helpers/rpm-repo.ts';
 import {

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const LAYERS = ['core', 'plugins', 'server', 'cli', 'testing'];
+const LAYERS = ['core', 'plugins', 'agent', 'server', 'cli', 'testing'];
 const SELF = new Map([
   ['hoist', 'core/index.ts'],
   ['hoist/yum', 'plugins/yum/index.ts'],
@@ -78,7 +78,7 @@ function cycles(edges: Map<string, { files: string[] }>): string[][] {
   return found;
 }
 
-describe('layout: imports flow plugins → core, server → core + plugins', () => {
+describe('layout: imports flow plugins → core, agent → core + plugins, server → core + plugins + agent', () => {
   const edges = graph();
   const offenders = (from: string, allowed: (target: string) => boolean) =>
     [...edges.entries()]
@@ -115,6 +115,12 @@ describe('layout: imports flow plugins → core, server → core + plugins', () 
     expect(offenders('plugins', (t) => t.startsWith('core/') || t.startsWith('plugins/'))).toEqual(
       [],
     );
+  });
+
+  it('keeps the agent (which runs jobs, on its own or inside the server) to core and plugins', () => {
+    const allowed = (t: string) => /^(core|plugins|agent)\//.test(t);
+    expect(offenders('agent', allowed)).toEqual([]);
+    expect(edges.get('server/pipelines/stage-runner.ts')?.files).toContain('agent/job/runner.ts');
   });
 
   it('keeps fastify and the database drivers inside server/', () => {

@@ -1,13 +1,13 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ConfigInvalidError, materialEnvironment, type PluginHost } from 'hoist';
+import { DEFAULT_CLEANUP_TIMEOUT_MS, runJob, STOPPING } from '../../agent/job/runner.ts';
+import { processStart } from '../../agent/process-group.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import { MAX_DURATION_MS, parseDuration } from '../config/schema.ts';
 import type { Logger } from '../logger.ts';
-import { processStart } from '../process-group.ts';
 import type { JobRow, RunRow, StageRow, Store } from '../store/store.ts';
 import { definitionOf, type StageConfig } from './definition.ts';
-import { DEFAULT_CLEANUP_TIMEOUT_MS, runJob, STOPPING } from './runner.ts';
 import { finishJob, jobProcess, startJob } from './transitions.ts';
 import { jobVariables, type VariableLevel } from './variables.ts';
 
@@ -260,7 +260,7 @@ export class StageRunner {
 }
 
 /** The abort reason of a server stop (as opposed to a cancel). */
-export { STOPPING } from './runner.ts';
+export { STOPPING } from '../../agent/job/runner.ts';
 
 /** `HOIST_CLEANUP_TIMEOUT` (seconds, up to 7 days) in milliseconds; default 5 minutes. */
 export function cleanupTimeout(env: NodeJS.ProcessEnv): number {

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
+import { groupMembers, processStart } from '../../agent/process-group.ts';
 import { recordingLogger } from '../../test/helpers/harness.ts';
-import { groupMembers, processStart } from '../process-group.ts';
 import type { JobProcess, RunRow } from '../store/store.ts';
 import { overlapping, stopStrays } from './strays.ts';
 

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
+import { stopProcessGroup } from '../../agent/process-group.ts';
 import type { Logger } from '../logger.ts';
-import { stopProcessGroup } from '../process-group.ts';
 import type { JobRow, RunRow, Store } from '../store/store.ts';
 import { processCleared, type StrayOutcome } from './transitions.ts';
 

@@ -11,7 +11,7 @@ import {
   toGoCdConfigMap,
   toGoCdPreviousRevision,
 } from 'hoist';
-import { killProcessGroup } from '../process-group.ts';
+import { killProcessGroup } from '../../agent/process-group.ts';
 import { createLineChannel } from './line-channel.ts';
 
 /** Limits of one plugin process. */

@@ -1,6 +1,6 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { PluginError } from 'hoist';
-import { killProcessGroup } from '../process-group.ts';
+import { killProcessGroup } from '../../agent/process-group.ts';
 
 /** How long a long-lived plugin process may sit idle before it is ended. */
 const IDLE_MS = 5 * 60_000;
