@@ -64,12 +64,35 @@ export function registerOperatorCommands(program: Command): void {
       );
       if (options.json)
         return json(rows.map((r) => ({ name: r.name, paused: r.paused, latest: r.latest })));
+      // The lock and timer columns appear only when some pipeline has a lock held or a timer.
+      const locks = rows.some((r) => r.locked);
+      const timers = rows.some((r) => r.nextTimer);
+      const optional = (r: (typeof rows)[number]) => [
+        ...(locks
+          ? [
+              r.locked
+                ? `#${r.locked.heldBy}${r.locked.state === 'failed' ? ' (failed)' : ''}`
+                : '-',
+            ]
+          : []),
+        ...(timers ? [r.nextTimer ?? '-'] : []),
+      ];
       out(
         table(
-          ['PIPELINE', 'PAUSED', 'RUN', 'STATUS', 'PACKAGES', 'STAGES'],
+          [
+            'PIPELINE',
+            'PAUSED',
+            ...(locks ? ['LOCKED BY'] : []),
+            ...(timers ? ['NEXT TIMER'] : []),
+            'RUN',
+            'STATUS',
+            'PACKAGES',
+            'STAGES',
+          ],
           rows.map((r) => [
             r.name,
             r.paused ? 'yes' : 'no',
+            ...optional(r),
             r.latest ? String(r.latest.counter) : '-',
             r.latest?.waitingFor ? 'waiting for the lock' : (r.latest?.status ?? '-'),
             r.latest ? packages(r.latest) : '',

@@ -137,6 +137,10 @@ pipelines:
     expect((await server.api('GET', '/api/pipelines/guarded')).body).toMatchObject({
       locked: { heldBy: 1, state: 'failed' },
     });
+    // `hoist pipelines` shows who holds the lock.
+    const listed = await hoist(['pipelines'], VIC);
+    expect(listed.stdout).toMatch(/^PIPELINE\s+PAUSED\s+LOCKED BY\s+RUN/);
+    expect(listed.stdout).toMatch(/^guarded\s+no\s+#1 \(failed\)\s+2\s+waiting for the lock/m);
     // Unlocking a pipeline that is not locked, or as a viewer, is refused.
     const notLocked = await hoist(['unlock', 'deploy'], OLGA);
     expect(notLocked).toMatchObject({
