@@ -1,15 +1,26 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ConfigInvalidError, materialEnvironment, type PluginHost } from 'hoist';
-import { DEFAULT_CLEANUP_TIMEOUT_MS, runJob, STOPPING } from '../../agent/job/runner.ts';
+import {
+  DEFAULT_CLEANUP_TIMEOUT_MS,
+  type JobOutcome,
+  runJob,
+  STOPPING,
+  type Task,
+} from '../../agent/job/runner.ts';
 import { processStart } from '../../agent/process-group.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import { MAX_DURATION_MS, parseDuration } from '../config/schema.ts';
+import { createHttpClient } from '../http/http-client.ts';
 import type { Logger } from '../logger.ts';
 import type { JobRow, RunRow, StageRow, Store } from '../store/store.ts';
 import { definitionOf, type StageConfig } from './definition.ts';
+import { type FetchSource, resolveFetchTasks } from './fetch-tasks.ts';
 import { finishJob, jobProcess, startJob } from './transitions.ts';
 import { jobVariables, type VariableLevel } from './variables.ts';
+
+/** A job of a stage definition. */
+type JobConfig = StageConfig['jobs'][number];
 
 /** What the stage runner needs. */
 export interface StageRunnerOptions {
@@ -121,29 +132,7 @@ export class StageRunner {
       const variables = this.variables([environment.pipeline, definition, spec]);
       const outcome =
         spec && !('error' in variables)
-          ? await runJob(
-              {
-                tasks: spec.tasks,
-                cwd: join(
-                  this.options.dataDir,
-                  'work',
-                  run.pipeline,
-                  String(run.counter),
-                  stage.name,
-                  job.name,
-                ),
-                env: { ...environment.env, ...variables.env, HOIST_JOB_NAME: job.name },
-                secrets: [...environment.secrets, ...variables.secrets],
-                logFile: this.logPath(run.pipeline, run.counter, stage.name, job.name),
-                timeoutMs:
-                  spec.timeout && spec.timeout !== 'never'
-                    ? parseDuration(spec.timeout)
-                    : (this.options.jobTimeoutMs ?? 3_600_000),
-                cleanupTimeoutMs: this.cleanupTimeoutMs,
-                onSpawn,
-              },
-              signal,
-            )
+          ? await this.runTasks(run, stage, job, spec, environment, variables, onSpawn, signal)
           : {
               passed: false,
               exitCode: null,
@@ -165,6 +154,68 @@ export class StageRunner {
     } finally {
       this.release();
     }
+  }
+
+  /**
+   * Runs a job's tasks: its `fetch:` tasks resolved from the run's record first (with an HTTP
+   * client of the job's own, its transfers bounded by the job's time limit), then the runner.
+   */
+  private async runTasks(
+    run: RunRow,
+    stage: StageRow,
+    job: JobRow,
+    spec: JobConfig,
+    environment: { env: Record<string, string>; secrets: string[] },
+    variables: { env: Record<string, string>; secrets: string[] },
+    onSpawn: (pid: number) => void,
+    signal: AbortSignal,
+  ): Promise<JobOutcome> {
+    const timeoutMs =
+      spec.timeout && spec.timeout !== 'never'
+        ? parseDuration(spec.timeout)
+        : (this.options.jobTimeoutMs ?? 3_600_000);
+    const fetches = spec.tasks.some((task) => 'fetch' in task);
+    const http = fetches ? createHttpClient({ transferTimeoutMs: timeoutMs }) : undefined;
+    try {
+      const sources = fetches ? await this.fetchSources() : new Map<string, FetchSource>();
+      const resolved = http
+        ? await resolveFetchTasks(spec.tasks, run.cause.packages, (m) => sources.get(m), http)
+        : { tasks: spec.tasks as Task[], secrets: [] };
+      return await runJob(
+        {
+          tasks: resolved.tasks,
+          cwd: join(
+            this.options.dataDir,
+            'work',
+            run.pipeline,
+            String(run.counter),
+            stage.name,
+            job.name,
+          ),
+          env: { ...environment.env, ...variables.env, HOIST_JOB_NAME: job.name },
+          secrets: [...environment.secrets, ...variables.secrets, ...resolved.secrets],
+          logFile: this.logPath(run.pipeline, run.counter, stage.name, job.name),
+          timeoutMs,
+          cleanupTimeoutMs: this.cleanupTimeoutMs,
+          onSpawn,
+          ...(http ? { http } : {}),
+        },
+        signal,
+      );
+    } finally {
+      await http?.close();
+    }
+  }
+
+  /** Each polled package's plugin and repository configuration, by `repo/pkg`. */
+  private async fetchSources(): Promise<Map<string, FetchSource>> {
+    const polled = await this.options.catalog.polledPackages();
+    return new Map(
+      polled.map((p) => [
+        `${p.repository}/${p.name}`,
+        { plugin: p.plugin, repositoryConfig: p.repositoryConfig },
+      ]),
+    );
   }
 
   /**
