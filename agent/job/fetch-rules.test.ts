@@ -60,8 +60,9 @@ describe('agent/job/fetch-rules', () => {
     expect(fetchDigest('crc32')).toBeUndefined();
   });
 
-  it('caps a download at the recorded size, else at 4 GiB', () => {
-    expect(downloadCap(100)).toBe(100);
+  it('caps a download a little past the recorded size, else at 4 GiB', () => {
+    expect(downloadCap(100)).toBe(100 + (1 << 20));
+    expect(downloadCap(80 << 20)).toBe(90 << 20);
     expect(downloadCap(undefined)).toBe(DEFAULT_FETCH_LIMIT);
   });
 

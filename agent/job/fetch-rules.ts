@@ -85,9 +85,14 @@ export function fetchDigest(type: string): string | undefined {
   return digestAlgorithm(type);
 }
 
-/** The most bytes a download may bring: the recorded size exactly, else the default cap. */
+/**
+ * The most bytes a download may bring: the recorded size with some slack (an eighth, at least
+ * 1 MiB), so that a file that is a little larger is read whole and its checksum said; else the
+ * default cap. A file past that is stopped where it passes.
+ */
 export function downloadCap(size: number | undefined): number {
-  return size ?? DEFAULT_FETCH_LIMIT;
+  if (size === undefined) return DEFAULT_FETCH_LIMIT;
+  return size + Math.max(Math.ceil(size / 8), 1 << 20);
 }
 
 /** What the download brought. */

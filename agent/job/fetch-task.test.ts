@@ -1,9 +1,18 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpClient } from '../../server/http/http-client.ts';
 import type { FetchOrder } from './fetch-rules.ts';
@@ -27,6 +36,14 @@ beforeAll(async () => {
     } else if (req.url === '/slow.rpm') {
       res.write(PACKAGE.subarray(0, 1000));
       // Never ends: a cancel or the time limit must stop it.
+    } else if (req.url === '/endless.rpm') {
+      const chunk = Buffer.alloc(64 << 10, 1);
+      const more = () => {
+        while (res.write(chunk)) if (res.destroyed) return;
+        res.once('drain', more);
+      };
+      res.on('close', () => res.off('drain', more));
+      more();
     } else res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -101,13 +118,18 @@ describe('agent/job/fetch-task', () => {
     expect(log).not.toContain('\ndeployed');
   });
 
-  it('stops a download at the recorded size', async () => {
-    const spec = job([{ fetch: order({ size: 1000 }) }]);
-    const outcome = await runJob(spec, new AbortController().signal);
-    expect(outcome.error).toBe(
-      `fetch internal/app: ${base}/app.rpm is larger than the recorded 1000 bytes: not the package the run recorded (app-1.0-1.noarch); the download was deleted`,
+  it('says the checksum of a file a little larger than recorded, and stops one far larger', async () => {
+    const small = job([{ fetch: order({ size: 1000 }) }]);
+    expect((await runJob(small, new AbortController().signal)).error).toContain(
+      `sha256 ${SUM} as recorded; size expected 1000 bytes, got ${PACKAGE.length}`,
     );
-    expect(leftovers(spec)).toEqual([]);
+    expect(leftovers(small)).toEqual([]);
+    // A file that never ends is stopped once it passes the cap, not read to its end.
+    const endless = job([{ fetch: order({ url: `${base}/endless.rpm`, size: 10 }) }]);
+    expect((await runJob(endless, new AbortController().signal)).error).toBe(
+      `fetch internal/app: ${base}/endless.rpm is larger than ${10 + (1 << 20)} bytes (recorded size 10): not the package the run recorded (app-1.0-1.noarch); the download was deleted`,
+    );
+    expect(leftovers(endless)).toEqual([]);
   });
 
   it('sends the credentials it was given, and says when they are refused or missing', async () => {
@@ -137,6 +159,16 @@ describe('agent/job/fetch-task', () => {
     expect((await runJob(timed, new AbortController().signal)).error).toBe('timed out after 1 s');
     expect(Date.now() - started).toBeLessThan(5000);
     expect(leftovers(timed)).toEqual([]);
+  });
+
+  it("reads a local repository's file: location on the machine that runs the job", async () => {
+    const spec = job([]);
+    const source = join(dirname(spec.cwd), 'repo', 'app.rpm');
+    mkdirSync(dirname(source), { recursive: true });
+    writeFileSync(source, PACKAGE);
+    spec.tasks = [{ fetch: order({ url: pathToFileURL(source).href, file: 'app.rpm' }) }];
+    expect((await runJob(spec, new AbortController().signal)).passed).toBe(true);
+    expect(readFileSync(join(spec.cwd, 'app.rpm')).equals(PACKAGE)).toBe(true);
   });
 
   it('fails the task a refusal stands for, with its line', async () => {

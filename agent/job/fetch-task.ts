@@ -183,7 +183,7 @@ async function refuseStatus(response: HttpResponse, spec: FetchOrder): Promise<v
 
 function describe(error: unknown, spec: FetchOrder): string {
   if (error instanceof TooLarge)
-    return `${spec.url} is larger than ${spec.size === undefined ? 'the limit of' : 'the recorded'} ${error.message} bytes: not the package the run recorded (${spec.revision}); the download was deleted`;
+    return `${spec.url} is larger than ${error.message} bytes${spec.size === undefined ? ' (the limit when no size is recorded)' : ` (recorded size ${spec.size})`}: not the package the run recorded (${spec.revision}); the download was deleted`;
   if (error instanceof HoistError) return (error.message.split('\n')[0] as string).trim();
   const code = (error as NodeJS.ErrnoException)?.code;
   const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
