@@ -5,7 +5,9 @@ import type { Task as RunnerTask } from '../../agent/job/runner.ts';
 import { repositoryAccess } from '../../plugins/yum/access.ts';
 import type { RepositoryAccess } from '../../plugins/yum/fetch.ts';
 import { checkNamedUrl, localRoot, mayCarryCredentials } from '../../plugins/yum/trust.ts';
+import type { Catalog } from '../catalog/catalog.ts';
 import type { PipelineConfig } from '../config/schema.ts';
+import { createHttpClient, type HostHttpClient } from '../http/http-client.ts';
 
 /** A task of a job's definition. */
 type ConfigTask = PipelineConfig['stages'][number]['jobs'][number]['tasks'][number];
@@ -27,6 +29,37 @@ const CHECKSUM_KEYS: [key: string, type: string][] = [
   ['MD5SUM', 'md5'],
   ['MD5', 'md5'],
 ];
+
+/**
+ * A job's tasks ready for its runner: when it has `fetch:` tasks, they are resolved (below) and
+ * an HTTP client of the job's own comes with them, its transfers bounded by the job's time limit
+ * (the caller closes it when the job ends).
+ */
+export async function prepareFetches(
+  tasks: readonly ConfigTask[],
+  packages: Readonly<Record<string, Revision>>,
+  catalog: Pick<Catalog, 'polledPackages'>,
+  timeoutMs: number,
+): Promise<{ tasks: RunnerTask[]; secrets: string[]; http?: HostHttpClient }> {
+  const commands = tasks.filter(
+    (task): task is Exclude<ConfigTask, { fetch: string }> => !('fetch' in task),
+  );
+  if (commands.length === tasks.length) return { tasks: commands, secrets: [] };
+  const http = createHttpClient({ transferTimeoutMs: timeoutMs });
+  try {
+    const sources = new Map(
+      (await catalog.polledPackages()).map((p) => [
+        `${p.repository}/${p.name}`,
+        { plugin: p.plugin, repositoryConfig: p.repositoryConfig },
+      ]),
+    );
+    const resolved = await resolveFetchTasks(tasks, packages, (m) => sources.get(m), http);
+    return { ...resolved, http };
+  } catch (error) {
+    await http.close();
+    throw error;
+  }
+}
 
 /**
  * A job's tasks as its runner receives them: each `fetch:` resolved from the run's record into

@@ -6,16 +6,14 @@ import {
   type JobOutcome,
   runJob,
   STOPPING,
-  type Task,
 } from '../../agent/job/runner.ts';
 import { processStart } from '../../agent/process-group.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import { MAX_DURATION_MS, parseDuration } from '../config/schema.ts';
-import { createHttpClient } from '../http/http-client.ts';
 import type { Logger } from '../logger.ts';
 import type { JobRow, RunRow, StageRow, Store } from '../store/store.ts';
 import { definitionOf, type StageConfig } from './definition.ts';
-import { type FetchSource, resolveFetchTasks } from './fetch-tasks.ts';
+import { prepareFetches } from './fetch-tasks.ts';
 import { finishJob, jobProcess, startJob } from './transitions.ts';
 import { jobVariables, type VariableLevel } from './variables.ts';
 
@@ -174,16 +172,16 @@ export class StageRunner {
       spec.timeout && spec.timeout !== 'never'
         ? parseDuration(spec.timeout)
         : (this.options.jobTimeoutMs ?? 3_600_000);
-    const fetches = spec.tasks.some((task) => 'fetch' in task);
-    const http = fetches ? createHttpClient({ transferTimeoutMs: timeoutMs }) : undefined;
+    const prepared = await prepareFetches(
+      spec.tasks,
+      run.cause.packages,
+      this.options.catalog,
+      timeoutMs,
+    );
     try {
-      const sources = fetches ? await this.fetchSources() : new Map<string, FetchSource>();
-      const resolved = http
-        ? await resolveFetchTasks(spec.tasks, run.cause.packages, (m) => sources.get(m), http)
-        : { tasks: spec.tasks as Task[], secrets: [] };
       return await runJob(
         {
-          tasks: resolved.tasks,
+          tasks: prepared.tasks,
           cwd: join(
             this.options.dataDir,
             'work',
@@ -193,29 +191,18 @@ export class StageRunner {
             job.name,
           ),
           env: { ...environment.env, ...variables.env, HOIST_JOB_NAME: job.name },
-          secrets: [...environment.secrets, ...variables.secrets, ...resolved.secrets],
+          secrets: [...environment.secrets, ...variables.secrets, ...prepared.secrets],
           logFile: this.logPath(run.pipeline, run.counter, stage.name, job.name),
           timeoutMs,
           cleanupTimeoutMs: this.cleanupTimeoutMs,
           onSpawn,
-          ...(http ? { http } : {}),
+          ...(prepared.http ? { http: prepared.http } : {}),
         },
         signal,
       );
     } finally {
-      await http?.close();
+      await prepared.http?.close();
     }
-  }
-
-  /** Each polled package's plugin and repository configuration, by `repo/pkg`. */
-  private async fetchSources(): Promise<Map<string, FetchSource>> {
-    const polled = await this.options.catalog.polledPackages();
-    return new Map(
-      polled.map((p) => [
-        `${p.repository}/${p.name}`,
-        { plugin: p.plugin, repositoryConfig: p.repositoryConfig },
-      ]),
-    );
   }
 
   /**
