@@ -44,19 +44,13 @@ const Variables = z.record(z.string(), z.string());
 const Task = z.looseObject({
   run: z.string().optional(),
   exec: z.array(z.string()).optional(),
-  fetch: z
-    .string()
-    .optional()
-    .meta({
-      description:
-        "`repository/package`: a package the run carries, fetched and verified against the run's record.",
-    }),
-  to: z
-    .string()
-    .optional()
-    .meta({
-      description: "With `fetch`: a file, or a folder ending in `/`, inside the job's work folder.",
-    }),
+  fetch: z.string().optional().meta({
+    description:
+      "`repository/package`: a package the run carries, fetched and verified against the run's record.",
+  }),
+  to: z.string().optional().meta({
+    description: "With `fetch`: a file, or a folder ending in `/`, inside the job's work folder.",
+  }),
   runIf: z.enum(['passed', 'failed', 'any']).optional(),
 });
 /** A package material (`repository/package`), or an upstream pipeline's stage. */
