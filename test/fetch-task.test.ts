@@ -1,10 +1,20 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ScheduledRun } from '../server/api/schemas/index.ts';
+import { makeSigningKey, type SigningKey, writeDistRepo } from './helpers/deb-repo.ts';
 import { buildRpms, createrepo, tempRepoDir } from './helpers/rpm-repo.ts';
 import { runOf, until } from './helpers/runs.ts';
 import { type ServerProcess, startServer, writeConfig } from './helpers/server-process.ts';
@@ -162,4 +172,72 @@ pipelines:
     );
     expect(stdout).toBe('');
   });
+});
+
+/** The same on an apt repository: the recorded `SHA256` and `Size` of a real .deb. */
+describe('fetch task: a .deb of a signed apt repository', () => {
+  let dir: string;
+  let key: SigningKey;
+  let repo: StaticServer;
+  let server: ServerProcess;
+
+  beforeAll(async () => {
+    requireTool('dpkg-deb', 'Debian package dpkg');
+    dir = mkdtempSync(join(tmpdir(), 'hoist-fetch-apt-'));
+    key = await makeSigningKey();
+    await writeDistRepo(dir, [{ name: 'app', version: '1.0-1', arch: 'amd64' }], {
+      distribution: 'stable',
+      architectures: ['amd64'],
+      compressions: ['xz'],
+      key,
+    });
+    const keyring = join(dir, 'keyring.gpg');
+    writeFileSync(
+      keyring,
+      (await run('gpg', ['--homedir', key.home, '--export'], { encoding: 'buffer' })).stdout,
+    );
+    repo = await serveDirectory(dir);
+    server = await startServer({
+      config: writeConfig(`
+repositories:
+  - name: debs
+    plugin: apt
+    config: { REPO_URL: "${repo.url}", DISTRIBUTION: stable, ARCH: "amd64,all", SIGNED_BY: "${keyring}" }
+    packages: [{ name: app, config: { PACKAGE: app }, pollInterval: 1h }]
+pipelines:
+  - name: deploy
+    materials: [{ package: debs/app }]
+    stages:
+      - name: install
+        jobs:
+          - name: fetch
+            tasks:
+              - { fetch: debs/app }
+              - run: 'dpkg-deb -f app_1.0-1_amd64.deb Package Version'
+`),
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    await server?.stop().catch(() => {});
+    await repo?.close();
+    await key?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('lands the .deb under its own name, verified against the recorded SHA256 and size', async () => {
+    const first = await until(server, 'deploy', 1, (r) => r.status !== 'building', 60_000);
+    const log = String(
+      (await server.api('GET', '/api/pipelines/deploy/runs/1/stages/install/jobs/fetch/log')).body,
+    );
+    expect(first.status, log).toBe('passed');
+    const recorded = first.cause.packages['debs/app'];
+    const deb = join(dir, 'pool/main/app_1.0-1_amd64.deb');
+    expect(recorded?.data.SHA256).toBe(sha256(deb));
+    expect(recorded?.data.SIZE).toBe(String(readFileSync(deb).length));
+    const landed = join(server.dataDir, 'work/deploy/1/install/fetch/app_1.0-1_amd64.deb');
+    expect(sha256(landed)).toBe(sha256(deb));
+    expect(log).toContain(`${recorded?.data.SIZE} bytes, sha256 ${recorded?.data.SHA256} OK`);
+    expect(log).toContain('Package: app\nVersion: 1.0-1\n');
+  }, 90_000);
 });
