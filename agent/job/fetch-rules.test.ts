@@ -8,6 +8,7 @@ import {
   landingPath,
   landingProblem,
   mismatchLine,
+  shownUrl,
 } from './fetch-rules.ts';
 
 const URL_ = 'https://repo.example.com/el9/Packages/app-1.0-1.noarch.rpm';
@@ -50,6 +51,11 @@ describe('agent/job/fetch-rules', () => {
     expect(() => fileNameOf('https://h/p/..%2F..%2Fetc')).toThrow(/names no file/);
     expect(() => fileNameOf('https://h/%E0%A4%A')).toThrow(/names no file/);
     expect(fileNameOf('file:///srv/repo/app.rpm')).toBe('app.rpm');
+  });
+
+  it('shows URLs without user info', () => {
+    expect(shownUrl('https://ci:pw@h/app.rpm')).toBe('https://h/app.rpm');
+    expect(shownUrl(URL_)).toBe(URL_);
   });
 
   it('knows the checksum types repositories record', () => {

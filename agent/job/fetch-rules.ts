@@ -95,6 +95,19 @@ export function downloadCap(size: number | undefined): number {
   return size + Math.max(Math.ceil(size / 8), 1 << 20);
 }
 
+/** A URL as logs and errors show it: without user info (credentials never travel in URLs). */
+export function shownUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (!parsed.username && !parsed.password) return url;
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.href;
+  } catch {
+    return url.replace(/\/\/[^/@]*@/, '//');
+  }
+}
+
 /** What the download brought. */
 export interface Fetched {
   bytes: number;
@@ -120,5 +133,5 @@ export function mismatchLine(order: FetchOrder, got: Fetched): string | null {
         ? `${got.bytes} bytes as recorded`
         : `size expected ${order.size} bytes, got ${got.bytes}`,
   ];
-  return `fetch ${order.material}: ${order.url} is not the package the run recorded (${order.revision}): ${parts.join('; ')}; the download was deleted`;
+  return `fetch ${order.material}: ${shownUrl(order.url)} is not the package the run recorded (${order.revision}): ${parts.join('; ')}; the download was deleted`;
 }

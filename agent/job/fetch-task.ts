@@ -16,6 +16,7 @@ import {
   type FetchSpec,
   fetchDigest,
   mismatchLine,
+  shownUrl,
 } from './fetch-rules.ts';
 import type { JobLog } from './job-log.ts';
 import type { Interruption } from './task-rules.ts';
@@ -83,7 +84,7 @@ export async function runFetch(spec: FetchSpec, ctx: FetchContext): Promise<Fetc
   try {
     const sizeText = spec.size === undefined ? 'size not recorded' : `${spec.size} bytes`;
     ctx.log.write(
-      `hoist: fetch ${spec.material}: ${spec.revision} from ${spec.url} (${sizeText}) to ${spec.file}\n`,
+      `hoist: fetch ${spec.material}: ${spec.revision} from ${shownUrl(spec.url)} (${sizeText}) to ${spec.file}\n`,
     );
     const fetched = await download(spec, ctx.http, part, algorithm, stop.signal);
     const mismatch = mismatchLine(spec, fetched);
@@ -171,11 +172,11 @@ async function refuseStatus(response: HttpResponse, spec: FetchOrder): Promise<v
   if (status === 401 || status === 403) {
     const hint = spec.auth ? 'refused its credentials' : 'asks for credentials';
     throw new RepositoryAuthError(
-      `${spec.url} answered HTTP ${status}: the repository ${hint}`,
+      `${shownUrl(spec.url)} answered HTTP ${status}: the repository ${hint}`,
       status,
     );
   }
-  throw new RepositoryUnreachableError(`${spec.url} answered HTTP ${status}`, {
+  throw new RepositoryUnreachableError(`${shownUrl(spec.url)} answered HTTP ${status}`, {
     reason: 'status',
     status,
   });
@@ -183,7 +184,7 @@ async function refuseStatus(response: HttpResponse, spec: FetchOrder): Promise<v
 
 function describe(error: unknown, spec: FetchOrder): string {
   if (error instanceof TooLarge)
-    return `${spec.url} is larger than ${error.message} bytes${spec.size === undefined ? ' (the limit when no size is recorded)' : ` (recorded size ${spec.size})`}: not the package the run recorded (${spec.revision}); the download was deleted`;
+    return `${shownUrl(spec.url)} is larger than ${error.message} bytes${spec.size === undefined ? ' (the limit when no size is recorded)' : ` (recorded size ${spec.size})`}: not the package the run recorded (${spec.revision}); the download was deleted`;
   if (error instanceof HoistError) return (error.message.split('\n')[0] as string).trim();
   const code = (error as NodeJS.ErrnoException)?.code;
   const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
