@@ -1,7 +1,10 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
+import type { HttpClient } from 'hoist';
 import { killProcessGroup } from '../process-group.ts';
+import type { FetchSpec } from './fetch-rules.ts';
+import { runFetch } from './fetch-task.ts';
 import { ioReason, JobLog } from './job-log.ts';
 import {
   afterTask,
@@ -15,8 +18,17 @@ import {
 /** A task's command: a shell script, or a command and its arguments. */
 export type Command = { run: string } | { exec: string[] };
 
-/** A task: its command, when it runs, and what runs if its job is cancelled while it runs. */
-export type Task = Command & { runIf?: RunIf; onCancel?: Command };
+/** A task that runs a command: when it runs, and what runs if its job is cancelled meanwhile. */
+export type CommandTask = Command & { runIf?: RunIf; onCancel?: Command };
+
+/** A task that downloads the run's package into the work folder and verifies it. */
+export interface FetchTask {
+  fetch: FetchSpec;
+  runIf?: RunIf;
+}
+
+/** A task: a command, or a fetch of the run's package. */
+export type Task = CommandTask | FetchTask;
 
 /** The abort reason of a server stop (as opposed to a cancel): nothing more runs. */
 export const STOPPING = Symbol('the server is stopping');
@@ -40,6 +52,8 @@ export interface JobSpec {
   cleanupTimeoutMs?: number;
   /** Told the pid of each task's process (the leader of its process group) once it started. */
   onSpawn?: (pid: number) => void;
+  /** The HTTP client `fetch` tasks download with (not part of the job: the runner's own). */
+  http?: HttpClient;
 }
 
 /** How a job ended. */
@@ -62,7 +76,8 @@ interface Limit {
   reason: string;
 }
 
-const commandLine = (task: Command) => ('run' in task ? task.run : task.exec.join(' '));
+const commandLine = (task: Command | FetchTask) =>
+  'fetch' in task ? `fetch ${task.fetch.material}` : 'run' in task ? task.run : task.exec.join(' ');
 
 /**
  * Runs a job's tasks in order, each in its own process group, writing a masked log. After a
@@ -103,14 +118,17 @@ export async function runJob(spec: JobSpec, signal: AbortSignal): Promise<JobOut
               ms: Math.max(0, deadline - Date.now()),
               reason: `timed out after ${Math.round(spec.timeoutMs / 1000)} s`,
             };
-      const result = await runCommand(task, spec, log, limit, signal);
+      const result =
+        'fetch' in task
+          ? await runFetchTask(task, spec, log, limit, signal)
+          : await runCommand(task, spec, log, limit, signal);
       const passed = !result.error && result.exitCode === 0;
       if (!passed) {
         const error = result.error ?? `exited with code ${result.exitCode}`;
         write(`hoist: task failed: ${error}\n`);
         first ??= { passed: false, exitCode: result.exitCode, error };
       }
-      if (task.onCancel && runsOnCancel(result.interruption))
+      if ('onCancel' in task && task.onCancel && runsOnCancel(result.interruption))
         await runOnCancel(task.onCancel, spec, log, result.interruption);
       progress = afterTask(progress, passed, result.interruption);
     }
@@ -152,6 +170,28 @@ function cleanupLimit(spec: JobSpec): Limit {
 
 function abortKind(signal: AbortSignal): Interruption {
   return signal.reason === STOPPING ? 'stop' : 'cancel';
+}
+
+/** Runs a fetch task within the job's limit and signal (no process: the runner downloads). */
+async function runFetchTask(
+  task: FetchTask,
+  spec: JobSpec,
+  log: JobLog,
+  limit: Limit,
+  signal: AbortSignal,
+): Promise<ProcessResult> {
+  const result = await runFetch(task.fetch, {
+    cwd: spec.cwd,
+    http: spec.http,
+    log,
+    limit,
+    signal,
+    aborted: (s) => ({
+      kind: abortKind(s),
+      why: s.reason === STOPPING ? 'the server is stopping' : 'cancelled',
+    }),
+  });
+  return { exitCode: result.error ? null : 0, ...result };
 }
 
 /** Logs and runs one command in its own process group. */

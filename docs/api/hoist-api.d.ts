@@ -642,6 +642,10 @@ export interface components {
                     tasks: ({
                         run?: string;
                         exec?: string[];
+                        /** @description `repository/package`: a package the run carries, fetched and verified against the run's record. */
+                        fetch?: string;
+                        /** @description With `fetch`: a file, or a folder ending in `/`, inside the job's work folder. */
+                        to?: string;
                         /** @enum {string} */
                         runIf?: "passed" | "failed" | "any";
                     } & {

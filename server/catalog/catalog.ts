@@ -280,6 +280,7 @@ export class Catalog {
         const found = others.get(upstream);
         return found && new Set(found.stages.map((s) => s.name));
       },
+      materialsOf: (upstream) => others.get(upstream)?.materials,
     });
     if (issues.length > 0) throw new ConfigInvalidError(issues);
     // A PUT replaces the whole definition: a secure variable it leaves out is removed, one it

@@ -110,6 +110,45 @@ describe('server/catalog/plan', () => {
     ]);
   });
 
+  it('lets a fetch task name only a package its runs carry, through any upstream', () => {
+    const fetching = (...names: string[]) => [
+      { name: 'j', tasks: names.map((fetch) => ({ fetch })) },
+    ];
+    expect(
+      messages(
+        input({
+          repositories: [
+            repo(['app', 'lib', 'other'].map((name) => ({ name, config: { NAME: name } }))),
+          ],
+          pipelines: [
+            {
+              name: 'build',
+              materials: [{ package: 'internal/app' }],
+              stages: [{ name: 's', jobs: fetching('internal/app', 'internal/lib') }],
+            },
+            {
+              name: 'test',
+              materials: [{ pipeline: 'build', stage: 's' }, { package: 'internal/lib' }],
+              stages: [{ name: 's', jobs: job }],
+            },
+            {
+              name: 'deploy',
+              materials: [{ pipeline: 'test', stage: 's' }],
+              stages: [
+                { name: 's', jobs: fetching('internal/app', 'internal/lib', 'internal/nope') },
+                { name: 't', jobs: fetching('internal/other') },
+              ],
+            },
+          ],
+        }),
+      ),
+    ).toEqual([
+      "pipelines[0].stages[0].jobs[0].tasks[1].fetch: package 'internal/lib' is not a material of this pipeline nor of its upstreams (its runs carry internal/app)",
+      "pipelines[2].stages[0].jobs[0].tasks[2].fetch: no package 'internal/nope'",
+      "pipelines[2].stages[1].jobs[0].tasks[0].fetch: package 'internal/other' is not a material of this pipeline nor of its upstreams (its runs carry internal/app, internal/lib)",
+    ]);
+  });
+
   it('refuses stages and jobs named twice, which runs could not tell apart', () => {
     expect(
       messages(

@@ -169,6 +169,7 @@ function planPipelines(
   const known = {
     packages: new Set(packages.map((p) => `${p.repository}/${p.package}`)),
     stagesOf: (name: string) => stages.get(name),
+    materialsOf: (name: string) => desired.pipelines.find((p) => p.name === name)?.materials,
   };
   for (const [i, pipeline] of desired.pipelines.entries()) {
     for (const issue of pipelineIssues(pipeline, known))

@@ -14,6 +14,8 @@ export interface KnownNames {
   packages: ReadonlySet<string>;
   /** The stages of each pipeline, by pipeline name. */
   stagesOf(pipeline: string): ReadonlySet<string> | undefined;
+  /** The materials of each pipeline, by name (to know what its runs carry downstream). */
+  materialsOf?(pipeline: string): PipelineConfig['materials'] | undefined;
 }
 
 /**
@@ -59,8 +61,55 @@ export function pipelineIssues(pipeline: PipelineConfig, known: KnownNames): Val
       jobNames.add(job.name);
     }
   }
+  issues.push(...fetchIssues(pipeline, known));
   issues.push(...variableIssues(pipeline));
   return issues;
+}
+
+/**
+ * `fetch:` tasks name a package the pipeline's runs carry: one of its own package materials, or
+ * one an upstream pipeline's runs carry (through any number of upstreams).
+ */
+function fetchIssues(pipeline: PipelineConfig, known: KnownNames): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  let carried: Set<string> | undefined;
+  for (const [s, stage] of pipeline.stages.entries())
+    for (const [j, job] of stage.jobs.entries())
+      for (const [t, task] of job.tasks.entries()) {
+        if (!('fetch' in task)) continue;
+        carried ??= carriedPackages(pipeline.materials, known);
+        if (carried.has(task.fetch)) continue;
+        const names = [...carried].sort();
+        issues.push({
+          key: `stages[${s}].jobs[${j}].tasks[${t}].fetch`,
+          message: known.packages.has(task.fetch)
+            ? `package '${task.fetch}' is not a material of this pipeline nor of its upstreams (its runs carry ${names.length > 0 ? names.join(', ') : 'no package'})`
+            : `no package '${task.fetch}'`,
+        });
+      }
+  return issues;
+}
+
+/** The packages a pipeline's runs carry: its own, and what its upstreams' runs carry. */
+function carriedPackages(
+  materials: PipelineConfig['materials'],
+  known: KnownNames,
+  seen = new Set<string>(),
+): Set<string> {
+  const carried = new Set<string>();
+  for (const material of materials) {
+    if ('package' in material) {
+      carried.add(material.package);
+      continue;
+    }
+    if (seen.has(material.pipeline)) continue;
+    seen.add(material.pipeline);
+    const upstream = known.materialsOf?.(material.pipeline);
+    // Without the upstreams' materials, any known package may come through them.
+    const through = upstream ? carriedPackages(upstream, known, seen) : known.packages;
+    for (const name of through) carried.add(name);
+  }
+  return carried;
 }
 
 /** Packages whose job variables would share a name (`a/b-c` and `a/b_c`). */

@@ -1,3 +1,4 @@
+import type { ConfigInvalidError } from 'hoist';
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from './load.ts';
 
@@ -172,7 +173,7 @@ auth:
     ]);
   });
 
-  it('names the two shapes of a task', () => {
+  it('names the three shapes of a task', () => {
     const bad = `
 pipelines:
   - name: p
@@ -180,8 +181,40 @@ pipelines:
     stages: [{ name: s, jobs: [{ name: j, tasks: [{ script: "make" }] }] }]
 `;
     expect(() => parseConfigText(bad, 'hoist.yaml', {})).toThrow(
-      "a task is either { run: 'a shell script' } or { exec: [command, argument, …] }",
+      "a task is either { run: 'a shell script' }, { exec: [command, argument, …] } or { fetch: 'repository/package', to: 'file or folder/' }",
     );
+  });
+
+  it("keeps a fetch task's to: inside the work folder, and a fetch out of onCancel", () => {
+    const bad = `
+pipelines:
+  - name: p
+    materials: [{ pipeline: q, stage: s }]
+    stages:
+      - name: s
+        jobs:
+          - name: j
+            tasks:
+              - { fetch: internal/app, to: /etc/app.rpm }
+              - { fetch: internal/app, to: ../../app.rpm }
+              - { fetch: app }
+              - { fetch: internal/app, onCancel: { run: 'true' } }
+              - { run: 'true', onCancel: { fetch: internal/app } }
+`;
+    let problems: string[] = [];
+    try {
+      parseConfigText(bad, 'hoist.yaml', {});
+    } catch (error) {
+      problems = (error as ConfigInvalidError).issues.map((i) => `${i.key}: ${i.message}`);
+    }
+    const at = 'pipelines[0].stages[0].jobs[0].tasks';
+    expect(problems).toEqual([
+      `${at}[0].to: must be a path inside the job's work folder, not an absolute path`,
+      `${at}[1].to: must stay inside the job's work folder (no '..' climbing out of it)`,
+      `${at}[2].fetch: must name a package as 'repository/package'`,
+      `${at}[3]: Unrecognized key: "onCancel"`,
+      `${at}[4]: onCancel: an onCancel task is either { run: 'a shell script' } or { exec: [command, argument, …] }`,
+    ]);
   });
 
   it('refuses durations past 7 days and a timer that would overflow, naming the field', () => {

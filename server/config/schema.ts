@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { landingProblem } from '../../agent/job/fetch-rules.ts';
 import { cronProblem, knownTimeZone } from './cron.ts';
 
 /** Names of repositories, packages, pipelines, stages and jobs. */
@@ -90,42 +91,76 @@ export const RunIf = z.enum(['passed', 'failed', 'any'], {
 export type RunIf = z.infer<typeof RunIf>;
 
 const TASK_SHAPES =
-  "a task is either { run: 'a shell script' } or { exec: [command, argument, …] }";
+  "a task is either { run: 'a shell script' }, { exec: [command, argument, …] } or { fetch: 'repository/package', to: 'file or folder/' }";
+const CANCEL_SHAPES =
+  "an onCancel task is either { run: 'a shell script' } or { exec: [command, argument, …] }";
 
-/** The two kinds of task, with more fields where a task allows them. */
-function taskUnion<T extends z.core.$ZodLooseShape>(extra: T) {
-  return z.union(
-    [
-      z.strictObject({ run: z.string().min(1), ...extra }),
-      z.strictObject({ exec: z.array(z.string()).min(1), ...extra }),
-    ],
-    { error: (issue) => (issue.code === 'invalid_union' ? taskProblem(issue) : undefined) },
-  );
+/** `repository/package`, as a package material names it. */
+const PackageName = z
+  .string()
+  .regex(/^[^/]+\/[^/]+$/, "must name a package as 'repository/package'");
+
+/**
+ * `fetch:` the run's package (its own or an upstream's) into the job's work folder, verified
+ * against the run's record; `to:` a file, or a folder ending in `/`, inside the work folder.
+ */
+export const FetchTask = z.strictObject({
+  fetch: PackageName,
+  to: z
+    .string()
+    .superRefine((to, ctx) => {
+      const problem = landingProblem(to);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
+  runIf: RunIf.optional(),
+});
+
+/** The two kinds of command task, with more fields where a task allows them. */
+function commandBranches<T extends z.core.$ZodLooseShape>(extra: T) {
+  return [
+    z.strictObject({ run: z.string().min(1), ...extra }),
+    z.strictObject({ exec: z.array(z.string()).min(1), ...extra }),
+  ] as const;
+}
+
+/** The union's one message: the problem of the kind the task plainly is, else the shapes. */
+function unionError(kinds: string[], shapes: string) {
+  return {
+    error: (issue: { code?: string; input?: unknown; errors?: unknown }) =>
+      issue.code === 'invalid_union' ? taskProblem(issue, kinds, shapes) : undefined,
+  };
 }
 
 /**
- * What is wrong with a task: for a task that is plainly a `run` or an `exec` one, the first
- * problem of that kind (`runIf: must be passed, failed or any`), else the two shapes.
+ * What is wrong with a task: for a task that is plainly of one kind (`run`, `exec`, `fetch`),
+ * the first problem of that kind (`runIf: must be passed, failed or any`), else the shapes.
  */
-function taskProblem(issue: { input?: unknown; errors?: unknown }): string {
+function taskProblem(
+  issue: { input?: unknown; errors?: unknown },
+  kinds: string[],
+  shapes: string,
+): string {
   const input = issue.input;
-  if (typeof input !== 'object' || input === null) return TASK_SHAPES;
-  const isRun = 'run' in input;
-  if (isRun === 'exec' in input || !Array.isArray(issue.errors)) return TASK_SHAPES;
-  const branch = issue.errors[isRun ? 0 : 1] as { path?: PropertyKey[]; message?: string }[];
+  if (typeof input !== 'object' || input === null) return shapes;
+  const present = kinds.filter((k) => k in input);
+  if (present.length !== 1 || !Array.isArray(issue.errors)) return shapes;
+  const branch = issue.errors[kinds.indexOf(present[0] as string)] as
+    | { path?: PropertyKey[]; message?: string }[]
+    | undefined;
   const first = branch?.[0];
-  if (!first?.message) return TASK_SHAPES;
+  if (!first?.message) return shapes;
   const where = (first.path ?? []).map(String).join('.');
   return where ? `${where}: ${first.message}` : first.message;
 }
 
 /** A task run when its job is cancelled while the task runs (GoCD's `on_cancel`). */
-export const CancelTask = taskUnion({});
+export const CancelTask = z.union(commandBranches({}), unionError(['run', 'exec'], CANCEL_SHAPES));
 
-export const Task = taskUnion({
-  runIf: RunIf.optional(),
-  onCancel: CancelTask.optional(),
-});
+export const Task = z.union(
+  [...commandBranches({ runIf: RunIf.optional(), onCancel: CancelTask.optional() }), FetchTask],
+  unionError(['run', 'exec', 'fetch'], TASK_SHAPES),
+);
 
 /** The message of a value that is not even an object, naming what is expected. */
 const shape = (expected: string) => ({
@@ -158,7 +193,7 @@ export const Stage = z.strictObject(
 );
 
 export const PackageMaterial = z.strictObject({
-  package: z.string().regex(/^[^/]+\/[^/]+$/, "must name a package as 'repository/package'"),
+  package: PackageName,
   trigger: z.enum(['latest', 'every']).default('latest'),
 });
 

@@ -1,15 +1,24 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ConfigInvalidError, materialEnvironment, type PluginHost } from 'hoist';
-import { DEFAULT_CLEANUP_TIMEOUT_MS, runJob, STOPPING } from '../../agent/job/runner.ts';
+import {
+  DEFAULT_CLEANUP_TIMEOUT_MS,
+  type JobOutcome,
+  runJob,
+  STOPPING,
+} from '../../agent/job/runner.ts';
 import { processStart } from '../../agent/process-group.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import { MAX_DURATION_MS, parseDuration } from '../config/schema.ts';
 import type { Logger } from '../logger.ts';
 import type { JobRow, RunRow, StageRow, Store } from '../store/store.ts';
 import { definitionOf, type StageConfig } from './definition.ts';
+import { prepareFetches } from './fetch-tasks.ts';
 import { finishJob, jobProcess, startJob } from './transitions.ts';
 import { jobVariables, type VariableLevel } from './variables.ts';
+
+/** A job of a stage definition. */
+type JobConfig = StageConfig['jobs'][number];
 
 /** What the stage runner needs. */
 export interface StageRunnerOptions {
@@ -121,29 +130,7 @@ export class StageRunner {
       const variables = this.variables([environment.pipeline, definition, spec]);
       const outcome =
         spec && !('error' in variables)
-          ? await runJob(
-              {
-                tasks: spec.tasks,
-                cwd: join(
-                  this.options.dataDir,
-                  'work',
-                  run.pipeline,
-                  String(run.counter),
-                  stage.name,
-                  job.name,
-                ),
-                env: { ...environment.env, ...variables.env, HOIST_JOB_NAME: job.name },
-                secrets: [...environment.secrets, ...variables.secrets],
-                logFile: this.logPath(run.pipeline, run.counter, stage.name, job.name),
-                timeoutMs:
-                  spec.timeout && spec.timeout !== 'never'
-                    ? parseDuration(spec.timeout)
-                    : (this.options.jobTimeoutMs ?? 3_600_000),
-                cleanupTimeoutMs: this.cleanupTimeoutMs,
-                onSpawn,
-              },
-              signal,
-            )
+          ? await this.runTasks(run, stage, job, spec, environment, variables, onSpawn, signal)
           : {
               passed: false,
               exitCode: null,
@@ -164,6 +151,57 @@ export class StageRunner {
       return outcome.passed;
     } finally {
       this.release();
+    }
+  }
+
+  /**
+   * Runs a job's tasks: its `fetch:` tasks resolved from the run's record first (with an HTTP
+   * client of the job's own, its transfers bounded by the job's time limit), then the runner.
+   */
+  private async runTasks(
+    run: RunRow,
+    stage: StageRow,
+    job: JobRow,
+    spec: JobConfig,
+    environment: { env: Record<string, string>; secrets: string[] },
+    variables: { env: Record<string, string>; secrets: string[] },
+    onSpawn: (pid: number) => void,
+    signal: AbortSignal,
+  ): Promise<JobOutcome> {
+    const timeoutMs =
+      spec.timeout && spec.timeout !== 'never'
+        ? parseDuration(spec.timeout)
+        : (this.options.jobTimeoutMs ?? 3_600_000);
+    const prepared = await prepareFetches(
+      spec.tasks,
+      run.cause.packages,
+      this.options.catalog,
+      timeoutMs,
+    );
+    try {
+      return await runJob(
+        {
+          tasks: prepared.tasks,
+          cwd: join(
+            this.options.dataDir,
+            'work',
+            run.pipeline,
+            String(run.counter),
+            stage.name,
+            job.name,
+          ),
+          env: { ...environment.env, ...variables.env, HOIST_JOB_NAME: job.name },
+          secrets: [...environment.secrets, ...variables.secrets, ...prepared.secrets],
+          logFile: this.logPath(run.pipeline, run.counter, stage.name, job.name),
+          timeoutMs,
+          cleanupTimeoutMs: this.cleanupTimeoutMs,
+          onSpawn,
+          ...(prepared.http ? { http: prepared.http } : {}),
+        },
+        signal,
+      );
+    } finally {
+      await prepared.http?.close();
     }
   }
 

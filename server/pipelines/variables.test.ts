@@ -91,7 +91,7 @@ describe('server/pipelines/variables', () => {
       'stages.0.jobs.0.tasks.0.onCancel: Unrecognized key: "runIf"',
     ]);
     expect(task({ script: 'x' })).toEqual([
-      "stages.0.jobs.0.tasks.0: a task is either { run: 'a shell script' } or { exec: [command, argument, …] }",
+      "stages.0.jobs.0.tasks.0: a task is either { run: 'a shell script' }, { exec: [command, argument, …] } or { fetch: 'repository/package', to: 'file or folder/' }",
     ]);
     expect(task({ run: 'x', runIf: 'any', onCancel: { exec: ['undo'] } })).toBeUndefined();
   });

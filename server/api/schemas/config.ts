@@ -37,10 +37,20 @@ export type Package = z.infer<typeof Package>;
 /** Variables by name; secure ones shown as `set`. */
 const Variables = z.record(z.string(), z.string());
 
-/** A task: `run` (a shell line) or `exec` (a command and its arguments), and when it runs. */
+/**
+ * A task: `run` (a shell line), `exec` (a command and its arguments) or `fetch` (the run's
+ * package, verified, into the work folder), and when it runs.
+ */
 const Task = z.looseObject({
   run: z.string().optional(),
   exec: z.array(z.string()).optional(),
+  fetch: z.string().optional().meta({
+    description:
+      "`repository/package`: a package the run carries, fetched and verified against the run's record.",
+  }),
+  to: z.string().optional().meta({
+    description: "With `fetch`: a file, or a folder ending in `/`, inside the job's work folder.",
+  }),
   runIf: z.enum(['passed', 'failed', 'any']).optional(),
 });
 /** A package material (`repository/package`), or an upstream pipeline's stage. */
