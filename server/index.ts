@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { createApp } from './api/app.ts';
 import { auditLog } from './api/audit.ts';
 import type { ServerContext } from './api/context.ts';
+import { boardRoutes } from './api/routes-board.ts';
 import { configRoutes } from './api/routes-config.ts';
 import { materialRoutes } from './api/routes-materials.ts';
 import { runRoutes } from './api/routes-runs.ts';
@@ -129,6 +130,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
   await app.register(materialRoutes, { ctx: context });
   await app.register(configRoutes, { ctx: context });
   await app.register(runRoutes, { ctx: context, engine });
+  await app.register(boardRoutes, { ctx: context, engine });
   await app.register(webRoutes);
   const url = await listen(app, options);
   // Other instances fetch job logs from this URL: HOIST_ADVERTISE_URL when they reach it otherwise.

@@ -394,6 +394,32 @@ async function exerciseRuns({ operator, viewer, shape }: Clients & { operator: C
     params: { query: { material: 'internal/app' } },
   });
   expect(shape(schemas.Promotion.array(), promotions.data)[0]?.revision).toBe('app-1.0-1.noarch');
+  const board = await viewer.GET('/api/board', { params: { query: { runs: 3 } } });
+  const groups = shape(schemas.Board, board.data).groups;
+  expect(groups.flatMap((g) => g.pipelines.map((p) => p.pipeline.name)).sort()).toEqual([
+    'build',
+    'fragile',
+    'slow',
+  ]);
+  expect(groups.find((g) => g.name === 'build')?.pipelines[0]?.runs.length).toBeGreaterThan(0);
+  const stream = await viewer.GET('/api/value-stream/{name}/{counter}', {
+    params: { path: runPath },
+  });
+  const graph = shape(schemas.ValueStream, stream.data);
+  expect(graph.packages.map((p) => p.revision.revision)).toEqual(['app-1.0-1.noarch']);
+  expect(graph.runs.find((r) => r.current)).toMatchObject({
+    pipeline: 'build',
+    counter,
+    column: 1,
+  });
+  expect(graph.edges).toContainEqual({
+    from: graph.packages[0]?.id,
+    to: `run:build/${counter}`,
+  });
+  const noStream = await viewer.GET('/api/value-stream/{name}/{counter}', {
+    params: { path: { name: 'build', counter: 999 } },
+  });
+  expect(noStream.response.status).toBe(404);
 
   for (const action of ['/api/pipelines/{name}/pause', '/api/pipelines/{name}/unpause'] as const) {
     const answer = await operator.POST(action, { params: { path: name } });

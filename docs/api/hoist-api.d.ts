@@ -554,6 +554,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/board": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every pipeline with its latest runs, ordered by dependencies
+         * @description Pipelines in groups connected by their upstream materials, each group upstream first; each with its state, upstream and downstream pipelines, its latest `runs` runs (newest first) and which of them rolled a package back.
+         */
+        get: operations["getBoard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/value-stream/{name}/{counter}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A run's value stream as a graph
+         * @description The run's package revisions (column 0), every run that carried one of them and the upstream runs they came through (fan-in included), each in the column of its pipeline's distance from the repositories, rollbacks marked; `edges` join packages and upstream runs to the runs that took them.
+         */
+        get: operations["getValueStream"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1003,6 +1043,67 @@ export interface components {
             /** @enum {string} */
             status: "success" | "failure";
             messages: string[];
+        };
+        BoardPipeline: {
+            pipeline: components["schemas"]["PipelineView"];
+            /** @description The pipelines it gets packages from. */
+            upstream: string[];
+            /** @description The pipelines that follow it. */
+            downstream: string[];
+            /** @description Its latest runs, newest first. */
+            runs: components["schemas"]["Run"][];
+            /** @description The counters of those runs that rolled a package back. */
+            rollbacks: number[];
+        };
+        Board: {
+            groups: {
+                /** @description Its first pipeline, upstream of the others. */
+                name: string;
+                pipelines: components["schemas"]["BoardPipeline"][];
+            }[];
+        };
+        StreamPackage: {
+            id: string;
+            /** @description `repo/pkg`. */
+            material: string;
+            revision: components["schemas"]["Revision"];
+        };
+        StreamRun: {
+            id: string;
+            column: number;
+            pipeline: string;
+            counter: number;
+            status: components["schemas"]["RunStatus"];
+            trigger: components["schemas"]["Trigger"];
+            triggeredBy: string | null;
+            createdAt: string;
+            finishedAt: string | null;
+            /** @description The run the stream was asked for. */
+            current: boolean;
+            /** @description It rolled a package back (a pinned older run). */
+            rollback: boolean;
+            /** @description Labels by `repo/pkg`. */
+            packages: {
+                [key: string]: string;
+            };
+            stages: {
+                name: string;
+                status: components["schemas"]["StageStatus"];
+                approvedBy: string | null;
+                approvedAt: string | null;
+                startedAt: string | null;
+                finishedAt: string | null;
+            }[];
+        };
+        ValueStream: {
+            pipeline: string;
+            counter: number;
+            packages: components["schemas"]["StreamPackage"][];
+            runs: components["schemas"]["StreamRun"][];
+            edges: {
+                from: string;
+                to: string;
+            }[];
         };
     };
     responses: never;
@@ -3206,6 +3307,96 @@ export interface operations {
                 };
                 content: {
                     "text/plain": string;
+                };
+            };
+            /** @description The request does not match the API (a field, a query parameter, bad JSON). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such object. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getBoard: {
+        parameters: {
+            query?: {
+                runs?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Board"];
+                };
+            };
+            /** @description The request does not match the API (a field, a query parameter, bad JSON). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getValueStream: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                counter: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValueStream"];
                 };
             };
             /** @description The request does not match the API (a field, a query parameter, bad JSON). */
