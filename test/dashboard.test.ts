@@ -1,8 +1,15 @@
-import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Run } from '../server/api/schemas/index.ts';
+import {
+  hasEventStream,
+  launchChromium,
+  signIn as openDashboard,
+  unexpectedErrors,
+  type WatchedPage,
+} from './helpers/browser.ts';
 import { handmadeRepo } from './helpers/handmade-repo.ts';
 import {
   ADMIN_TOKEN,
@@ -12,30 +19,35 @@ import {
   writeConfig,
 } from './helpers/server-process.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = fileURLToPath(new URL('../docs/screenshots/', import.meta.url));
 const VIEWER = 'viewer-token-for-the-dashboard';
+const OPERATOR = 'operator-token-for-the-dashboard';
 const DASHBOARD_SECRET = 'dashboard-secret-value-1';
 
 describe('dashboard in a real browser (Debian Chromium)', () => {
   let repo: string;
   let server: ServerProcess;
   let browser: Browser;
+  // Every page a test opens: none may log a console error or throw.
+  let opened: WatchedPage[] = [];
+  let stream = false;
 
   const runs = async (p: string) =>
     (await server.api<Run[]>('GET', `/api/pipelines/${p}/runs`)).body;
   async function signIn(token: string, width = 1200): Promise<Page> {
-    const page = await browser.newPage({ viewport: { width, height: 900 } });
-    await page.goto(server.url);
-    await page.getByLabel('API token').fill(token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByText('(', { exact: false }).first().waitFor();
-    return page;
+    const watched = await openDashboard(browser, server.url, token, width);
+    opened.push(watched);
+    return watched.page;
   }
 
+  afterEach(async () => {
+    const errors = unexpectedErrors(opened, stream);
+    await Promise.all(opened.map((w) => w.page.close().catch(() => undefined)));
+    opened = [];
+    expect(errors).toEqual([]);
+  });
+
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM))
-      throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
     mkdirSync(SHOTS, { recursive: true });
     repo = handmadeRepo([{ name: 'app', version: '1.0' }]);
     server = await startServer({
@@ -43,6 +55,7 @@ describe('dashboard in a real browser (Debian Chromium)', () => {
 auth:
   tokens:
     - { name: watcher, role: viewer, token: "${VIEWER}" }
+    - { name: olivia, role: operator, token: "${OPERATOR}" }
 repositories:
   - name: internal
     plugin: yum
@@ -71,18 +84,8 @@ templates:
       - { name: '#{target}', approval: manual, jobs: [{ name: install, tasks: [{ run: "echo to #{target}" }] }] }
 `),
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
+    stream = await hasEventStream(server.url, ADMIN_TOKEN);
     await eventually(
       async () => ((await runs('deploy'))[0]?.status === 'waiting' ? true : undefined),
       20_000,
@@ -101,8 +104,28 @@ templates:
     await build.getByText('app-1.0-1.noarch').first().waitFor();
     await expect(build.getByText('verify: passed').count()).resolves.toBe(1);
     await page.getByRole('button', { name: 'Approve production of deploy 1' }).waitFor();
+    // Grouped by dependencies: build, then what follows it, each saying what it comes after.
+    const chain = page.getByRole('region', { name: 'Delivery chain build' });
+    expect(await chain.locator('h2.chain').textContent()).toMatch(
+      /^build→deploy→nightly$|^build→nightly→deploy$/,
+    );
+    const deploy = page.getByRole('region', { name: 'Pipeline deploy' });
+    await deploy.getByText('after build').waitFor();
+    // Each run: its start (relative, the exact time on hover), duration and trigger.
+    const started = build.locator('li.run time').first();
+    expect(await started.getAttribute('title')).toMatch(/\(\d{4}-\d\d-\d\dT/);
+    expect(await build.locator('li.run .run-meta').first().textContent()).toMatch(
+      /poll · started (just now|\d+ (s|min) ago) · \d+ (ms|s)/,
+    );
+    // Actions are buttons in their own group; the job's log and the value stream are links.
+    const actions = deploy.getByRole('group', { name: 'Actions on deploy 1' });
+    expect(await actions.getByRole('button').allTextContents()).toEqual([
+      'Approve production',
+      'Cancel',
+    ]);
+    expect(await actions.getByRole('link').count()).toBe(0);
+    await deploy.getByRole('link', { name: 'Log of production/install of deploy 1' }).waitFor();
     await page.screenshot({ path: `${SHOTS}pipelines.png`, fullPage: true });
-    await page.close();
   });
 
   it("shows a pipeline's timer with its next firing, and the template it comes from", async () => {
@@ -125,15 +148,20 @@ templates:
     await page.close();
   });
 
-  it('approves a manual stage with a click, and the run goes on', async () => {
-    const page = await signIn(ADMIN_TOKEN);
+  it('approves a manual stage from the board as an operator, and the run goes on', async () => {
+    const page = await signIn(OPERATOR);
     await page.getByRole('button', { name: 'Approve production of deploy 1' }).click();
     await page
       .getByRole('region', { name: 'Pipeline deploy' })
       .getByText('production: passed')
       .waitFor({ timeout: 15_000 });
     expect((await runs('deploy'))[0]?.status).toBe('passed');
-    await page.close();
+    const production = (await runs('deploy'))[0]?.stages[0];
+    expect(production?.approvedBy).toBe('olivia');
+    await page
+      .getByRole('region', { name: 'Pipeline deploy' })
+      .getByText('approved by olivia')
+      .waitFor();
   });
 
   it('starts a pinned run from the history picker', async () => {
@@ -192,30 +220,64 @@ templates:
     }, 20_000);
     expect(rollback.cause.packages['internal/app']?.revision).toBe('app-1.0-1.noarch');
 
-    await page.goto(`${server.url}/#/run/deploy/1`);
-    await page.getByRole('region', { name: 'Value stream' }).getByText('build #1').waitFor();
+    // The value stream of deploy/1 (app 1.0): the package, then every run that carried it,
+    // column by column, build/3 (back to 1.0 after 1.1) marked as a rollback.
+    await page.goto(`${server.url}/#/value-stream/deploy/1`);
+    const stream = page.getByRole('region', { name: 'Value stream' });
+    await stream.getByText('build #1').waitFor();
+    const columns = stream.locator('.column');
+    expect(await columns.locator('h3').allTextContents()).toEqual([
+      'Package',
+      'build',
+      expect.stringMatching(/deploy|nightly/),
+    ]);
+    await columns.nth(1).getByText('build #3').waitFor();
+    const rolledBack = stream.locator('[data-node="run:build/3"] .badge.rollback');
+    expect(await rolledBack.count()).toBe(1);
+    expect(await stream.locator('[data-node="run:build/1"] .badge.rollback').count()).toBe(0);
+    // deploy went 1.0, 1.1 (build/2), then back to 1.0: the run that went back is marked.
+    expect(await stream.locator('[data-node^="run:deploy/"] .badge.rollback').count()).toBe(1);
+    // Edges: package -> build/1 and build/3, build/1 -> deploy/1, build/3 -> the pinned deploy.
+    expect(await stream.locator('svg.edges path[d]').count()).toBeGreaterThanOrEqual(4);
     await page.screenshot({ path: `${SHOTS}value-stream.png`, fullPage: true });
+    // The run view: stage history, its jobs, and the way back.
+    await stream.page().getByRole('link', { name: 'deploy #1' }).first().click();
+    const history = page.getByRole('region', { name: 'Stage history' });
+    await history.getByText('production: passed').waitFor();
+    await history.getByRole('link', { name: 'install' }).waitFor();
+    await page
+      .getByRole('navigation', { name: 'Breadcrumb' })
+      .getByRole('link', { name: 'Pipelines' })
+      .waitFor();
     await page.goto(`${server.url}/#/materials`);
     await page.getByText('Recent checks').first().waitFor();
     // The instances sharing the store: here one, this one, alive.
     const instances = page.getByRole('region', { name: 'Instances' });
     await instances.getByText('(this one)').waitFor();
     expect(await instances.locator('tbody tr').count()).toBe(1);
-    // The plugins and their state.
-    await page.getByRole('region', { name: 'Plugins' }).getByText('loaded').first().waitFor();
     await page.screenshot({ path: `${SHOTS}materials.png`, fullPage: true });
+    await page.goto(`${server.url}/#/plugins`);
+    await page.getByRole('region', { name: 'Plugins' }).getByText('loaded').first().waitFor();
     await page.goto(`${server.url}/#/log/build/1/verify/test`);
     await page.getByText('tested app-1.0-1.noarch').waitFor();
-    await page.close();
+    const job = page.getByRole('region', { name: 'Job verify/test' });
+    expect(await job.locator('.job-facts').textContent()).toMatch(/exit code 0\s+\d+ (ms|s)/);
+    await page
+      .getByRole('navigation', { name: 'Breadcrumb' })
+      .getByRole('link', { name: 'build #1' })
+      .click();
+    await page.getByRole('region', { name: 'Stage history' }).getByText('verify: passed').waitFor();
   }, 90_000);
 
   it('shows a viewer no action buttons, and reads well at phone width', async () => {
     const page = await signIn(VIEWER, 390);
     await page.getByRole('region', { name: 'Pipeline build' }).waitFor();
     await page.waitForTimeout(300);
-    expect(await page.locator('button[data-act]').count()).toBe(0);
+    expect(await page.locator('button.action').count()).toBe(0);
+    // Nothing wider than the phone but what scrolls in its own box.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
+    expect(overflow).toBeLessThanOrEqual(390);
     await page.screenshot({ path: `${SHOTS}phone-viewer.png`, fullPage: true });
-    await page.close();
   });
 
   it('refuses a wrong token at sign-in', async () => {

@@ -77,11 +77,12 @@ export function liveEvents({ token, onEvent, onState }) {
         // Not an event of ours (a comment or a malformed line): nothing to update.
       }
     });
-    const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+    const reader = body.getReader();
+    const decoder = new TextDecoder();
     for (;;) {
       const { value, done } = await reader.read();
       if (done) return;
-      feed(value);
+      feed(decoder.decode(value, { stream: true }));
     }
   };
 
