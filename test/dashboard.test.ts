@@ -7,6 +7,7 @@ import {
   hasEventStream,
   launchChromium,
   signIn as openDashboard,
+  subscribe,
   unexpectedErrors,
   type WatchedPage,
 } from './helpers/browser.ts';
@@ -255,7 +256,6 @@ templates:
     const instances = page.getByRole('region', { name: 'Instances' });
     await instances.getByText('(this one)').waitFor();
     expect(await instances.locator('tbody tr').count()).toBe(1);
-    await page.screenshot({ path: `${SHOTS}materials.png`, fullPage: true });
     await page.goto(`${server.url}/#/plugins`);
     await page.getByRole('region', { name: 'Plugins' }).getByText('loaded').first().waitFor();
     await page.goto(`${server.url}/#/log/build/1/verify/test`);
@@ -269,13 +269,67 @@ templates:
     await page.getByRole('region', { name: 'Stage history' }).getByText('verify: passed').waitFor();
   }, 90_000);
 
+  it('keeps "Recent checks" open while the materials view updates', async () => {
+    const page = await signIn(OPERATOR);
+    await page.goto(`${server.url}/#/materials`);
+    const details = page.locator('tr[data-material="internal/app"] details.recent-checks');
+    await details.locator('summary').click();
+    const newest = () => details.locator('li time').first().getAttribute('datetime');
+    const before = await newest();
+    await page.getByRole('button', { name: 'Check internal now' }).click();
+    await eventually(async () => ((await newest()) !== before ? true : undefined), 10_000);
+    expect(await details.evaluate((d) => (d as unknown as { open: boolean }).open)).toBe(true);
+    await page.screenshot({ path: `${SHOTS}materials.png`, fullPage: true });
+  });
+
+  // Live updates come from GET /api/events (the event stream): a new revision is on the
+  // viewer's board and the operator's materials view, without a reload, within a second of its
+  // event. Against a server without the stream (404) the dashboard polls every 2 s instead,
+  // which this test does not accept.
+  it('shows a new revision without reload within a second of its event', async () => {
+    expect(stream, 'the server has no event stream (GET /api/events answered 404)').toBe(true);
+    const viewer = await signIn(VIEWER);
+    const board = viewer.getByRole('region', { name: 'Pipeline build' });
+    await board.getByText('app-1.1-1.noarch').first().waitFor();
+    const operator = await signIn(OPERATOR);
+    await operator.goto(`${server.url}/#/materials`);
+    const material = operator.locator('tr[data-material="internal/app"]');
+    await material.getByText('app-1.1-1.noarch').waitFor();
+    for (const page of [viewer, operator]) await page.evaluate('window.__sameDocument = true');
+
+    const events = await subscribe(server.url, VIEWER);
+    try {
+      cpSync(
+        handmadeRepo(['1.0', '1.1', '1.2'].map((version) => ({ name: 'app', version }))),
+        repo,
+        { recursive: true, force: true },
+      );
+      await server.api('POST', '/api/materials/check', { repository: 'internal' });
+      const label = 'app-1.2-1.noarch';
+      const revision = await events.next(
+        (e) => e.type === 'material.revision' && JSON.stringify(e).includes(label),
+      );
+      await material.getByText(label).waitFor({ timeout: 5000 });
+      const onMaterials = Date.now() - revision.receivedAt;
+      const created = await events.next((e) => e.type === 'run.created' && e.pipeline === 'build');
+      await board.getByText(label).first().waitFor({ timeout: 5000 });
+      const onBoard = Date.now() - created.receivedAt;
+      expect(onMaterials, 'materials view, ms after the event').toBeLessThan(1000);
+      expect(onBoard, 'board, ms after the event').toBeLessThan(1000);
+    } finally {
+      await events.close();
+    }
+    for (const page of [viewer, operator])
+      expect(await page.evaluate('window.__sameDocument')).toBe(true);
+  });
+
   it('shows a viewer no action buttons, and reads well at phone width', async () => {
     const page = await signIn(VIEWER, 390);
     await page.getByRole('region', { name: 'Pipeline build' }).waitFor();
     await page.waitForTimeout(300);
     expect(await page.locator('button.action').count()).toBe(0);
     // Nothing wider than the phone but what scrolls in its own box.
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
+    const overflow = await page.evaluate('document.documentElement.scrollWidth');
     expect(overflow).toBeLessThanOrEqual(390);
     await page.screenshot({ path: `${SHOTS}phone-viewer.png`, fullPage: true });
   });

@@ -69,3 +69,65 @@ export function unexpectedErrors(pages: WatchedPage[], stream: boolean): string[
     .flatMap((w) => w.errors)
     .filter((e) => stream || !/404 \(Not Found\) \[[^\]]*\/api\/events\]$/.test(e));
 }
+
+/** An event of `GET /api/events` as the test receives it, with when it arrived. */
+export interface ReceivedEvent {
+  event: { id: string; type: string; [key: string]: unknown };
+  receivedAt: number;
+}
+
+/** The test's own subscriber to the event stream: waits for the first event that matches. */
+export async function subscribe(url: string, token: string) {
+  const controller = new AbortController();
+  const response = await fetch(`${url}/api/events`, {
+    headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
+    signal: controller.signal,
+  });
+  if (response.status !== 200 || !response.body)
+    throw new Error(`GET /api/events answered ${response.status}`);
+  const received: ReceivedEvent[] = [];
+  const waiting: { match: (e: ReceivedEvent['event']) => boolean; done: () => void }[] = [];
+  const reading = (async () => {
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      const messages = buffer.split('\n\n');
+      buffer = messages.pop() ?? '';
+      for (const message of messages) {
+        const data = message
+          .split('\n')
+          .filter((l) => l.startsWith('data:'))
+          .map((l) => l.slice(5).trimStart())
+          .join('\n');
+        if (!data) continue;
+        received.push({ event: JSON.parse(data), receivedAt: Date.now() });
+        for (const w of waiting) w.done();
+      }
+    }
+  })().catch(() => undefined);
+  return {
+    /** The first event (so far or to come) that `match` accepts. */
+    next(match: (e: ReceivedEvent['event']) => boolean, ms = 20_000): Promise<ReceivedEvent> {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no matching event within ${ms} ms`)), ms);
+        const entry = {
+          match,
+          done: () => {
+            const found = received.find((r) => match(r.event));
+            if (!found) return;
+            clearTimeout(timer);
+            waiting.splice(waiting.indexOf(entry), 1);
+            resolve(found);
+          },
+        };
+        waiting.push(entry);
+        entry.done();
+      });
+    },
+    async close() {
+      controller.abort();
+      await reading;
+    },
+  };
+}
