@@ -6,10 +6,12 @@ import { auditLog } from './api/audit.ts';
 import type { ServerContext } from './api/context.ts';
 import { boardRoutes } from './api/routes-board.ts';
 import { configRoutes } from './api/routes-config.ts';
+import { eventRoutes } from './api/routes-events.ts';
 import { materialRoutes } from './api/routes-materials.ts';
 import { runRoutes } from './api/routes-runs.ts';
 import { Instance } from './cluster/instance.ts';
 import type { HoistConfig } from './config/schema.ts';
+import { EventBus } from './events/bus.ts';
 import { createMetrics } from './metrics.ts';
 import { PipelineEngine } from './pipelines/engine.ts';
 import { Timers } from './pipelines/timers.ts';
@@ -34,6 +36,8 @@ export interface HoistServer {
   readonly engine: PipelineEngine;
   readonly runtime: PluginRuntime;
   readonly instance: Instance;
+  /** The event stream; `publish` records an event no store change carries (`agent.changed`). */
+  readonly events: EventBus;
   /** Stops polling (running checks may finish for `graceMs`), then the HTTP server and store. */
   close(graceMs?: number): Promise<void>;
 }
@@ -131,6 +135,9 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
   await app.register(configRoutes, { ctx: context });
   await app.register(runRoutes, { ctx: context, engine });
   await app.register(boardRoutes, { ctx: context, engine });
+  const events = new EventBus({ store, logger: app.log });
+  await events.start();
+  await app.register(eventRoutes, { bus: events });
   await app.register(webRoutes);
   const url = await listen(app, options);
   // Other instances fetch job logs from this URL: HOIST_ADVERTISE_URL when they reach it otherwise.
@@ -171,6 +178,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
     engine,
     runtime,
     instance,
+    events,
     close(graceMs = 10_000) {
       closing ??= (async () => {
         plugins.stop();
@@ -178,6 +186,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
         await poller.stop(graceMs);
         await engine.stop();
         await instance.stop().catch((error) => app.log.error({ err: error }, 'retire failed'));
+        events.stop();
         await app.close();
         await store.close();
         await runtime.close();

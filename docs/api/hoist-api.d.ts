@@ -594,6 +594,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The event stream (server-sent events) */
+        get: operations["events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -607,21 +624,6 @@ export interface components {
             repository: string;
         } | {
             url: string;
-        };
-        /** @description One problem, with the path of its field (empty for the whole). */
-        Issue: {
-            key: string;
-            message: string;
-        };
-        ErrorDetail: {
-            /** @description A stable code, e.g. `ERR_NOT_FOUND`. */
-            code: string;
-            /** @description One line for people. */
-            message: string;
-            issues?: components["schemas"]["Issue"][];
-        };
-        ErrorBody: {
-            error: components["schemas"]["ErrorDetail"];
         };
         /**
          * @description Where it came from: the configuration file, or the API.
@@ -946,6 +948,82 @@ export interface components {
             pipeline: string;
             unlocked: number;
         };
+        BoardPipeline: {
+            pipeline: components["schemas"]["PipelineView"];
+            /** @description The pipelines it gets packages from. */
+            upstream: string[];
+            /** @description The pipelines that follow it. */
+            downstream: string[];
+            /** @description Its latest runs, newest first. */
+            runs: components["schemas"]["Run"][];
+            /** @description The counters of those runs that rolled a package back. */
+            rollbacks: number[];
+        };
+        Board: {
+            groups: {
+                /** @description Its first pipeline, upstream of the others. */
+                name: string;
+                pipelines: components["schemas"]["BoardPipeline"][];
+            }[];
+        };
+        StreamPackage: {
+            id: string;
+            /** @description `repo/pkg`. */
+            material: string;
+            revision: components["schemas"]["Revision"];
+        };
+        StreamRun: {
+            id: string;
+            column: number;
+            pipeline: string;
+            counter: number;
+            status: components["schemas"]["RunStatus"];
+            trigger: components["schemas"]["Trigger"];
+            triggeredBy: string | null;
+            createdAt: string;
+            finishedAt: string | null;
+            /** @description The run the stream was asked for. */
+            current: boolean;
+            /** @description It rolled a package back (a pinned older run). */
+            rollback: boolean;
+            /** @description Labels by `repo/pkg`. */
+            packages: {
+                [key: string]: string;
+            };
+            stages: {
+                name: string;
+                status: components["schemas"]["StageStatus"];
+                approvedBy: string | null;
+                approvedAt: string | null;
+                startedAt: string | null;
+                finishedAt: string | null;
+            }[];
+        };
+        ValueStream: {
+            pipeline: string;
+            counter: number;
+            packages: components["schemas"]["StreamPackage"][];
+            runs: components["schemas"]["StreamRun"][];
+            edges: {
+                from: string;
+                to: string;
+            }[];
+        };
+        /** @description One problem, with the path of its field (empty for the whole). */
+        Issue: {
+            key: string;
+            message: string;
+        };
+        ErrorDetail: {
+            /** @description A stable code, e.g. `ERR_NOT_FOUND`. */
+            code: string;
+            /** @description One line for people. */
+            message: string;
+            issues?: components["schemas"]["Issue"][];
+        };
+        ErrorBody: {
+            error: components["schemas"]["ErrorDetail"];
+        };
         Health: {
             /** @constant */
             status: "ok";
@@ -1043,67 +1121,6 @@ export interface components {
             /** @enum {string} */
             status: "success" | "failure";
             messages: string[];
-        };
-        BoardPipeline: {
-            pipeline: components["schemas"]["PipelineView"];
-            /** @description The pipelines it gets packages from. */
-            upstream: string[];
-            /** @description The pipelines that follow it. */
-            downstream: string[];
-            /** @description Its latest runs, newest first. */
-            runs: components["schemas"]["Run"][];
-            /** @description The counters of those runs that rolled a package back. */
-            rollbacks: number[];
-        };
-        Board: {
-            groups: {
-                /** @description Its first pipeline, upstream of the others. */
-                name: string;
-                pipelines: components["schemas"]["BoardPipeline"][];
-            }[];
-        };
-        StreamPackage: {
-            id: string;
-            /** @description `repo/pkg`. */
-            material: string;
-            revision: components["schemas"]["Revision"];
-        };
-        StreamRun: {
-            id: string;
-            column: number;
-            pipeline: string;
-            counter: number;
-            status: components["schemas"]["RunStatus"];
-            trigger: components["schemas"]["Trigger"];
-            triggeredBy: string | null;
-            createdAt: string;
-            finishedAt: string | null;
-            /** @description The run the stream was asked for. */
-            current: boolean;
-            /** @description It rolled a package back (a pinned older run). */
-            rollback: boolean;
-            /** @description Labels by `repo/pkg`. */
-            packages: {
-                [key: string]: string;
-            };
-            stages: {
-                name: string;
-                status: components["schemas"]["StageStatus"];
-                approvedBy: string | null;
-                approvedAt: string | null;
-                startedAt: string | null;
-                finishedAt: string | null;
-            }[];
-        };
-        ValueStream: {
-            pipeline: string;
-            counter: number;
-            packages: components["schemas"]["StreamPackage"][];
-            runs: components["schemas"]["StreamRun"][];
-            edges: {
-                from: string;
-                to: string;
-            }[];
         };
     };
     responses: never;
@@ -3419,6 +3436,51 @@ export interface operations {
             };
             /** @description No such object. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    events: {
+        parameters: {
+            query?: {
+                /** @description Resume after this event id (as `Last-Event-ID`; the header wins). */
+                since?: string;
+                /** @description Comma-separated types or patterns (`stage.*`, `run.created`); default all. */
+                types?: string;
+                /** @description Only this pipeline's events. */
+                pipeline?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Server-sent events: each message has `id: <id>`, `event: <type>` and `data: <one line of JSON Event>`; `: keep-alive` every 15 s. Viewers get every type but `notification.*`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description The request does not match the API (a field, a query parameter, bad JSON). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid bearer token. */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

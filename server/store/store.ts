@@ -1,3 +1,4 @@
+import type { EventDraft, HoistEvent } from '../events/model.ts';
 import type {
   AuditEntry,
   CheckResult,
@@ -22,6 +23,7 @@ import type {
   StoredRevision,
 } from './model.ts';
 
+export type { EventDraft, HoistEvent } from '../events/model.ts';
 export type * from './model.ts';
 
 /**
@@ -37,7 +39,8 @@ export interface Store
     WorkSharingStore,
     TriggerStore,
     AuditStore,
-    OverviewStore {
+    OverviewStore,
+    EventStore {
   /** `sqlite` serves one instance; `postgres` lets several share the work. */
   readonly kind: 'sqlite' | 'postgres';
   close(): Promise<void>;
@@ -292,3 +295,23 @@ export interface AuditStore {
 
 /** The store's work-sharing methods (instances, leases, settings). */
 export type StoreWorkSharing = WorkSharingStore;
+
+/**
+ * The event stream (see `events/model.ts`): events are written by the other methods in the
+ * transaction of their change, and read back here in id order.
+ */
+export interface EventStore {
+  /** Appends events that no other change carries (e.g. an agent's state), in one transaction. */
+  appendEvents(drafts: readonly EventDraft[]): Promise<HoistEvent[]>;
+  /** Events with an id above `after`, oldest first, at most `limit`. */
+  eventsAfter(after: number, limit: number): Promise<HoistEvent[]>;
+  /** The newest event's id (0 when there is none). */
+  lastEventId(): Promise<number>;
+  /** Deletes events older than `before` (ISO time) and beyond the newest `keep`; answers how many. */
+  pruneEvents(before: string, keep: number): Promise<number>;
+  /**
+   * Calls `listener` after events were committed: by this instance on SQLite, by any instance
+   * on PostgreSQL (`LISTEN`). Answers a function that removes it.
+   */
+  onEvents(listener: () => void): () => void;
+}

@@ -1,0 +1,98 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { EventBus } from '../events/bus.ts';
+import { type EventFilter, matches, parsePatterns, unknownPatterns } from '../events/filter.ts';
+import { parseEventId, SSE_KEEP_ALIVE, sseMessage } from '../events/sse.ts';
+import type { Principal } from './auth.ts';
+import { EVENT_STREAM, EventsQuery, errorsOf } from './schemas/index.ts';
+
+/** Options of the event routes. */
+export interface EventRouteOptions {
+  bus: EventBus;
+  /** Milliseconds between keep-alive comments; default 15 s. */
+  keepAliveMs?: number;
+  /** Bytes a client may leave unread before it is disconnected; default 1 MiB. */
+  maxBacklog?: number;
+}
+
+const badRequest = (message: string) => ({ error: { code: 'ERR_BAD_REQUEST', message } });
+
+/**
+ * `GET /api/events`: the event stream as server-sent events, filtered by the token's role and
+ * the query, resumable with `Last-Event-ID`. A client that does not read what it is sent is
+ * disconnected once `maxBacklog` bytes wait for it (it resumes with its last id), so that slow
+ * readers cannot grow the server's memory.
+ */
+export const eventRoutes: FastifyPluginAsync<EventRouteOptions> = async (app, options) => {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const keepAliveMs = options.keepAliveMs ?? 15_000;
+  const maxBacklog = options.maxBacklog ?? 1 << 20;
+  // Open streams end when the server stops, so that closing it does not wait for their clients.
+  const open = new Set<{ end(): void }>();
+  app.addHook('preClose', async () => {
+    for (const res of open) res.end();
+  });
+  api.get(
+    '/api/events',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        tags: ['system'],
+        operationId: 'events',
+        summary: 'The event stream (server-sent events)',
+        querystring: EventsQuery,
+        response: { 200: EVENT_STREAM, ...errorsOf(400, 401) },
+      },
+    },
+    async (request, reply) => {
+      const header = request.headers['last-event-id'];
+      const resumeText = (Array.isArray(header) ? header[0] : header) ?? request.query.since;
+      const after = parseEventId(resumeText);
+      if (resumeText !== undefined && after === undefined)
+        return reply.code(400).send(badRequest(`Last-Event-ID '${resumeText}' is not an event id`));
+      const types = parsePatterns(request.query.types);
+      const unknown = unknownPatterns(types ?? []);
+      if (unknown.length > 0)
+        return reply
+          .code(400)
+          .send(badRequest(`types: no event type matches ${unknown.join(', ')}`));
+      const filter: EventFilter = {
+        role: (request.principal as Principal).role,
+        ...(types ? { types } : {}),
+        ...(request.query.pipeline ? { pipeline: request.query.pipeline } : {}),
+      };
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-store',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      res.write(`retry: 2000\n${SSE_KEEP_ALIVE}`);
+      const keepAlive = setInterval(() => res.write(SSE_KEEP_ALIVE), keepAliveMs);
+      const subscription = options.bus.subscribe(after, (events) => {
+        const text = events
+          .filter((e) => matches(filter, e))
+          .map(sseMessage)
+          .join('');
+        if (text) res.write(text);
+        if (res.writableLength > maxBacklog) {
+          request.log.warn(
+            { backlog: res.writableLength },
+            'an event stream client reads too slowly; disconnected',
+          );
+          res.destroy();
+        }
+      });
+      open.add(res);
+      const end = () => {
+        open.delete(res);
+        clearInterval(keepAlive);
+        subscription.close();
+      };
+      res.on('close', end);
+      res.on('error', end);
+    },
+  );
+};
