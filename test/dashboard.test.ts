@@ -293,7 +293,7 @@ templates:
     await board.getByText('app-1.1-1.noarch').first().waitFor();
     const operator = await signIn(OPERATOR);
     await operator.goto(`${server.url}/#/materials`);
-    const material = operator.locator('tr[data-material="internal/app"]');
+    const material = operator.locator('tr[data-material="internal/app"] strong.label');
     await material.getByText('app-1.1-1.noarch').waitFor();
     for (const page of [viewer, operator]) await page.evaluate('window.__sameDocument = true');
 
