@@ -73,6 +73,10 @@ pipelines:
     secureVariables: { DEPLOY_KEY: "${DASHBOARD_SECRET}" }
     stages:
       - { name: production, approval: manual, jobs: [{ name: install, tasks: [{ run: "echo installing $HOIST_PACKAGE_INTERNAL_APP_LABEL" }] }] }
+  - name: chatty
+    materials: [{ package: internal/app }]
+    stages:
+      - { name: talk, jobs: [{ name: lines, tasks: [{ run: "for i in 1 2 3 4 5; do echo line $i; sleep 1; done" }] }] }
   - name: nightly
     template: nightly-deploy
     parameters: { target: staging }
@@ -227,9 +231,10 @@ templates:
     const stream = page.getByRole('region', { name: 'Value stream' });
     await stream.getByText('build #1').waitFor();
     const columns = stream.locator('.column');
+    // chatty takes the package from the repository too: it sits beside build.
     expect(await columns.locator('h3').allTextContents()).toEqual([
       'Package',
-      'build',
+      'build · chatty',
       expect.stringMatching(/deploy|nightly/),
     ]);
     await columns.nth(1).getByText('build #3').waitFor();
@@ -321,6 +326,30 @@ templates:
     }
     for (const page of [viewer, operator])
       expect(await page.evaluate('window.__sameDocument')).toBe(true);
+  });
+
+  it("follows a running job's log as it grows, with its status, exit code and duration", async () => {
+    const scheduled = await server.api<{ counter: number }>(
+      'POST',
+      '/api/pipelines/chatty/schedule',
+      {},
+    );
+    const page = await signIn(VIEWER);
+    await page.goto(`${server.url}/#/job/chatty/${scheduled.body.counter}/talk/lines`);
+    const job = page.getByRole('region', { name: 'Job talk/lines' });
+    const log = job.getByLabel('Job log');
+    await log.getByText('line 1').waitFor({ timeout: 10_000 });
+    expect(await job.locator('h2 .badge').textContent()).toBe('building');
+    expect(await log.textContent()).not.toContain('line 5');
+    await log.getByText('line 5').waitFor({ timeout: 10_000 });
+    await job.locator('h2 .badge', { hasText: 'passed' }).waitFor({ timeout: 10_000 });
+    expect(await job.locator('.job-facts').textContent()).toMatch(/exit code 0\s+\d+ s/);
+    // The way back: the run, then the board.
+    await page
+      .getByRole('navigation', { name: 'Breadcrumb' })
+      .getByRole('link', { name: 'Pipelines' })
+      .click();
+    await page.getByRole('region', { name: 'Pipeline chatty' }).waitFor();
   });
 
   it('shows a viewer no action buttons, and reads well at phone width', async () => {

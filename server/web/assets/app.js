@@ -17,7 +17,7 @@ import { valueStreamView } from './views/value-stream.js';
 
 /**
  * The views by the first part of `location.hash` (`#/run/build/3`): a new view is one module
- * under views/ and one entry here (and a link in index.html's navigation).
+ * under views/ and one entry here (a view with `nav` is listed in the header, in this order).
  * @type {Record<string, import('./views/view.js').View<any>>}
  */
 const VIEWS = {
@@ -32,6 +32,7 @@ const VIEWS = {
 
 const main = /** @type {HTMLElement} */ (document.getElementById('main'));
 const who = /** @type {HTMLElement} */ (document.getElementById('who'));
+const nav = /** @type {HTMLElement} */ (document.getElementById('views'));
 const DEBOUNCE_MS = 100;
 /** Relative times are redrawn this often, from the data already read. */
 const CLOCK_MS = 15_000;
@@ -124,14 +125,23 @@ function route() {
     error: '',
   });
   document.title = `${view.title(current.args)} · Hoist`;
-  for (const link of document.querySelectorAll('header nav a'))
-    link.toggleAttribute(
-      'aria-current',
-      link.getAttribute('href') === `#/${name === 'pipelines' ? 'pipelines' : name}`,
-    );
+  drawNav();
   window.scrollTo(0, 0);
   draw();
   refresh();
+}
+
+/** The header's links to the views that have `nav`, the current one marked. */
+function drawNav() {
+  render(
+    Object.entries(VIEWS)
+      .filter(([, view]) => view.nav)
+      .map(
+        ([name, view]) =>
+          html`<a href=${`#/${name}`} aria-current=${current.view === view ? 'page' : 'false'}>${view.nav}</a>`,
+      ),
+    nav,
+  );
 }
 
 /** @param {LiveState} state */

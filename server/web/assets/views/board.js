@@ -28,6 +28,7 @@ import { always, RUN_EVENTS } from './view.js';
 /** @type {import('./view.js').View<Board>} */
 export const boardView = {
   title: () => 'Pipelines',
+  nav: 'Pipelines',
   load: () => api('GET', '/api/board?runs=5'),
   render: (board, _args, ui) =>
     board.groups.length === 0

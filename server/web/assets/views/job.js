@@ -9,6 +9,14 @@ import { always, RUN_EVENTS } from './view.js';
 /** @typedef {import('../../../../docs/api/hoist-api').components['schemas']['Run']} Run */
 /** @typedef {{ run: Run, log: string }} JobPage */
 
+/** Whether the log stays scrolled to its end as it grows (until the reader scrolls up). */
+let following = true;
+/** @param {Event} event */
+const onScroll = (event) => {
+  const pre = /** @type {HTMLElement} */ (event.currentTarget);
+  following = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+};
+
 /** @param {string[]} args */
 const job = ([, , stage, name], /** @type {Run} */ run) =>
   run.stages.find((s) => s.name === stage)?.jobs.find((j) => j.name === name);
@@ -42,11 +50,15 @@ export const jobView = {
               ${it.status === 'building' ? html`<span class="muted" role="status">following the log…</span>` : nothing}</p>`
             : nothing
         }
-        <pre class="log" aria-label="Job log" tabindex="0">${log}</pre>
+        <pre class="log" aria-label="Job log" tabindex="0" @scroll=${onScroll}>${log}</pre>
       </section>`;
   },
   refreshOn: (e, [p, c]) =>
     always(e) || (RUN_EVENTS.has(e.type) && e.pipeline === p && String(e.counter) === c),
+  afterRender: (root) => {
+    const pre = root.querySelector('pre.log');
+    if (pre && following) pre.scrollTop = pre.scrollHeight;
+  },
   followMs: ({ run }) =>
     run.stages.some((s) => s.jobs.some((j) => j.status === 'building' || j.status === 'scheduled'))
       ? 1000

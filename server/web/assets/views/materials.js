@@ -14,6 +14,7 @@ import { always } from './view.js';
 /** @type {import('./view.js').View<MaterialsPage>} */
 export const materialsView = {
   title: () => 'Materials',
+  nav: 'Materials',
   load: async () => {
     const [materials, instances] = await Promise.all([
       api('GET', '/api/materials?checks=5'),

@@ -9,6 +9,7 @@ import { always } from './view.js';
 /** @type {import('./view.js').View<PluginInfo[]>} */
 export const pluginsView = {
   title: () => 'Plugins',
+  nav: 'Plugins',
   load: () => api('GET', '/api/plugins'),
   render: (plugins) => html`<section class="card" aria-label="Plugins"><h2>Plugins</h2>
     <div class="table-scroll"><table><thead><tr><th>Plugin</th><th>Version</th><th>Kind</th><th>State</th></tr></thead><tbody>
