@@ -8,11 +8,15 @@ import { boardRoutes } from './api/routes-board.ts';
 import { configRoutes } from './api/routes-config.ts';
 import { eventRoutes } from './api/routes-events.ts';
 import { materialRoutes } from './api/routes-materials.ts';
+import { notificationRoutes } from './api/routes-notifications.ts';
 import { runRoutes } from './api/routes-runs.ts';
 import { Instance } from './cluster/instance.ts';
 import type { HoistConfig } from './config/schema.ts';
 import { EventBus } from './events/bus.ts';
 import { createMetrics } from './metrics.ts';
+import { Notifier } from './notifications/notifier.ts';
+import { retryPolicy } from './notifications/retry.ts';
+import { createSender } from './notifications/sender.ts';
 import { PipelineEngine } from './pipelines/engine.ts';
 import { Timers } from './pipelines/timers.ts';
 import type { PluginRuntime } from './plugin-runtime.ts';
@@ -138,6 +142,20 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
   const events = new EventBus({ store, logger: app.log });
   await events.start();
   await app.register(eventRoutes, { bus: events });
+  await app.register(notificationRoutes, { store });
+  const sender = createSender({
+    timeoutMs: Number(env.HOIST_WEBHOOK_TIMEOUT_MS) || 10_000,
+    userAgent: `hoist/${VERSION}`,
+  });
+  const notifier = new Notifier({
+    store,
+    bus: events,
+    box: state.box,
+    owner: instanceId,
+    logger: app.log,
+    policy: retryPolicy(env),
+    post: sender.post,
+  });
   await app.register(webRoutes);
   const url = await listen(app, options);
   // Other instances fetch job logs from this URL: HOIST_ADVERTISE_URL when they reach it otherwise.
@@ -148,6 +166,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
   await engine.resume();
   await poller.start();
   await timers.start();
+  await notifier.start();
   // Plugins installed or removed while the server runs are picked up without a restart.
   const plugins = watchInstalledPlugins({
     dataDir,
@@ -186,6 +205,8 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
         await poller.stop(graceMs);
         await engine.stop();
         await instance.stop().catch((error) => app.log.error({ err: error }, 'retire failed'));
+        await notifier.stop();
+        await sender.close();
         events.stop();
         await app.close();
         await store.close();

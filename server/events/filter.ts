@@ -1,21 +1,13 @@
 import type { Role } from '../config/schema.ts';
-import { EVENT_TYPES, type EventType, type HoistEvent, PRIVILEGED_TYPES } from './model.ts';
+import { type EventType, type HoistEvent, PRIVILEGED_TYPES } from './model.ts';
+import { typeMatches } from './patterns.ts';
+
+export { typeMatches, unknownPatterns } from './patterns.ts';
 
 /**
  * Which events a reader gets (pure): by role (notification events are for operators and
  * admins), by type pattern (`stage.*`, `run.created`, `*`) and by pipeline.
  */
-
-/** Does `type` match a pattern: a type, `prefix.*`, or `*`? */
-export function typeMatches(pattern: string, type: string): boolean {
-  if (pattern === '*' || pattern === type) return true;
-  return pattern.endsWith('.*') && type.startsWith(pattern.slice(0, -1));
-}
-
-/** The patterns that match no event type (to refuse them with their name). */
-export function unknownPatterns(patterns: readonly string[]): string[] {
-  return patterns.filter((p) => !EVENT_TYPES.some((type) => typeMatches(p, type)));
-}
 
 /** May a token of `role` see events of `type`? */
 export function roleSees(role: Role, type: EventType): boolean {

@@ -206,6 +206,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     notification TEXT NOT NULL,
     event_id BIGINT NOT NULL,
     event_type TEXT NOT NULL,
+    body TEXT NOT NULL,
     status TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_at BIGINT,

@@ -205,6 +205,7 @@ export const MIGRATIONS: readonly string[] = [
     notification TEXT NOT NULL,
     event_id INTEGER NOT NULL,
     event_type TEXT NOT NULL,
+    body TEXT NOT NULL,
     status TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_at INTEGER,

@@ -3,6 +3,7 @@ import { checkEvents } from '../events/derive.ts';
 import { POSTGRES_MIGRATIONS } from './migrations-postgres.ts';
 import { postgresConfiguration } from './postgres-config.ts';
 import { postgresEvents, recordEvents } from './postgres-events.ts';
+import { postgresNotifications } from './postgres-notifications.ts';
 import { one, rows, transactions } from './postgres-query.ts';
 import { postgresReads } from './postgres-reads.ts';
 import { postgresRuns } from './postgres-runs.ts';
@@ -221,6 +222,7 @@ export async function openPostgresStore(
     listAudit: async (limit) =>
       (await rows(pool, 'SELECT * FROM audit ORDER BY id DESC LIMIT $1', [limit])).map(toAudit),
     ...events,
+    ...postgresNotifications(pool, tx),
     close: async () => {
       await closeEvents();
       await pool.end();

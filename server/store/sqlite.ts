@@ -16,6 +16,7 @@ import {
 } from './rows.ts';
 import { applyTally, CHECK_RETENTION, nextCheckAfterRecord } from './rules.ts';
 import { sqliteEvents } from './sqlite-events.ts';
+import { sqliteNotifications } from './sqlite-notifications.ts';
 import { sqliteReads } from './sqlite-reads.ts';
 import { sqliteRuns } from './sqlite-runs.ts';
 import { sqliteTriggers } from './sqlite-triggers.ts';
@@ -175,11 +176,13 @@ export function openSqliteStore(file: string): Store {
         tally.removed();
       }
     }
+    if (plan.notifications) replaceNotifications(plan.notifications);
     return tally.result();
   });
 
   const { writer, ...triggers } = sqliteTriggers(db);
   const events = sqliteEvents(db);
+  const { replace: replaceNotifications, ...notifications } = sqliteNotifications(db, events);
   const record = db.transaction((result: Parameters<Store['recordCheck']>[0]) => {
     const discoveredAt = now();
     const inserted: StoredRevision[] = [];
@@ -288,6 +291,7 @@ export function openSqliteStore(file: string): Store {
     lastEventId: events.lastEventId,
     pruneEvents: events.pruneEvents,
     onEvents: events.onEvents,
+    ...notifications,
     ...triggers,
     ...sqliteReads(db),
     ...sqliteWork(db),

@@ -5,6 +5,8 @@ import type {
   CheckRow,
   ClaimedMaterial,
   ConfigurationPlan,
+  DeliveryAttempt,
+  DeliveryRow,
   InstanceInfo,
   InstanceRow,
   JobProcess,
@@ -12,6 +14,7 @@ import type {
   LockWaiter,
   MaterialRow,
   NewRun,
+  NotificationRow,
   PackageRow,
   PendingTrigger,
   PipelineLock,
@@ -40,7 +43,8 @@ export interface Store
     TriggerStore,
     AuditStore,
     OverviewStore,
-    EventStore {
+    EventStore,
+    NotificationStore {
   /** `sqlite` serves one instance; `postgres` lets several share the work. */
   readonly kind: 'sqlite' | 'postgres';
   close(): Promise<void>;
@@ -314,4 +318,34 @@ export interface EventStore {
    * on PostgreSQL (`LISTEN`). Answers a function that removes it.
    */
   onEvents(listener: () => void): () => void;
+}
+
+/** Webhooks and their deliveries, shared by every instance. */
+export interface NotificationStore {
+  listNotifications(): Promise<NotificationRow[]>;
+  /**
+   * Records the deliveries of the events up to `through` (a delivery already recorded is kept as
+   * it is) and moves the cursor there, in one transaction; answers the new cursor.
+   */
+  enqueueDeliveries(
+    deliveries: readonly Pick<DeliveryRow, 'notification' | 'eventId' | 'eventType' | 'body'>[],
+    through: number,
+  ): Promise<number>;
+  /** The id of the last event turned into deliveries; `initial` (and stored) when none was yet. */
+  deliveryCursor(initial: number): Promise<number>;
+  /** Leases up to `limit` pending deliveries that are due and that nobody holds. */
+  claimDeliveries(
+    owner: string,
+    now: number,
+    leaseUntil: number,
+    limit: number,
+  ): Promise<DeliveryRow[]>;
+  /** Records an attempt and ends the lease, with the event that says so, in one transaction. */
+  finishDelivery(
+    id: number,
+    attempt: DeliveryAttempt,
+    event: EventDraft | undefined,
+  ): Promise<void>;
+  /** A webhook's deliveries, newest first. */
+  listDeliveries(notification: string, limit: number): Promise<DeliveryRow[]>;
 }

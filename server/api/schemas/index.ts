@@ -9,5 +9,6 @@ export * from './common.ts';
 export * from './config.ts';
 export * from './events.ts';
 export * from './materials.ts';
+export * from './notifications.ts';
 export * from './runs.ts';
 export * from './system.ts';
