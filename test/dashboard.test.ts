@@ -1,4 +1,6 @@
 import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -28,6 +30,7 @@ const DASHBOARD_SECRET = 'dashboard-secret-value-1';
 describe('dashboard in a real browser (Debian Chromium)', () => {
   let repo: string;
   let server: ServerProcess;
+  let receiver: Server;
   let browser: Browser;
   // Every page a test opens: none may log a console error or throw.
   let opened: WatchedPage[] = [];
@@ -51,7 +54,18 @@ describe('dashboard in a real browser (Debian Chromium)', () => {
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     repo = handmadeRepo([{ name: 'app', version: '1.0' }]);
+    // A webhook receiver on loopback: /ok takes every delivery, /fail refuses them.
+    receiver = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.statusCode = req.url === '/fail' ? 500 : 204;
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
     server = await startServer({
+      env: { HOIST_WEBHOOK_ATTEMPTS: '2', HOIST_WEBHOOK_BACKOFF_MS: '300' },
       config: writeConfig(`
 auth:
   tokens:
@@ -82,6 +96,9 @@ pipelines:
     parameters: { target: staging }
     timer: { cron: '0 2 * * *', timezone: Europe/Berlin, onlyOnChanges: true }
     materials: [{ pipeline: build, stage: verify }]
+notifications:
+  - { name: team, url: "${hook}/ok", events: [stage.awaiting, run.created] }
+  - { name: broken, url: "${hook}/fail", events: [stage.awaiting] }
 templates:
   - name: nightly-deploy
     parameters: [target]
@@ -100,6 +117,7 @@ templates:
   afterAll(async () => {
     await browser?.close();
     await server?.stop();
+    await new Promise((resolve) => receiver?.close(resolve));
     rmSync(repo, { recursive: true, force: true });
   });
 
@@ -350,6 +368,31 @@ templates:
       .getByRole('link', { name: 'Pipelines' })
       .click();
     await page.getByRole('region', { name: 'Pipeline chatty' }).waitFor();
+  });
+
+  it('shows operators the webhooks and their delivery log, and viewers not', async () => {
+    const page = await signIn(OPERATOR);
+    await page
+      .getByRole('navigation', { name: 'Views' })
+      .getByRole('link', { name: 'Notifications' })
+      .click();
+    const team = page.getByRole('region', { name: 'Notification team' });
+    await team
+      .locator('.badge.passed', { hasText: 'delivered' })
+      .first()
+      .waitFor({ timeout: 10_000 });
+    const broken = page.getByRole('region', { name: 'Notification broken' });
+    await broken
+      .locator('.badge.failed', { hasText: 'failed' })
+      .first()
+      .waitFor({ timeout: 10_000 });
+    expect(await broken.locator('tbody tr').first().textContent()).toContain('500');
+    const viewer = await signIn(VIEWER);
+    await viewer
+      .getByRole('navigation', { name: 'Views' })
+      .getByRole('link', { name: 'Materials' })
+      .waitFor();
+    expect(await viewer.getByRole('link', { name: 'Notifications' }).count()).toBe(0);
   });
 
   it('shows a viewer no action buttons, and reads well at phone width', async () => {

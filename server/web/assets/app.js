@@ -3,11 +3,12 @@
 // Types: the API's own, generated from its OpenAPI document (docs/api/hoist-api.d.ts), checked by
 // `npm run typecheck` (tsconfig.web.json).
 import { html, nothing, render } from 'lit-html';
-import { api, forgetToken, keepToken, session, token, Unauthenticated } from './api.js';
+import { api, can, forgetToken, keepToken, session, token, Unauthenticated } from './api.js';
 import { liveEvents } from './events.js';
 import { boardView } from './views/board.js';
 import { jobView } from './views/job.js';
 import { materialsView } from './views/materials.js';
+import { notificationsView } from './views/notifications.js';
 import { pluginsView } from './views/plugins.js';
 import { runView } from './views/run.js';
 import { valueStreamView } from './views/value-stream.js';
@@ -28,6 +29,7 @@ const VIEWS = {
   log: jobView,
   materials: materialsView,
   plugins: pluginsView,
+  notifications: notificationsView,
 };
 
 const main = /** @type {HTMLElement} */ (document.getElementById('main'));
@@ -135,7 +137,7 @@ function route() {
 function drawNav() {
   render(
     Object.entries(VIEWS)
-      .filter(([, view]) => view.nav)
+      .filter(([, view]) => view.nav && can(view.role ?? 'viewer'))
       .map(
         ([name, view]) =>
           html`<a href=${`#/${name}`} aria-current=${current.view === view ? 'page' : 'false'}>${view.nav}</a>`,

@@ -13,12 +13,13 @@
 
 /**
  * A view: its one aggregated read, its template (lit-html: every value escaped), and which
- * events make it read again (debounced). With `nav` it is listed in the header under that name. `followMs` reads again on a timer while it says so
+ * events make it read again (debounced). With `nav` it is listed in the header under that name (for `role` and above). `followMs` reads again on a timer while it says so
  * (a growing log); `afterRender` runs after each render (drawing a graph's edges).
  * @template T
  * @typedef {{
  *   title: (args: string[]) => string,
  *   nav?: string,
+ *   role?: 'viewer' | 'operator' | 'admin',
  *   load: (args: string[]) => Promise<T>,
  *   render: (data: T, args: string[], ui: Ui) => unknown,
  *   refreshOn: (event: HoistEvent, args: string[]) => boolean,
