@@ -85,6 +85,31 @@ pipelines:
     expect(await page.locator('main img').count()).toBe(0);
   }
 
+  it("serves lit-html's browser modules only, as cacheable JavaScript, under a strict policy", async () => {
+    const module = await fetch(`${server.url}/vendor/lit-html/lit-html.js`);
+    expect(module.status).toBe(200);
+    expect(module.headers.get('content-type')).toMatch(/^(text|application)\/javascript/);
+    expect(module.headers.get('cache-control')).toMatch(/max-age=86400/);
+    const directive = await fetch(`${server.url}/vendor/lit-html/directives/repeat.js`);
+    expect(directive.status).toBe(200);
+    for (const path of [
+      'package.json',
+      'directives/unsafe-html.js',
+      'node/lit-html.js',
+      'lit-html.js.map',
+      '..%2fpackage.json',
+    ]) {
+      const refused = await fetch(`${server.url}/vendor/lit-html/${path}`);
+      expect(refused.status, path).toBeGreaterThanOrEqual(400);
+      await refused.body?.cancel();
+    }
+    const page = await fetch(server.url);
+    const policy = page.headers.get('content-security-policy') ?? '';
+    expect(policy).toMatch(/script-src 'self' 'sha256-[A-Za-z0-9+/=]+';/);
+    expect(policy).not.toContain('unsafe');
+    expect(await page.text()).toContain('<link rel="icon" href="data:,">');
+  });
+
   it('shows summary, packager and url as text in the value stream, and runs none of them', async () => {
     const watched = await signIn(browser, server.url, VIEWER);
     pages.push(watched);
