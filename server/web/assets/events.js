@@ -52,6 +52,8 @@ export function liveEvents({ token, onEvent, onState }) {
           signal: controller.signal,
         });
         if (response.status === 404) return poll();
+        // A token refused now: the page's next read signs out; nothing to retry with.
+        if (response.status === 401) return onState('stopped');
         if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
         onState('live');
         // Resumed after a drop: what happened meanwhile came with it; a fresh read is due too.
