@@ -5,6 +5,7 @@
  */
 export * from './common.ts';
 export * from './config.ts';
+export * from './event-line.ts';
 export * from './events.ts';
 export * from './materials.ts';
 export * from './notifications.ts';
