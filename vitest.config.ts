@@ -21,6 +21,9 @@ const POSTGRES_SUITES = [
   'test/cancel-cluster.test.ts',
   'test/metrics.test.ts',
   'test/apt-pipeline.test.ts',
+  'test/events.test.ts',
+  'test/webhooks.test.ts',
+  'test/events-cluster.test.ts',
 ];
 
 export default defineConfig({
@@ -53,6 +56,7 @@ export default defineConfig({
             'test/locking-cluster.test.ts',
             'test/timers.test.ts',
             'test/cancel-cluster.test.ts',
+            'test/events-cluster.test.ts',
           ],
         },
       },

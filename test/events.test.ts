@@ -1,8 +1,16 @@
+import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HoistEvent } from '../server/api/schemas/index.ts';
+import { HOIST_BIN } from './helpers/cli.ts';
 import { buildRpms, createrepo, tempRepoDir } from './helpers/rpm-repo.ts';
-import { type ServerProcess, startServer, writeConfig } from './helpers/server-process.ts';
+import {
+  ADMIN_TOKEN,
+  eventually,
+  type ServerProcess,
+  startServer,
+  writeConfig,
+} from './helpers/server-process.ts';
 import { subscribe } from './helpers/sse.ts';
 import { type StaticServer, serveDirectory } from './helpers/static-server.ts';
 
@@ -129,4 +137,55 @@ pipelines:
     expect(shape(since.events)).toEqual(['stage.failed release', 'run.finished']);
     since.close();
   }, 60_000);
+
+  it('hoist watch prints each event live, as JSON or as a line', async () => {
+    const watch = (...args: string[]) => {
+      const child = spawn(process.execPath, [HOIST_BIN, 'watch', '--server', server.url, ...args], {
+        env: { ...process.env, HOIST_TOKEN: ADMIN_TOKEN, TZ: 'UTC' },
+      });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+      return { child, out: () => out };
+    };
+    const json = watch('--json', '--type', 'run.*', 'stage.started');
+    const lines = watch('--pipeline', 'build');
+    try {
+      // Both are connected once a keep-alive reached them; give them a moment to subscribe.
+      await new Promise((r) => setTimeout(r, 1500));
+      await publish('1.1');
+      await server.api('POST', '/api/materials/check', { repository: 'internal' });
+      const printed = await eventually(async () => {
+        const got = json.out().trim().split('\n').filter(Boolean);
+        return got.length >= 2 ? got : undefined;
+      }, 20_000);
+      const events = printed.map((l) => JSON.parse(l) as HoistEvent);
+      expect(shape(events)).toEqual(['run.created', 'stage.started verify']);
+      expect(events[0]).toMatchObject({ pipeline: 'build', counter: 2, label: 'app-1.1-1.noarch' });
+      const text = await eventually(async () =>
+        lines.out().includes('awaiting approval') ? lines.out() : undefined,
+      );
+      expect(text).toMatch(
+        /^\d\d:\d\d:\d\d {2}build #2 {2}run created with app-1\.1-1\.noarch \(check-now\)$/m,
+      );
+      expect(text).toMatch(/^\d\d:\d\d:\d\d {2}build #2 {2}job verify\/test passed \(exit 0\)$/m);
+      expect(text).toMatch(/^\d\d:\d\d:\d\d {2}build #2 {2}stage release awaiting approval$/m);
+      // --pipeline leaves the material's events out.
+      expect(text).not.toContain('internal/app');
+    } finally {
+      json.child.kill();
+      lines.child.kill();
+    }
+  }, 60_000);
+
+  it('hoist watch refuses a bad token with exit 4', async () => {
+    const child = spawn(process.execPath, [HOIST_BIN, 'watch', '--server', server.url], {
+      env: { ...process.env, HOIST_TOKEN: 'not-a-valid-token-at-all' },
+    });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const code = await new Promise((r) => child.on('exit', r));
+    expect(code).toBe(4);
+    expect(err.trim()).toBe('hoist: A valid bearer token is required');
+  });
 });

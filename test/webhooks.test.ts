@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Delivery, HoistEvent, Notification } from '../server/api/schemas/index.ts';
 import { buildRpms, createrepo, tempRepoDir } from './helpers/rpm-repo.ts';
@@ -33,6 +34,20 @@ function verify(secret: string, headers: IncomingHttpHeaders, body: string): boo
   return (
     given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected))
   );
+}
+
+/** Every row of the tables that hold webhooks, deliveries and events, as text. */
+async function databaseText(url: string): Promise<string> {
+  const db = new pg.Client({ connectionString: url });
+  await db.connect();
+  try {
+    const tables = ['notifications', 'deliveries', 'events', 'settings'];
+    const texts: string[] = [];
+    for (const t of tables) texts.push(JSON.stringify((await db.query(`SELECT * FROM ${t}`)).rows));
+    return texts.join('\n');
+  } finally {
+    await db.end();
+  }
 }
 
 describe('webhooks (server process, loopback receivers)', () => {
@@ -216,9 +231,11 @@ notifications:
     const replay = await subscribe(server.url, { query: 'since=0' });
     await replay.until((list) => list.some((e) => e.type === 'notification.failed'));
     replay.close();
-    const files = readdirSync(server.dataDir)
-      .filter((f) => f.startsWith('hoist.db'))
-      .map((f) => readFileSync(join(server.dataDir, f)).toString('latin1'));
+    const files = server.database
+      ? [await databaseText(server.database)]
+      : readdirSync(server.dataDir)
+          .filter((f) => f.startsWith('hoist.db'))
+          .map((f) => readFileSync(join(server.dataDir, f)).toString('latin1'));
     for (const text of [server.output(), ...answers, JSON.stringify(replay.events), ...files]) {
       expect(text).not.toContain(SECRET);
       expect(text).not.toContain('T000/B000/XXXX');

@@ -7,6 +7,7 @@
 export * from './board.ts';
 export * from './common.ts';
 export * from './config.ts';
+export * from './event-line.ts';
 export * from './events.ts';
 export * from './materials.ts';
 export * from './notifications.ts';
