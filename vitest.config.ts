@@ -12,6 +12,7 @@ const POSTGRES_SUITES = [
   'test/run-record.test.ts',
   'test/plugins.test.ts',
   'test/dashboard.test.ts',
+  'test/value-stream.test.ts',
   'test/cluster.test.ts',
   'test/crash.test.ts',
   'test/timers.test.ts',
