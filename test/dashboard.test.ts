@@ -171,9 +171,21 @@ templates:
     await page.close();
   });
 
-  it('approves a manual stage from the board as an operator, and the run goes on', async () => {
+  it('approves a manual stage from the board as an operator, with the keyboard, and the run goes on', async () => {
     const page = await signIn(OPERATOR);
-    await page.getByRole('button', { name: 'Approve production of deploy 1' }).click();
+    const approve = page.getByRole('button', { name: 'Approve production of deploy 1' });
+    await approve.waitFor();
+    // Tab through the page to the button: it takes the focus, visibly, and Enter presses it.
+    let focused = false;
+    for (let i = 0; i < 80 && !focused; i++) {
+      await page.keyboard.press('Tab');
+      focused = await approve.evaluate((b) => b === b.ownerDocument.activeElement);
+    }
+    expect(focused, 'the Approve button is reached with Tab').toBe(true);
+    expect(
+      await approve.evaluate((b) => b.ownerDocument.defaultView?.getComputedStyle(b).outlineStyle),
+    ).toBe('solid');
+    await page.keyboard.press('Enter');
     await page
       .getByRole('region', { name: 'Pipeline deploy' })
       .getByText('production: passed')
