@@ -8,7 +8,7 @@ import { TokenTable } from './auth.ts';
 import { eventRoutes } from './routes-events.ts';
 
 const TOKEN = 'viewer-token-0123456789';
-const cleanups: (() => Promise<unknown> | void)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
