@@ -11,22 +11,43 @@ export interface EventRouteOptions {
   bus: EventBus;
   /** Milliseconds between keep-alive comments; default 15 s. */
   keepAliveMs?: number;
-  /** Bytes a client may leave unread before it is disconnected; default 1 MiB. */
-  maxBacklog?: number;
+  /** Milliseconds a client may leave what it was sent unread before it is disconnected; default 30 s. */
+  stallMs?: number;
 }
 
 const badRequest = (message: string) => ({ error: { code: 'ERR_BAD_REQUEST', message } });
 
+/** Waits until `res` has written its buffer out (true), or `ms` passed or it closed (false). */
+function drained(
+  res: NodeJS.WritableStream & { destroyed: boolean },
+  ms: number,
+): Promise<boolean> {
+  return new Promise((resolve) => {
+    const done = (value: boolean) => {
+      clearTimeout(timer);
+      res.off('drain', onDrain);
+      res.off('close', onClose);
+      resolve(value);
+    };
+    const onDrain = () => done(true);
+    const onClose = () => done(false);
+    const timer = setTimeout(() => done(false), ms);
+    res.on('drain', onDrain);
+    res.on('close', onClose);
+  });
+}
+
 /**
  * `GET /api/events`: the event stream as server-sent events, filtered by the token's role and
- * the query, resumable with `Last-Event-ID`. A client that does not read what it is sent is
- * disconnected once `maxBacklog` bytes wait for it (it resumes with its last id), so that slow
- * readers cannot grow the server's memory.
+ * the query, resumable with `Last-Event-ID`. Each client is sent one batch at a time, the next once the
+ * last one left the server's buffers (so a slow reader costs no memory: what it has not read
+ * waits in the store); one that reads nothing for `stallMs` is disconnected, and resumes with
+ * its last id.
  */
 export const eventRoutes: FastifyPluginAsync<EventRouteOptions> = async (app, options) => {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const keepAliveMs = options.keepAliveMs ?? 15_000;
-  const maxBacklog = options.maxBacklog ?? 1 << 20;
+  const stallMs = options.stallMs ?? 30_000;
   // Open streams end when the server stops, so that closing it does not wait for their clients.
   const open = new Set<{ end(): void }>();
   app.addHook('preClose', async () => {
@@ -71,16 +92,17 @@ export const eventRoutes: FastifyPluginAsync<EventRouteOptions> = async (app, op
       });
       res.write(`retry: 2000\n${SSE_KEEP_ALIVE}`);
       const keepAlive = setInterval(() => res.write(SSE_KEEP_ALIVE), keepAliveMs);
-      const subscription = options.bus.subscribe(after, (events) => {
+      const subscription = options.bus.subscribe(after, async (events) => {
         const text = events
           .filter((e) => matches(filter, e))
           .map(sseMessage)
           .join('');
-        if (text) res.write(text);
-        if (res.writableLength > maxBacklog) {
+        if (!text || res.write(text)) return;
+        // Buffers are full: the next events wait in the store until this client has read these.
+        if (!(await drained(res, stallMs))) {
           request.log.warn(
             { backlog: res.writableLength },
-            'an event stream client reads too slowly; disconnected',
+            `an event stream client read nothing for ${stallMs} ms; disconnected`,
           );
           res.destroy();
         }

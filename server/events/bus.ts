@@ -14,9 +14,12 @@ export interface Subscription {
   close(): void;
 }
 
+/** Takes events; a promise holds the next ones back until the reader has caught up. */
+export type EventSink = (events: HoistEvent[]) => void | Promise<void>;
+
 interface Subscriber {
   cursor: number;
-  send(events: HoistEvent[]): void;
+  send: EventSink;
   pumping: boolean;
   closed: boolean;
 }
@@ -71,8 +74,11 @@ export class EventBus {
     return event as HoistEvent;
   }
 
-  /** Every event after `after` (undefined: from now on), in order, to `send`. */
-  subscribe(after: number | undefined, send: (events: HoistEvent[]) => void): Subscription {
+  /**
+   * Every event after `after` (undefined: from now on), in order, to `send`, one batch at a
+   * time: the next is read when the promise `send` answers has settled.
+   */
+  subscribe(after: number | undefined, send: EventSink): Subscription {
     const subscriber: Subscriber = {
       cursor: after ?? this.head,
       send,
@@ -129,7 +135,8 @@ export class EventBus {
         const fresh = events.filter((e) => Number(e.id) > s.cursor && Number(e.id) <= this.head);
         if (fresh.length === 0) break;
         s.cursor = Number(fresh.at(-1)?.id);
-        if (!s.closed) s.send(fresh);
+        // A reader that is behind waits here: what it has not had stays in the store, not in memory.
+        if (!s.closed) await s.send(fresh);
       }
     } catch (error) {
       this.options.logger.warn({ error: String(error) }, 'reading events for a subscriber failed');

@@ -57,7 +57,7 @@ const AT_ONCE = 8;
 export class Notifier {
   private subscription: Subscription | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
+  private queue: Promise<void> = Promise.resolve();
   private delivering: Promise<void> | undefined;
   private stopped = false;
 
@@ -67,8 +67,11 @@ export class Notifier {
     const { store, bus } = this.options;
     // A new database starts with the events to come, not with its whole past.
     const cursor = await store.deliveryCursor(await store.lastEventId());
+    // The bus waits for each batch to be recorded before it hands over the next.
     this.subscription = bus.subscribe(cursor, (events) => {
-      this.queue = this.queue.then(() => this.enqueue(events));
+      const recorded = this.queue.then(() => this.enqueue(events));
+      this.queue = recorded;
+      return recorded;
     });
     this.timer = setInterval(() => void this.deliverDue(), this.options.pollMs ?? 1000);
     this.timer.unref();
