@@ -218,4 +218,11 @@ window.addEventListener('hashchange', () => session.me && route());
 // The page's own "Loading…" goes: from here on lit-html renders what is in <main>.
 main.replaceChildren();
 setInterval(() => session.me && current.data !== undefined && draw(), CLOCK_MS);
+/** @type {ReturnType<typeof setTimeout> | undefined} */
+let resizing;
+// A graph's edges follow its nodes when the window's width changes.
+window.addEventListener('resize', () => {
+  clearTimeout(resizing);
+  resizing = setTimeout(() => current.data !== undefined && draw(), 100);
+});
 start();

@@ -11,6 +11,8 @@ import { always, RUN_EVENTS } from './view.js';
 
 /** Whether the log stays scrolled to its end as it grows (until the reader scrolls up). */
 let following = true;
+/** The job whose log that is: another job's log starts at its end again. */
+let followed = '';
 /** @param {Event} event */
 const onScroll = (event) => {
   const pre = /** @type {HTMLElement} */ (event.currentTarget);
@@ -55,8 +57,10 @@ export const jobView = {
   },
   refreshOn: (e, [p, c]) =>
     always(e) || (RUN_EVENTS.has(e.type) && e.pipeline === p && String(e.counter) === c),
-  afterRender: (root) => {
+  afterRender: (root, { run }) => {
     const pre = root.querySelector('pre.log');
+    const key = `${run.id} ${location.hash}`;
+    if (key !== followed) [following, followed] = [true, key];
     if (pre && following) pre.scrollTop = pre.scrollHeight;
   },
   followMs: ({ run }) =>
