@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { EventBus } from '../events/bus.ts';
@@ -17,11 +18,29 @@ export interface EventRouteOptions {
 
 const badRequest = (message: string) => ({ error: { code: 'ERR_BAD_REQUEST', message } });
 
+/** Where a client resumes and what it filters, or why the request is refused. */
+function readRequest(
+  header: string | string[] | undefined,
+  query: { since?: string; types?: string; pipeline?: string },
+): { after: number | undefined; filter: Omit<EventFilter, 'role'> } | { error: string } {
+  const resumeText = (Array.isArray(header) ? header[0] : header) ?? query.since;
+  const after = parseEventId(resumeText);
+  if (resumeText !== undefined && after === undefined)
+    return { error: `Last-Event-ID '${resumeText}' is not an event id` };
+  const types = parsePatterns(query.types);
+  const unknown = unknownPatterns(types ?? []);
+  if (unknown.length > 0) return { error: `types: no event type matches ${unknown.join(', ')}` };
+  return {
+    after,
+    filter: {
+      ...(types ? { types } : {}),
+      ...(query.pipeline ? { pipeline: query.pipeline } : {}),
+    },
+  };
+}
+
 /** Waits until `res` has written its buffer out (true), or `ms` passed or it closed (false). */
-function drained(
-  res: NodeJS.WritableStream & { destroyed: boolean },
-  ms: number,
-): Promise<boolean> {
+function drained(res: ServerResponse, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
     const done = (value: boolean) => {
       clearTimeout(timer);
@@ -66,22 +85,9 @@ export const eventRoutes: FastifyPluginAsync<EventRouteOptions> = async (app, op
       },
     },
     async (request, reply) => {
-      const header = request.headers['last-event-id'];
-      const resumeText = (Array.isArray(header) ? header[0] : header) ?? request.query.since;
-      const after = parseEventId(resumeText);
-      if (resumeText !== undefined && after === undefined)
-        return reply.code(400).send(badRequest(`Last-Event-ID '${resumeText}' is not an event id`));
-      const types = parsePatterns(request.query.types);
-      const unknown = unknownPatterns(types ?? []);
-      if (unknown.length > 0)
-        return reply
-          .code(400)
-          .send(badRequest(`types: no event type matches ${unknown.join(', ')}`));
-      const filter: EventFilter = {
-        role: (request.principal as Principal).role,
-        ...(types ? { types } : {}),
-        ...(request.query.pipeline ? { pipeline: request.query.pipeline } : {}),
-      };
+      const asked = readRequest(request.headers['last-event-id'], request.query);
+      if ('error' in asked) return reply.code(400).send(badRequest(asked.error));
+      const filter: EventFilter = { role: (request.principal as Principal).role, ...asked.filter };
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
@@ -92,7 +98,7 @@ export const eventRoutes: FastifyPluginAsync<EventRouteOptions> = async (app, op
       });
       res.write(`retry: 2000\n${SSE_KEEP_ALIVE}`);
       const keepAlive = setInterval(() => res.write(SSE_KEEP_ALIVE), keepAliveMs);
-      const subscription = options.bus.subscribe(after, async (events) => {
+      const subscription = options.bus.subscribe(asked.after, async (events) => {
         const text = events
           .filter((e) => matches(filter, e))
           .map(sseMessage)
