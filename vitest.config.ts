@@ -12,6 +12,7 @@ const POSTGRES_SUITES = [
   'test/run-record.test.ts',
   'test/plugins.test.ts',
   'test/dashboard.test.ts',
+  'test/value-stream.test.ts',
   'test/cluster.test.ts',
   'test/crash.test.ts',
   'test/timers.test.ts',
@@ -21,6 +22,9 @@ const POSTGRES_SUITES = [
   'test/cancel-cluster.test.ts',
   'test/metrics.test.ts',
   'test/apt-pipeline.test.ts',
+  'test/events.test.ts',
+  'test/webhooks.test.ts',
+  'test/events-cluster.test.ts',
 ];
 
 export default defineConfig({
@@ -53,6 +57,7 @@ export default defineConfig({
             'test/locking-cluster.test.ts',
             'test/timers.test.ts',
             'test/cancel-cluster.test.ts',
+            'test/events-cluster.test.ts',
           ],
         },
       },

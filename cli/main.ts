@@ -12,6 +12,7 @@ import { EXIT, errorLine, exitCodeFor, UsageError } from './exit-codes.ts';
 import { registerLockCommands } from './locks.ts';
 import { registerOperatorCommands } from './operator.ts';
 import { registerRunControlCommands } from './run-control.ts';
+import { registerWatch } from './watch.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -41,6 +42,7 @@ registerCheck(program);
 registerOperatorCommands(program);
 registerLockCommands(program);
 registerRunControlCommands(program);
+registerWatch(program);
 registerDemo(program, () => program.opts<{ data?: string }>().data);
 
 program

@@ -4,12 +4,19 @@ import type { FastifyInstance } from 'fastify';
 import { createApp } from './api/app.ts';
 import { auditLog } from './api/audit.ts';
 import type { ServerContext } from './api/context.ts';
+import { boardRoutes } from './api/routes-board.ts';
 import { configRoutes } from './api/routes-config.ts';
+import { eventRoutes } from './api/routes-events.ts';
 import { materialRoutes } from './api/routes-materials.ts';
+import { notificationRoutes } from './api/routes-notifications.ts';
 import { runRoutes } from './api/routes-runs.ts';
 import { Instance } from './cluster/instance.ts';
 import type { HoistConfig } from './config/schema.ts';
+import { EventBus } from './events/bus.ts';
 import { createMetrics } from './metrics.ts';
+import { Notifier } from './notifications/notifier.ts';
+import { retryPolicy } from './notifications/retry.ts';
+import { createSender } from './notifications/sender.ts';
 import { PipelineEngine } from './pipelines/engine.ts';
 import { Timers } from './pipelines/timers.ts';
 import type { PluginRuntime } from './plugin-runtime.ts';
@@ -33,6 +40,8 @@ export interface HoistServer {
   readonly engine: PipelineEngine;
   readonly runtime: PluginRuntime;
   readonly instance: Instance;
+  /** The event stream; `publish` records an event no store change carries (`agent.changed`). */
+  readonly events: EventBus;
   /** Stops polling (running checks may finish for `graceMs`), then the HTTP server and store. */
   close(graceMs?: number): Promise<void>;
 }
@@ -129,6 +138,24 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
   await app.register(materialRoutes, { ctx: context });
   await app.register(configRoutes, { ctx: context });
   await app.register(runRoutes, { ctx: context, engine });
+  await app.register(boardRoutes, { ctx: context, engine });
+  const events = new EventBus({ store, logger: app.log });
+  await events.start();
+  await app.register(eventRoutes, { bus: events });
+  await app.register(notificationRoutes, { store });
+  const sender = createSender({
+    timeoutMs: Number(env.HOIST_WEBHOOK_TIMEOUT_MS) || 10_000,
+    userAgent: `hoist/${VERSION}`,
+  });
+  const notifier = new Notifier({
+    store,
+    bus: events,
+    box: state.box,
+    owner: instanceId,
+    logger: app.log,
+    policy: retryPolicy(env),
+    post: sender.post,
+  });
   await app.register(webRoutes);
   const url = await listen(app, options);
   // Other instances fetch job logs from this URL: HOIST_ADVERTISE_URL when they reach it otherwise.
@@ -139,6 +166,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
   await engine.resume();
   await poller.start();
   await timers.start();
+  await notifier.start();
   // Plugins installed or removed while the server runs are picked up without a restart.
   const plugins = watchInstalledPlugins({
     dataDir,
@@ -169,6 +197,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
     engine,
     runtime,
     instance,
+    events,
     close(graceMs = 10_000) {
       closing ??= (async () => {
         plugins.stop();
@@ -176,6 +205,9 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
         await poller.stop(graceMs);
         await engine.stop();
         await instance.stop().catch((error) => app.log.error({ err: error }, 'retire failed'));
+        await notifier.stop();
+        await sender.close();
+        events.stop();
         await app.close();
         await store.close();
         await runtime.close();

@@ -138,6 +138,7 @@ export async function openState(
     instanceId,
     leaseMs,
     applyConfig,
+    box,
     dropped,
     plugins,
     onDatabaseError: (handler: (error: Error) => void) => {

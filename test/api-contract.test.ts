@@ -184,6 +184,7 @@ describe('the API contract: OpenAPI document, generated client, real server', ()
     await exerciseSystem({ admin, viewer, shape });
     await exerciseConfiguration({ admin, viewer, shape });
     await exerciseRuns({ operator, viewer, shape });
+    await exerciseEvents({ admin, viewer, shape });
     expect([...called].sort()).toEqual(operations(document).sort());
   }, 120_000);
 });
@@ -394,6 +395,32 @@ async function exerciseRuns({ operator, viewer, shape }: Clients & { operator: C
     params: { query: { material: 'internal/app' } },
   });
   expect(shape(schemas.Promotion.array(), promotions.data)[0]?.revision).toBe('app-1.0-1.noarch');
+  const board = await viewer.GET('/api/board', { params: { query: { runs: 3 } } });
+  const groups = shape(schemas.Board, board.data).groups;
+  expect(groups.flatMap((g) => g.pipelines.map((p) => p.pipeline.name)).sort()).toEqual([
+    'build',
+    'fragile',
+    'slow',
+  ]);
+  expect(groups.find((g) => g.name === 'build')?.pipelines[0]?.runs.length).toBeGreaterThan(0);
+  const stream = await viewer.GET('/api/value-stream/{name}/{counter}', {
+    params: { path: runPath },
+  });
+  const graph = shape(schemas.ValueStream, stream.data);
+  expect(graph.packages.map((p) => p.revision.revision)).toEqual(['app-1.0-1.noarch']);
+  expect(graph.runs.find((r) => r.current)).toMatchObject({
+    pipeline: 'build',
+    counter,
+    column: 1,
+  });
+  expect(graph.edges).toContainEqual({
+    from: graph.packages[0]?.id,
+    to: `run:build/${counter}`,
+  });
+  const noStream = await viewer.GET('/api/value-stream/{name}/{counter}', {
+    params: { path: { name: 'build', counter: 999 } },
+  });
+  expect(noStream.response.status).toBe(404);
 
   for (const action of ['/api/pipelines/{name}/pause', '/api/pipelines/{name}/unpause'] as const) {
     const answer = await operator.POST(action, { params: { path: name } });
@@ -428,4 +455,53 @@ async function exerciseRuns({ operator, viewer, shape }: Clients & { operator: C
     params: { path: { name: 'fragile' } },
   });
   expect(shape(schemas.Unlocked, unlocked.data).pipeline).toBe('fragile');
+}
+
+async function exerciseEvents({ admin, viewer, shape }: Clients & { admin: Client }) {
+  // The stream from its first event: read until one message, then hang up.
+  const abort = new AbortController();
+  const stream = await viewer.GET('/api/events', {
+    params: { query: { since: '0', types: 'run.*' } },
+    parseAs: 'stream',
+    signal: abort.signal,
+  });
+  expect(stream.response.status).toBe(200);
+  expect(stream.response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+  const reader = (stream.data as ReadableStream<Uint8Array>).getReader();
+  let text = '';
+  while (!/\ndata: .*\n\n/.test(text))
+    text += new TextDecoder().decode((await reader.read()).value);
+  abort.abort();
+  const data = /\ndata: (.*)\n\n/.exec(text)?.[1] as string;
+  expect(shape(schemas.HoistEvent, JSON.parse(data)).type).toBe('run.created');
+  const refused = await viewer.GET('/api/events', { params: { query: { types: 'nope' } } });
+  expect(refused.response.status).toBe(400);
+  shape(schemas.ErrorBody, refused.error);
+
+  const hooks = await admin.GET('/api/notifications');
+  expect(shape(schemas.Notification.array(), hooks.data)).toEqual([
+    {
+      name: 'hook',
+      url: 'http://127.0.0.1:9/…',
+      events: ['run.created'],
+      format: 'json',
+      allowPrivate: false,
+      signed: false,
+    },
+  ]);
+  const forViewer = await viewer.GET('/api/notifications');
+  expect(forViewer.response.status).toBe(403);
+  const deliveries = await eventually(async () => {
+    const answer = await admin.GET('/api/notifications/{name}/deliveries', {
+      params: { path: { name: 'hook' }, query: { limit: 5 } },
+    });
+    return answer.data?.some((d) => d.attempts > 0) ? answer.data : undefined;
+  }, 20_000);
+  const first = shape(schemas.Delivery.array(), deliveries).find((d) => d.attempts > 0);
+  expect(first).toMatchObject({ type: 'run.created', status: 'pending', responseCode: null });
+  expect(first?.lastError).toMatch(/ECONNREFUSED/);
+  const none = await admin.GET('/api/notifications/{name}/deliveries', {
+    params: { path: { name: 'nope' } },
+  });
+  expect(none.response.status).toBe(404);
 }

@@ -554,6 +554,97 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/board": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every pipeline with its latest runs, ordered by dependencies
+         * @description Pipelines in groups connected by their upstream materials, each group upstream first; each with its state, upstream and downstream pipelines, its latest `runs` runs (newest first) and which of them rolled a package back.
+         */
+        get: operations["getBoard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/value-stream/{name}/{counter}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A run's value stream as a graph
+         * @description The run's package revisions (column 0), every run that carried one of them and the upstream runs they came through (fan-in included), each in the column of its pipeline's distance from the repositories, rollbacks marked; `edges` join packages and upstream runs to the runs that took them.
+         */
+        get: operations["getValueStream"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The event stream (server-sent events) */
+        get: operations["events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The webhooks of `notifications:` */
+        get: operations["listNotifications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/{name}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A webhook's deliveries, newest first */
+        get: operations["listDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -567,21 +658,6 @@ export interface components {
             repository: string;
         } | {
             url: string;
-        };
-        /** @description One problem, with the path of its field (empty for the whole). */
-        Issue: {
-            key: string;
-            message: string;
-        };
-        ErrorDetail: {
-            /** @description A stable code, e.g. `ERR_NOT_FOUND`. */
-            code: string;
-            /** @description One line for people. */
-            message: string;
-            issues?: components["schemas"]["Issue"][];
-        };
-        ErrorBody: {
-            error: components["schemas"]["ErrorDetail"];
         };
         /**
          * @description Where it came from: the configuration file, or the API.
@@ -909,6 +985,110 @@ export interface components {
         Unlocked: {
             pipeline: string;
             unlocked: number;
+        };
+        BoardPipeline: {
+            pipeline: components["schemas"]["PipelineView"];
+            /** @description The pipelines it gets packages from. */
+            upstream: string[];
+            /** @description The pipelines that follow it. */
+            downstream: string[];
+            /** @description Its latest runs, newest first. */
+            runs: components["schemas"]["Run"][];
+            /** @description The counters of those runs that rolled a package back. */
+            rollbacks: number[];
+        };
+        Board: {
+            groups: {
+                /** @description Its first pipeline, upstream of the others. */
+                name: string;
+                pipelines: components["schemas"]["BoardPipeline"][];
+            }[];
+        };
+        StreamPackage: {
+            id: string;
+            /** @description `repo/pkg`. */
+            material: string;
+            revision: components["schemas"]["Revision"];
+        };
+        StreamRun: {
+            id: string;
+            column: number;
+            pipeline: string;
+            counter: number;
+            status: components["schemas"]["RunStatus"];
+            trigger: components["schemas"]["Trigger"];
+            triggeredBy: string | null;
+            createdAt: string;
+            finishedAt: string | null;
+            /** @description The run the stream was asked for. */
+            current: boolean;
+            /** @description It rolled a package back (a pinned older run). */
+            rollback: boolean;
+            /** @description Labels by `repo/pkg`. */
+            packages: {
+                [key: string]: string;
+            };
+            stages: {
+                name: string;
+                status: components["schemas"]["StageStatus"];
+                approvedBy: string | null;
+                approvedAt: string | null;
+                startedAt: string | null;
+                finishedAt: string | null;
+            }[];
+        };
+        ValueStream: {
+            pipeline: string;
+            counter: number;
+            packages: components["schemas"]["StreamPackage"][];
+            runs: components["schemas"]["StreamRun"][];
+            edges: {
+                from: string;
+                to: string;
+            }[];
+        };
+        /** @description One problem, with the path of its field (empty for the whole). */
+        Issue: {
+            key: string;
+            message: string;
+        };
+        ErrorDetail: {
+            /** @description A stable code, e.g. `ERR_NOT_FOUND`. */
+            code: string;
+            /** @description One line for people. */
+            message: string;
+            issues?: components["schemas"]["Issue"][];
+        };
+        ErrorBody: {
+            error: components["schemas"]["ErrorDetail"];
+        };
+        Notification: {
+            name: string;
+            /** @description The URL's origin and `/…`: a path may hold a secret (Slack's does). */
+            url: string;
+            /** @description Event types or patterns (`stage.*`). */
+            events: string[];
+            /** @enum {string} */
+            format: "json" | "slack";
+            allowPrivate: boolean;
+            /** @description It has a secret: bodies carry `X-Hoist-Signature`. */
+            signed: boolean;
+        };
+        Delivery: {
+            /** @description As sent in `X-Hoist-Delivery`. */
+            id: string;
+            /** @description The event's id. */
+            event: string;
+            type: string;
+            /** @enum {string} */
+            status: "pending" | "delivered" | "failed";
+            attempts: number;
+            lastError: string | null;
+            responseCode: number | null;
+            /** @description ISO time; null once it ended. */
+            nextAttemptAt: string | null;
+            createdAt: string;
+            updatedAt: string;
         };
         Health: {
             /** @constant */
@@ -3223,6 +3403,239 @@ export interface operations {
             };
             /** @description No valid bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such object. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getBoard: {
+        parameters: {
+            query?: {
+                runs?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Board"];
+                };
+            };
+            /** @description The request does not match the API (a field, a query parameter, bad JSON). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getValueStream: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                counter: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValueStream"];
+                };
+            };
+            /** @description The request does not match the API (a field, a query parameter, bad JSON). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such object. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    events: {
+        parameters: {
+            query?: {
+                /** @description Resume after this event id (as `Last-Event-ID`; the header wins). */
+                since?: string;
+                /** @description Comma-separated types or patterns (`stage.*`, `run.created`); default all. */
+                types?: string;
+                /** @description Only this pipeline's events. */
+                pipeline?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Server-sent events: each message has `id: <id>`, `event: <type>` and `data: <one line of JSON Event>`; `: keep-alive` every 15 s. Viewers get every type but `notification.*`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description The request does not match the API (a field, a query parameter, bad JSON). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listNotifications: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Notification"][];
+                };
+            };
+            /** @description No valid bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role is too low for this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listDeliveries: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Delivery"][];
+                };
+            };
+            /** @description The request does not match the API (a field, a query parameter, bad JSON). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No valid bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role is too low for this. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -9,6 +9,7 @@ const QUIET = [
   /^\/metrics$/,
   /^\/$/,
   /^\/ui\//,
+  /^\/vendor\//,
   /^\/docs\/static\//,
   /^\/favicon/,
 ];

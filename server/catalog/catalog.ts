@@ -19,6 +19,7 @@ import {
   requireRepository,
   verdicts,
 } from './changes.ts';
+import { sealNotifications } from './notifications.ts';
 import { planConfiguration } from './plan.ts';
 import { pipelineIssues, pipelinesDownstreamOf, pipelinesUsing } from './references.ts';
 import { type SealedValues, sealedValues } from './sealed.ts';
@@ -61,7 +62,7 @@ export class Catalog {
   constructor(
     private readonly store: Store,
     private readonly host: PluginHost,
-    box: SecretBox,
+    private readonly box: SecretBox,
   ) {
     this.sealed = sealedValues(box);
     this.context = { store, host, sealed: this.sealed };
@@ -107,7 +108,14 @@ export class Catalog {
       unavailable: this.verdicts.unavailable,
     });
     if (issues.length > 0) throw new ConfigInvalidError(issues);
-    return plan;
+    return {
+      ...plan,
+      notifications: sealNotifications(
+        config.notifications ?? [],
+        await this.store.listNotifications(),
+        this.box,
+      ),
+    };
   }
 
   /** Applies a configuration: nothing changes unless all of it is valid. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { landingProblem } from '../../agent/job/fetch-rules.ts';
+import { unknownPatterns } from '../events/patterns.ts';
 import { cronProblem, knownTimeZone } from './cron.ts';
 
 /** Names of repositories, packages, pipelines, stages and jobs. */
@@ -299,11 +300,53 @@ const Tokens = z
     }
   });
 
+/** A webhook of `notifications:`: events matching `events` are posted to `url`, signed. */
+export const NotificationConfig = z.strictObject({
+  name: Name,
+  url: z
+    .string()
+    .refine((url) => URL.canParse(url), 'must be a URL')
+    .refine(
+      (url) => !URL.canParse(url) || ['http:', 'https:'].includes(new URL(url).protocol),
+      'must be an http: or https: URL',
+    ),
+  events: z
+    .array(z.string().min(1))
+    .min(1, 'name at least one event type or pattern (e.g. stage.*)')
+    .superRefine((patterns, ctx) => {
+      for (const [i, pattern] of patterns.entries())
+        if (unknownPatterns([pattern]).length > 0)
+          ctx.addIssue({
+            code: 'custom',
+            path: [i],
+            message: `no event type matches '${pattern}'`,
+          });
+    }),
+  secret: z.string().min(16, 'must be at least 16 characters').optional(),
+  format: z.enum(['json', 'slack']).default('json'),
+  allowPrivate: z.boolean().default(false),
+});
+export type NotificationConfig = z.infer<typeof NotificationConfig>;
+
+const Notifications = z
+  .array(NotificationConfig)
+  .default([])
+  .superRefine((list, ctx) => {
+    for (const [j, n] of list.entries())
+      if (list.findIndex((o) => o.name === n.name) < j)
+        ctx.addIssue({
+          code: 'custom',
+          path: [j, 'name'],
+          message: `notification '${n.name}' is defined twice`,
+        });
+  });
+
 /** The whole `hoist.yaml`. */
 export const HoistConfig = z.strictObject({
   auth: z.strictObject({ tokens: Tokens }).default({ tokens: [] }),
   repositories: z.array(RepositoryConfig).default([]),
   pipelines: z.array(PipelineConfig).default([]),
+  notifications: Notifications,
 });
 export type HoistConfig = z.infer<typeof HoistConfig>;
 

@@ -181,4 +181,43 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE runs ADD COLUMN lock_wait TEXT;
   CREATE INDEX runs_waiting_for_lock ON runs (pipeline, counter) WHERE lock_wait IS NOT NULL;
   `,
+  `
+  CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    type TEXT NOT NULL,
+    pipeline TEXT,
+    body TEXT NOT NULL
+  );
+  CREATE INDEX events_by_at ON events (at);
+  CREATE TABLE notifications (
+    name TEXT PRIMARY KEY,
+    definition TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE TABLE notification_cursor (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    event_id INTEGER NOT NULL
+  );
+  CREATE TABLE deliveries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    notification TEXT NOT NULL,
+    event_id INTEGER NOT NULL,
+    event_type TEXT NOT NULL,
+    body TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER,
+    last_error TEXT,
+    response_code INTEGER,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    lease_owner TEXT,
+    lease_until INTEGER,
+    UNIQUE (notification, event_id)
+  );
+  CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
+  CREATE INDEX deliveries_of ON deliveries (notification, id);
+  `,
 ];

@@ -102,6 +102,8 @@ export interface ConfigurationPlan {
   repositories: Omit<RepositoryRow, 'createdAt' | 'updatedAt'>[];
   packages: Omit<PackageRow, 'createdAt' | 'updatedAt'>[];
   pipelines: Omit<PipelineRow, 'updatedAt' | 'paused' | 'schedulingError'>[];
+  /** The webhooks, replacing all stored ones (left alone when undefined). */
+  notifications?: NotificationRow[];
 }
 
 /** Run statuses: `waiting` means a manual stage awaits approval. */
@@ -335,4 +337,49 @@ export interface AuditEntry {
   target: string;
   /** HTTP status of the answer. */
   outcome: number;
+}
+
+/** A webhook as stored: where it posts is sealed with its secret (a Slack URL is a secret too). */
+export interface NotificationRow {
+  name: string;
+  /** Event type patterns. */
+  events: string[];
+  format: 'json' | 'slack';
+  allowPrivate: boolean;
+  /** Whether it has a secret (its bodies are signed). */
+  signed: boolean;
+  /** The URL's origin, for listings (the whole URL is sealed). */
+  origin: string;
+  /** `{url, secret?}` as JSON, sealed by the server's secret box. */
+  sealed: string;
+}
+
+/** Delivery statuses: `pending` until it is delivered, or failed for good. */
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+/** One event to deliver to one webhook, with its attempts. */
+export interface DeliveryRow {
+  id: number;
+  notification: string;
+  eventId: number;
+  eventType: string;
+  /** The event's JSON, as it is posted. */
+  body: string;
+  status: DeliveryStatus;
+  attempts: number;
+  /** Epoch ms of the next attempt; null once it is delivered or failed. */
+  nextAttemptAt: number | null;
+  lastError: string | null;
+  responseCode: number | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** What one attempt ended with. */
+export interface DeliveryAttempt {
+  status: DeliveryStatus;
+  attempts: number;
+  nextAttemptAt: number | null;
+  lastError: string | null;
+  responseCode: number | null;
 }

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { replaceNotifications } from './postgres-notifications.ts';
 import { one, type Queryable, rows, type Transaction } from './postgres-query.ts';
 import { samePackage, sameRepository, toPackage, toPipeline, toRepository } from './rows.ts';
 import { applyTally } from './rules.ts';
@@ -96,6 +97,7 @@ export function postgresConfiguration(pool: pg.Pool, tx: Transaction): Configura
           )
         ).rowCount as number,
       );
+      if (plan.notifications) await replaceNotifications(c, plan.notifications);
       return tally.result();
     });
 

@@ -1,4 +1,6 @@
 import type pg from 'pg';
+import { createdRunEvents, runChangeEvents } from '../events/derive.ts';
+import { recordEvents } from './postgres-events.ts';
 import { lockPipelineOf, postgresLocks } from './postgres-locks.ts';
 import {
   groupBy,
@@ -112,12 +114,14 @@ export function postgresRuns(pool: pg.Pool, tx: Transaction): RunStore & LockSto
         [...jobRows].sort((x, y) => Number(x.id) - Number(y.id)),
         (j) => String(j.stage_id),
       );
-      return toRun(
+      const created = toRun(
         inserted,
         [...stageRows]
           .sort((x, y) => Number(x.position) - Number(y.position))
           .map((row) => toStage(row, (jobsByStage.get(String(row.id)) ?? []).map(toJob))),
       );
+      await recordEvents(c, createdRunEvents(created));
+      return created;
     });
 
   const patch = async (
@@ -129,8 +133,12 @@ export function postgresRuns(pool: pg.Pool, tx: Transaction): RunStore & LockSto
     const update = patchStatement(table, id, values, (n) => `$${n}`);
     if (update) await c.query(update.sql, update.params);
   };
-  /** The writes of a change, inside the caller's transaction. */
+  /**
+   * The writes of a change, inside the caller's transaction, and its events as the last
+   * statements (see `recordEvents`).
+   */
   const write = async (c: Queryable, id: number, change: RunChange) => {
+    const [before] = await loadRuns(c, await rows(c, 'SELECT * FROM runs WHERE id = $1', [id]));
     // A release waits for a taker of the same lock (see postgres-locks.ts) and goes first.
     if (change.lock === 'release') await lockPipelineOf(c, id);
     if (change.run) await patch(c, 'runs', id, change.run);
@@ -143,16 +151,20 @@ export function postgresRuns(pool: pg.Pool, tx: Transaction): RunStore & LockSto
       ]);
     if (change.lock === 'release')
       await c.query('DELETE FROM pipeline_locks WHERE run_id = $1', [id]);
+    if (before) await recordEvents(c, runChangeEvents(before, change));
   };
   const changeRun = (id: number, change: RunChange, lease?: { owner: string; until: number }) =>
     tx(async (c) => {
+      // The pending trigger first: the change's events end the transaction.
+      const pending = change.downstream
+        ? await recordPending(
+            c,
+            { runId: id, stage: change.downstream.stage },
+            { owner: lease?.owner ?? null, until: lease?.until ?? null },
+          )
+        : undefined;
       await write(c, id, change);
-      if (!change.downstream) return undefined;
-      return recordPending(
-        c,
-        { runId: id, stage: change.downstream.stage },
-        { owner: lease?.owner ?? null, until: lease?.until ?? null },
-      );
+      return pending;
     });
 
   return {

@@ -1,6 +1,9 @@
 import pg from 'pg';
+import { checkEvents } from '../events/derive.ts';
 import { POSTGRES_MIGRATIONS } from './migrations-postgres.ts';
 import { postgresConfiguration } from './postgres-config.ts';
+import { postgresEvents, recordEvents } from './postgres-events.ts';
+import { postgresNotifications } from './postgres-notifications.ts';
 import { one, rows, transactions } from './postgres-query.ts';
 import { postgresReads } from './postgres-reads.ts';
 import { postgresRuns } from './postgres-runs.ts';
@@ -50,6 +53,9 @@ export async function openPostgresStore(
   const now = () => new Date().toISOString();
   const json = (value: unknown) => JSON.stringify(value);
   const tx = transactions(pool);
+  const { close: closeEvents, ...events } = postgresEvents(url, pool, tx, (error) =>
+    options.onError?.(error),
+  );
 
   const record = (result: Parameters<Store['recordCheck']>[0]) =>
     tx(async (c) => {
@@ -114,15 +120,30 @@ export async function openPostgresStore(
           SELECT id FROM checks WHERE fingerprint = $1 ORDER BY id DESC LIMIT 1 OFFSET ${CHECK_RETENTION})`,
         [result.fingerprint],
       );
-      if (inserted.length === 0) return { inserted };
-      const pending = await recordPending(
+      const pending =
+        inserted.length === 0
+          ? undefined
+          : await recordPending(
+              c,
+              {
+                fingerprint: result.fingerprint,
+                revisionIds: inserted.map((r) => r.id),
+                checkTrigger: check.trigger,
+              },
+              { owner: result.owner, until: result.leaseUntil ?? null },
+            );
+      const material = await one(
         c,
-        {
-          fingerprint: result.fingerprint,
-          revisionIds: inserted.map((r) => r.id),
-          checkTrigger: check.trigger,
-        },
-        { owner: result.owner, until: result.leaseUntil ?? null },
+        'SELECT repository, name FROM packages WHERE fingerprint = $1',
+        [result.fingerprint],
+      );
+      await recordEvents(
+        c,
+        checkEvents(
+          material && { repository: String(material.repository), package: String(material.name) },
+          check,
+          inserted,
+        ),
       );
       return { inserted, ...(pending === undefined ? {} : { pending }) };
     });
@@ -200,7 +221,12 @@ export async function openPostgresStore(
       )),
     listAudit: async (limit) =>
       (await rows(pool, 'SELECT * FROM audit ORDER BY id DESC LIMIT $1', [limit])).map(toAudit),
-    close: () => pool.end(),
+    ...events,
+    ...postgresNotifications(pool, tx),
+    close: async () => {
+      await closeEvents();
+      await pool.end();
+    },
   };
 }
 

@@ -1,6 +1,8 @@
 import type Database from 'better-sqlite3';
+import { createdRunEvents, runChangeEvents } from '../events/derive.ts';
 import { patchStatement, toJob, toJobProcess, toRun, toStage } from './rows.ts';
 import { firstStageGated, openedBy } from './rules.ts';
+import type { SqliteEvents } from './sqlite-events.ts';
 import { sqliteLocks } from './sqlite-locks.ts';
 import type { SqlitePendingWriter } from './sqlite-triggers.ts';
 import type { LockStore, NewRun, RunChange, RunRow, RunStore } from './store.ts';
@@ -9,6 +11,7 @@ import type { LockStore, NewRun, RunChange, RunRow, RunStore } from './store.ts'
 export function sqliteRuns(
   db: Database.Database,
   pending: SqlitePendingWriter,
+  events: SqliteEvents,
 ): RunStore & LockStore {
   const now = () => new Date().toISOString();
   const r = {
@@ -75,8 +78,9 @@ export function sqliteRuns(
       );
       for (const job of stage.jobs) r.insertJob.run(stageInfo.lastInsertRowid, job);
     }
-    const row = r.runById.get(info.lastInsertRowid) as Record<string, unknown>;
-    return runOf(row);
+    const created = runOf(r.runById.get(info.lastInsertRowid) as Record<string, unknown>);
+    events.record(createdRunEvents(created));
+    return created;
   });
   const patch = (
     table: 'runs' | 'stages' | 'jobs',
@@ -89,6 +93,8 @@ export function sqliteRuns(
 
   /** The writes of a change, inside the caller's transaction. */
   const write = (id: number, change: RunChange) => {
+    const before = r.runById.get(id) as Record<string, unknown> | undefined;
+    if (before) events.record(runChangeEvents(runOf(before), change));
     if (change.run) patch('runs', id, change.run);
     for (const stage of change.stages ?? []) patch('stages', stage.id, stage.patch);
     for (const job of change.jobs ?? []) patch('jobs', job.id, job.patch);

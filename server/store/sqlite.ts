@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { checkEvents } from '../events/derive.ts';
 import { MIGRATIONS } from './migrations.ts';
 import {
   samePackage,
@@ -14,6 +15,8 @@ import {
   toRevision,
 } from './rows.ts';
 import { applyTally, CHECK_RETENTION, nextCheckAfterRecord } from './rules.ts';
+import { sqliteEvents } from './sqlite-events.ts';
+import { sqliteNotifications } from './sqlite-notifications.ts';
 import { sqliteReads } from './sqlite-reads.ts';
 import { sqliteRuns } from './sqlite-runs.ts';
 import { sqliteTriggers } from './sqlite-triggers.ts';
@@ -95,6 +98,7 @@ export function openSqliteStore(file: string): Store {
       db.prepare(`INSERT INTO checks (fingerprint, started_at, duration_ms, outcome, new_revisions, error_code, error, decision, trigger, instance)
       VALUES (@fingerprint, @startedAt, @durationMs, @outcome, @newRevisions, @errorCode, @error, @decision, @trigger, @instance)`),
     checks: db.prepare('SELECT * FROM checks WHERE fingerprint = ? ORDER BY id DESC LIMIT ?'),
+    packageOf: db.prepare('SELECT repository, name FROM packages WHERE fingerprint = ?'),
     latestRevisions: db.prepare(
       'SELECT * FROM revisions WHERE id IN (SELECT MAX(id) FROM revisions GROUP BY fingerprint)',
     ),
@@ -172,10 +176,13 @@ export function openSqliteStore(file: string): Store {
         tally.removed();
       }
     }
+    if (plan.notifications) replaceNotifications(plan.notifications);
     return tally.result();
   });
 
   const { writer, ...triggers } = sqliteTriggers(db);
+  const events = sqliteEvents(db);
+  const { replace: replaceNotifications, ...notifications } = sqliteNotifications(db, events);
   const record = db.transaction((result: Parameters<Store['recordCheck']>[0]) => {
     const discoveredAt = now();
     const inserted: StoredRevision[] = [];
@@ -212,6 +219,14 @@ export function openSqliteStore(file: string): Store {
       newRevisions: json(inserted.map((r) => r.revision)),
     });
     q.trimChecks.run(result.fingerprint, result.fingerprint);
+    const material = one(q.packageOf, result.fingerprint);
+    events.record(
+      checkEvents(
+        material && { repository: String(material.repository), package: String(material.name) },
+        result.check,
+        inserted,
+      ),
+    );
     if (inserted.length === 0) return { inserted };
     const pending = writer.revisions(
       result.fingerprint,
@@ -270,7 +285,13 @@ export function openSqliteStore(file: string): Store {
       all(q.materials).flatMap((m) => all(q.checks, m.fingerprint, limit).map(toCheck)),
     setPipelinePaused: async (name, paused) => void a.paused.run(paused ? 1 : 0, name),
     setSchedulingError: async (name, error) => void a.schedulingError.run(error, name),
-    ...sqliteRuns(db, writer),
+    ...sqliteRuns(db, writer, events),
+    appendEvents: events.appendEvents,
+    eventsAfter: events.eventsAfter,
+    lastEventId: events.lastEventId,
+    pruneEvents: events.pruneEvents,
+    onEvents: events.onEvents,
+    ...notifications,
     ...triggers,
     ...sqliteReads(db),
     ...sqliteWork(db),

@@ -253,6 +253,56 @@ describe.each([sqlite, postgres])('server/store ($kind)', (backend) => {
     expect(after?.stages[0]?.jobs[0]?.status).toBe('scheduled');
   });
 
+  it('records events with their change, rolls them back with it, and reads them in order', async () => {
+    const store = await (await backend.database()).open();
+    const [fingerprint] = await withDueMaterials(store, 1);
+    await store.recordCheck(check(fingerprint as string));
+    const run = (await store.createRun(newRun('e1')))!;
+    const stage = run.stages[0]!;
+    await expect(
+      store.changeRun(run.id, {
+        stages: [{ id: stage.id, patch: { status: 'building' } }],
+        jobs: [{ id: stage.jobs[0]!.id, patch: { status: null as never } }],
+      }),
+    ).rejects.toThrow();
+    await store.changeRun(run.id, {
+      stages: [{ id: stage.id, patch: { status: 'building', startedAt: 'now' } }],
+    });
+    const events = await store.eventsAfter(0, 100);
+    expect(events.map((e) => e.type)).toEqual([
+      'material.checked',
+      'material.revision',
+      'run.created',
+      'stage.started',
+    ]);
+    expect(events[0]).toMatchObject({ material: { repository: 'internal', package: 'p0' } });
+    expect(events[3]).toMatchObject({ pipeline: 'build', counter: 1, stage: 'test' });
+    const ids = events.map((e) => Number(e.id));
+    expect(ids).toEqual([...ids].sort((x, y) => x - y));
+    expect(await store.lastEventId()).toBe(ids.at(-1));
+    expect(await store.eventsAfter(ids[1] as number, 1)).toEqual([events[2]]);
+    expect(await store.pruneEvents(new Date(0).toISOString(), 2)).toBe(2);
+    expect((await store.eventsAfter(0, 100)).map((e) => e.type)).toEqual([
+      'run.created',
+      'stage.started',
+    ]);
+  });
+
+  it("wakes every store's listeners on the database when events are committed", async () => {
+    const database = await backend.database();
+    const writer = await database.open();
+    // On SQLite one instance serves the database: its own store wakes; on PostgreSQL, every one.
+    const reader = backend.kind === 'postgres' ? await database.open() : writer;
+    let woken = 0;
+    const stop = reader.onEvents(() => woken++);
+    await new Promise((r) => setTimeout(r, 300));
+    const before = woken;
+    const [event] = await writer.appendEvents([{ type: 'agent.changed', agent: 'a1' }]);
+    await expect.poll(() => woken, { timeout: 5000 }).toBeGreaterThan(before);
+    expect(await reader.eventsAfter(Number(event?.id) - 1, 10)).toEqual([event]);
+    stop();
+  });
+
   it('gates a manual first stage unless the person who scheduled the run opened it', async () => {
     const store = await (await backend.database()).open();
     const gate = [{ name: 'production', approval: 'manual' as const, jobs: ['install'] }];

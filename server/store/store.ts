@@ -1,9 +1,12 @@
+import type { EventDraft, HoistEvent } from '../events/model.ts';
 import type {
   AuditEntry,
   CheckResult,
   CheckRow,
   ClaimedMaterial,
   ConfigurationPlan,
+  DeliveryAttempt,
+  DeliveryRow,
   InstanceInfo,
   InstanceRow,
   JobProcess,
@@ -11,6 +14,7 @@ import type {
   LockWaiter,
   MaterialRow,
   NewRun,
+  NotificationRow,
   PackageRow,
   PendingTrigger,
   PipelineLock,
@@ -22,6 +26,7 @@ import type {
   StoredRevision,
 } from './model.ts';
 
+export type { EventDraft, HoistEvent } from '../events/model.ts';
 export type * from './model.ts';
 
 /**
@@ -37,7 +42,9 @@ export interface Store
     WorkSharingStore,
     TriggerStore,
     AuditStore,
-    OverviewStore {
+    OverviewStore,
+    EventStore,
+    NotificationStore {
   /** `sqlite` serves one instance; `postgres` lets several share the work. */
   readonly kind: 'sqlite' | 'postgres';
   close(): Promise<void>;
@@ -292,3 +299,53 @@ export interface AuditStore {
 
 /** The store's work-sharing methods (instances, leases, settings). */
 export type StoreWorkSharing = WorkSharingStore;
+
+/**
+ * The event stream (see `events/model.ts`): events are written by the other methods in the
+ * transaction of their change, and read back here in id order.
+ */
+export interface EventStore {
+  /** Appends events that no other change carries (e.g. an agent's state), in one transaction. */
+  appendEvents(drafts: readonly EventDraft[]): Promise<HoistEvent[]>;
+  /** Events with an id above `after`, oldest first, at most `limit`. */
+  eventsAfter(after: number, limit: number): Promise<HoistEvent[]>;
+  /** The newest event's id (0 when there is none). */
+  lastEventId(): Promise<number>;
+  /** Deletes events older than `before` (ISO time) and beyond the newest `keep`; answers how many. */
+  pruneEvents(before: string, keep: number): Promise<number>;
+  /**
+   * Calls `listener` after events were committed: by this instance on SQLite, by any instance
+   * on PostgreSQL (`LISTEN`). Answers a function that removes it.
+   */
+  onEvents(listener: () => void): () => void;
+}
+
+/** Webhooks and their deliveries, shared by every instance. */
+export interface NotificationStore {
+  listNotifications(): Promise<NotificationRow[]>;
+  /**
+   * Records the deliveries of the events up to `through` (a delivery already recorded is kept as
+   * it is) and moves the cursor there, in one transaction; answers the new cursor.
+   */
+  enqueueDeliveries(
+    deliveries: readonly Pick<DeliveryRow, 'notification' | 'eventId' | 'eventType' | 'body'>[],
+    through: number,
+  ): Promise<number>;
+  /** The id of the last event turned into deliveries; `initial` (and stored) when none was yet. */
+  deliveryCursor(initial: number): Promise<number>;
+  /** Leases up to `limit` pending deliveries that are due and that nobody holds. */
+  claimDeliveries(
+    owner: string,
+    now: number,
+    leaseUntil: number,
+    limit: number,
+  ): Promise<DeliveryRow[]>;
+  /** Records an attempt and ends the lease, with the event that says so, in one transaction. */
+  finishDelivery(
+    id: number,
+    attempt: DeliveryAttempt,
+    event: EventDraft | undefined,
+  ): Promise<void>;
+  /** A webhook's deliveries, newest first. */
+  listDeliveries(notification: string, limit: number): Promise<DeliveryRow[]>;
+}

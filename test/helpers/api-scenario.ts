@@ -54,6 +54,8 @@ pipelines:
         jobs:
           - name: sleep
             tasks: [{ run: 'sleep 60' }]
+notifications:
+  - { name: hook, url: "http://127.0.0.1:9/hook", events: [run.created] }
 `;
   return { yaml, repoUrl };
 }
