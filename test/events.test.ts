@@ -148,11 +148,15 @@ pipelines:
       child.stderr.on('data', (d) => (out += d));
       return { child, out: () => out };
     };
-    const json = watch('--json', '--type', 'run.*', 'stage.started');
-    const lines = watch('--pipeline', 'build');
+    // Both start after the newest event so far, however long they take to connect.
+    const past = await subscribe(server.url, { query: 'since=0' });
+    await past.until((list) => list.some((e) => e.type === 'run.finished'));
+    await new Promise((r) => setTimeout(r, 300));
+    past.close();
+    const since = past.events.at(-1)?.id as string;
+    const json = watch('--json', '--type', 'run.*', 'stage.started', '--since', since);
+    const lines = watch('--pipeline', 'build', '--since', since);
     try {
-      // Both are connected once a keep-alive reached them; give them a moment to subscribe.
-      await new Promise((r) => setTimeout(r, 1500));
       await publish('1.1');
       await server.api('POST', '/api/materials/check', { repository: 'internal' });
       const printed = await eventually(async () => {
