@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { postgresAgents } from './postgres-agents.ts';
 import { POSTGRES_MIGRATIONS } from './migrations-postgres.ts';
 import { postgresConfiguration } from './postgres-config.ts';
 import { one, rows, transactions } from './postgres-query.ts';
@@ -193,6 +194,7 @@ export async function openPostgresStore(
     ...postgresReads(pool),
     ...postgresWork(pool, tx),
     ...postgresTriggers(pool, tx),
+    ...postgresAgents(pool, tx),
     addAudit: async (entry) =>
       void (await pool.query(
         'INSERT INTO audit (at, actor, action, target, outcome) VALUES ($1, $2, $3, $4, $5)',

@@ -14,6 +14,7 @@ import {
   toRevision,
 } from './rows.ts';
 import { applyTally, CHECK_RETENTION, nextCheckAfterRecord } from './rules.ts';
+import { sqliteAgents } from './sqlite-agents.ts';
 import { sqliteReads } from './sqlite-reads.ts';
 import { sqliteRuns } from './sqlite-runs.ts';
 import { sqliteTriggers } from './sqlite-triggers.ts';
@@ -274,6 +275,7 @@ export function openSqliteStore(file: string): Store {
     ...triggers,
     ...sqliteReads(db),
     ...sqliteWork(db),
+    ...sqliteAgents(db),
     addAudit: async (entry) => void a.addAudit.run(entry),
     listAudit: async (limit) => (a.audit.all(limit) as Record<string, unknown>[]).map(toAudit),
     close: async () => void db.close(),

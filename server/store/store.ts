@@ -21,7 +21,9 @@ import type {
   RunStatus,
   StoredRevision,
 } from './model.ts';
+import type { AgentStore } from './agent-model.ts';
 
+export type * from './agent-model.ts';
 export type * from './model.ts';
 
 /**
@@ -37,7 +39,8 @@ export interface Store
     WorkSharingStore,
     TriggerStore,
     AuditStore,
-    OverviewStore {
+    OverviewStore,
+    AgentStore {
   /** `sqlite` serves one instance; `postgres` lets several share the work. */
   readonly kind: 'sqlite' | 'postgres';
   close(): Promise<void>;
