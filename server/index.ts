@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import type { AgentRegistry } from './agents/registry.ts';
+import { createAgentParts } from './agents/setup.ts';
 import { createApp } from './api/app.ts';
 import { auditLog } from './api/audit.ts';
 import type { ServerContext } from './api/context.ts';
+import { agentRoutes } from './api/routes-agents.ts';
 import { configRoutes } from './api/routes-config.ts';
 import { materialRoutes } from './api/routes-materials.ts';
 import { runRoutes } from './api/routes-runs.ts';
@@ -33,6 +36,8 @@ export interface HoistServer {
   readonly engine: PipelineEngine;
   readonly runtime: PluginRuntime;
   readonly instance: Instance;
+  /** Registered agents (`onAgentChange` announces every change of one). */
+  readonly agents: AgentRegistry;
   /** Stops polling (running checks may finish for `graceMs`), then the HTTP server and store. */
   close(graceMs?: number): Promise<void>;
 }
@@ -73,6 +78,19 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
       { removed: state.dropped },
       `the configuration file removed what an earlier configuration had added (e.g. with hoist apply): ${state.dropped.join(', ')}`,
     );
+  const agents = await createAgentParts({
+    store,
+    box: state.box,
+    dataDir,
+    env,
+    logger: app.log,
+    metrics,
+    ...(options.localAgent ? { localAgent: options.localAgent } : {}),
+  });
+  app.log.info(
+    { source: agents.registrationKey.source, localAgent: agents.localMode },
+    `agents register with the key from ${agents.registrationKey.source}`,
+  );
   let engine: PipelineEngine | undefined;
   const instance = new Instance({
     store,
@@ -92,6 +110,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
     logger: app.log,
     dataDir,
     metrics,
+    agents: agents.dispatch,
   });
   const poller = new Poller({
     leases: instance,
@@ -128,7 +147,8 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
   await app.register(auditLog, { store });
   await app.register(materialRoutes, { ctx: context });
   await app.register(configRoutes, { ctx: context });
-  await app.register(runRoutes, { ctx: context, engine });
+  await app.register(runRoutes, { ctx: context, engine, agents: agents.dispatch });
+  await app.register(agentRoutes, agents);
   await app.register(webRoutes);
   const url = await listen(app, options);
   // Other instances fetch job logs from this URL: HOIST_ADVERTISE_URL when they reach it otherwise.
@@ -137,6 +157,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
     version: VERSION,
   });
   await engine.resume();
+  agents.dispatch.start();
   await poller.start();
   await timers.start();
   // Plugins installed or removed while the server runs are picked up without a restart.
@@ -169,10 +190,12 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
     engine,
     runtime,
     instance,
+    agents: agents.registry,
     close(graceMs = 10_000) {
       closing ??= (async () => {
         plugins.stop();
         timers.stop();
+        agents.dispatch.stop();
         await poller.stop(graceMs);
         await engine.stop();
         await instance.stop().catch((error) => app.log.error({ err: error }, 'retire failed'));

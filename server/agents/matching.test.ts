@@ -54,7 +54,9 @@ describe('waitingReason', () => {
     expect(waitingReason([], needs(['rpm']))).toBe(
       'no enabled agent can run this job: it needs resources rpm',
     );
-    expect(waitingReason([{ ...agent({ state: 'pending' }), ...seen }], needs(['rpm'], 'staging'))).toBe(
+    expect(
+      waitingReason([{ ...agent({ state: 'pending' }), ...seen }], needs(['rpm'], 'staging')),
+    ).toBe(
       'no enabled agent can run this job: it needs resources rpm in environment staging; a1 (pending) could once enabled',
     );
   });

@@ -10,7 +10,10 @@ import type { AgentRequirements, AgentRow } from '../store/store.ts';
 export type LocalAgentMode = 'on' | 'off' | 'auto';
 
 /** Whether `agent` may ever run a job with these requirements (idle or not). */
-export function canRun(agent: Pick<AgentRow, 'state' | 'resources' | 'environments'>, needs: AgentRequirements): boolean {
+export function canRun(
+  agent: Pick<AgentRow, 'state' | 'resources' | 'environments'>,
+  needs: AgentRequirements,
+): boolean {
   if (agent.state !== 'enabled') return false;
   if (!needs.resources.every((r) => agent.resources.includes(r))) return false;
   return needs.environment === null || agent.environments.includes(needs.environment);
@@ -52,7 +55,9 @@ export function waitingReason(
 ): string | undefined {
   const able = agents.filter((a) => canRun(a, needs));
   if (able.length === 0) {
-    const pending = agents.filter((a) => a.state !== 'enabled' && canRun({ ...a, state: 'enabled' }, needs));
+    const pending = agents.filter(
+      (a) => a.state !== 'enabled' && canRun({ ...a, state: 'enabled' }, needs),
+    );
     const hint =
       pending.length > 0
         ? `; ${pending.map((a) => `${a.hostname} (${a.state})`).join(', ')} could once enabled`

@@ -141,12 +141,21 @@ export interface AgentStore {
    * Records an attempt's end, once: a second report (a retry) changes nothing. Answers whether
    * the attempt is now ended (false when it is not this agent's).
    */
-  finishAgentJob(id: number, agentId: string | null, result: AgentJobResult, now: number): Promise<boolean>;
+  finishAgentJob(
+    id: number,
+    agentId: string | null,
+    result: AgentJobResult,
+    now: number,
+  ): Promise<boolean>;
   /** Asks for an attempt's cancel; a queued one ends cancelled at once. */
   cancelAgentJob(id: number, now: number): Promise<void>;
   /**
    * Attempts whose agent was silent since `silentSince` (epoch ms) end failed with `reason(agent)`;
    * answers them.
    */
-  expireAgentJobs(silentSince: number, now: number, reason: (agent: AgentRow | undefined) => string): Promise<AgentJobRow[]>;
+  expireAgentJobs(
+    silentSince: number,
+    now: number,
+    reason: (agent: AgentRow | undefined) => string,
+  ): Promise<AgentJobRow[]>;
 }

@@ -46,7 +46,8 @@ export function postgresAgents(pool: pg.Pool, tx: Transaction): AgentStore {
       (await rows(pool, 'SELECT * FROM agents ORDER BY registered_at, id')).map(toAgent),
     updateAgent: (id, patch) =>
       tx(async (c) => {
-        if (patch.state) await c.query('UPDATE agents SET state = $2 WHERE id = $1', [id, patch.state]);
+        if (patch.state)
+          await c.query('UPDATE agents SET state = $2 WHERE id = $1', [id, patch.state]);
         if (patch.environments)
           await c.query('UPDATE agents SET environments = $2 WHERE id = $1', [
             id,
@@ -151,9 +152,11 @@ export function postgresAgents(pool: pg.Pool, tx: Transaction): AgentStore {
       }),
     agentLog: async (id) =>
       (
-        await rows(pool, 'SELECT text FROM agent_log WHERE agent_job_id = $1 ORDER BY byte_offset', [
-          id,
-        ])
+        await rows(
+          pool,
+          'SELECT text FROM agent_log WHERE agent_job_id = $1 ORDER BY byte_offset',
+          [id],
+        )
       )
         .map((r) => String(r.text))
         .join(''),
@@ -173,7 +176,11 @@ export function postgresAgents(pool: pg.Pool, tx: Transaction): AgentStore {
         );
         await c.query(
           `UPDATE agent_jobs SET state = 'done', finished_at = $2, result = $3 WHERE id = $1 AND state = 'scheduled'`,
-          [id, now, JSON.stringify({ passed: false, exitCode: null, error: 'cancelled', cancelled: true })],
+          [
+            id,
+            now,
+            JSON.stringify({ passed: false, exitCode: null, error: 'cancelled', cancelled: true }),
+          ],
         );
       }),
     expireAgentJobs: (silentSince, now, reason) =>

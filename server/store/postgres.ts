@@ -1,6 +1,6 @@
 import pg from 'pg';
-import { postgresAgents } from './postgres-agents.ts';
 import { POSTGRES_MIGRATIONS } from './migrations-postgres.ts';
+import { postgresAgents } from './postgres-agents.ts';
 import { postgresConfiguration } from './postgres-config.ts';
 import { one, rows, transactions } from './postgres-query.ts';
 import { postgresReads } from './postgres-reads.ts';

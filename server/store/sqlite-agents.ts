@@ -13,7 +13,8 @@ export function sqliteAgents(db: Database.Database): AgentStore {
   const one = (stmt: Database.Statement, ...args: unknown[]) =>
     stmt.get(...args) as Row | undefined;
   const s = {
-    insert: db.prepare(`INSERT INTO agents (id, hostname, token_digest, state, resources, version, registered_at, heartbeat_at)
+    insert:
+      db.prepare(`INSERT INTO agents (id, hostname, token_digest, state, resources, version, registered_at, heartbeat_at)
       VALUES (@id, @hostname, @tokenDigest, @state, @resources, @version, @registeredAt, @now)`),
     byToken: db.prepare('SELECT * FROM agents WHERE token_digest = ?'),
     byId: db.prepare('SELECT * FROM agents WHERE id = ?'),
@@ -30,7 +31,8 @@ export function sqliteAgents(db: Database.Database): AgentStore {
     cancelled: db.prepare(
       "SELECT id FROM agent_jobs WHERE agent_id = ? AND state = 'running' AND cancel_requested = 1",
     ),
-    enqueue: db.prepare(`INSERT INTO agent_jobs (job_id, run_id, pipeline, counter, stage, job, resources, environment, spec, state, scheduled_at)
+    enqueue:
+      db.prepare(`INSERT INTO agent_jobs (job_id, run_id, pipeline, counter, stage, job, resources, environment, spec, state, scheduled_at)
       VALUES (@jobId, @runId, @pipeline, @counter, @stage, @job, @resources, @environment, @sealedSpec, 'scheduled', @scheduledAt)`),
     queued: db.prepare(
       "SELECT * FROM agent_jobs WHERE state = 'scheduled' AND cancel_requested = 0 ORDER BY id LIMIT ?",
@@ -51,7 +53,9 @@ export function sqliteAgents(db: Database.Database): AgentStore {
     log: db.prepare('SELECT text FROM agent_log WHERE agent_job_id = ? ORDER BY byte_offset'),
     finish: db.prepare(`UPDATE agent_jobs SET state = 'done', result = ?, finished_at = ?
       WHERE id = ? AND state <> 'done' AND (? IS NULL OR agent_id = ?)`),
-    cancel: db.prepare("UPDATE agent_jobs SET cancel_requested = 1 WHERE id = ? AND state <> 'done'"),
+    cancel: db.prepare(
+      "UPDATE agent_jobs SET cancel_requested = 1 WHERE id = ? AND state <> 'done'",
+    ),
     cancelQueued: db.prepare(`UPDATE agent_jobs SET state = 'done', finished_at = ?, result = ?
       WHERE id = ? AND state = 'scheduled'`),
     silent: db.prepare(
@@ -59,7 +63,11 @@ export function sqliteAgents(db: Database.Database): AgentStore {
     ),
   };
   const beat = db.transaction(
-    (id: string, now: number, seen: { resources: string[]; version: string; draining: boolean }) => {
+    (
+      id: string,
+      now: number,
+      seen: { resources: string[]; version: string; draining: boolean },
+    ) => {
       s.beat.run({
         id,
         now,
@@ -144,9 +152,7 @@ export function sqliteAgents(db: Database.Database): AgentStore {
     removeAgent: async (id) => s.remove.run(id).changes > 0,
     agentHeartbeat: async (id, now, seen) => beat(id, now, seen),
     enqueueAgentJob: async (job) =>
-      Number(
-        s.enqueue.run({ ...job, resources: JSON.stringify(job.resources) }).lastInsertRowid,
-      ),
+      Number(s.enqueue.run({ ...job, resources: JSON.stringify(job.resources) }).lastInsertRowid),
     claimAgentJob: async (agentId, now, fits) => claim(agentId, now, fits),
     getAgentJob: async (id) => {
       const row = one(s.job, id);

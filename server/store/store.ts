@@ -1,3 +1,4 @@
+import type { AgentStore } from './agent-model.ts';
 import type {
   AuditEntry,
   CheckResult,
@@ -21,7 +22,6 @@ import type {
   RunStatus,
   StoredRevision,
 } from './model.ts';
-import type { AgentStore } from './agent-model.ts';
 
 export type * from './agent-model.ts';
 export type * from './model.ts';

@@ -3,6 +3,8 @@
  * OpenAPI document shows them), and the CLI, the dashboard's types and the tests use the types
  * inferred from them. No fastify here: `cli/` may import this.
  */
+
+export * from './agents.ts';
 export * from './common.ts';
 export * from './config.ts';
 export * from './materials.ts';
