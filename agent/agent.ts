@@ -90,6 +90,15 @@ export class HoistAgent {
     return 0;
   }
 
+  /** The agent's id, as the server named it at registration. */
+  private id(): string {
+    try {
+      return readFileSync(join(this.options.dataDir, 'agent-id'), 'utf8').trim();
+    } catch {
+      return '';
+    }
+  }
+
   /** SIGTERM: no more work; the running job finishes and is reported first. */
   drain(): void {
     if (this.draining) return;
@@ -132,6 +141,7 @@ export class HoistAgent {
     if (!answer) throw new Error('the server answered the registration with no body');
     writeFileSync(file, `${answer.token}\n`, { mode: 0o600 });
     chmodSync(file, 0o600);
+    writeFileSync(join(this.options.dataDir, 'agent-id'), `${answer.id}\n`, { mode: 0o600 });
     this.options.say(
       `hoist agent: registered as ${answer.id} (${answer.state}${answer.state === 'pending' ? ': an admin enables it with hoist agents enable' : ''})`,
     );
@@ -184,6 +194,7 @@ export class HoistAgent {
       const outcome = await runJob(
         {
           ...work.spec,
+          env: { ...work.spec.env, HOIST_AGENT_ID: this.id(), HOIST_AGENT_HOSTNAME: hostname() },
           cwd: join(dataDir, 'work', work.pipeline, String(work.counter), work.stage, work.job),
           logFile,
           onSpawn: (pid) => {

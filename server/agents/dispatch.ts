@@ -51,6 +51,8 @@ export class AgentDispatch {
   private readonly events = new EventEmitter();
   private readonly secrets = new Map<number, (text: string) => string>();
   private timer: NodeJS.Timeout | undefined;
+  /** After a (re)start, agents get a whole timeout to come back before their jobs fail. */
+  private readonly startedAt = Date.now();
 
   constructor(private readonly options: DispatchOptions) {
     this.events.setMaxListeners(0);
@@ -220,8 +222,9 @@ export class AgentDispatch {
   /** Attempts whose agent fell silent end failed, with the reason; never run again. */
   async expire(): Promise<void> {
     const { store, timeoutMs, logger, registry } = this.options;
+    const now = Date.now();
+    if (now < this.startedAt + timeoutMs) return;
     try {
-      const now = Date.now();
       const ended = await store.expireAgentJobs(now - timeoutMs, now, (agent) =>
         agent
           ? `agent ${agent.hostname} (${agent.id}) sent no heartbeat for ${Math.round(timeoutMs / 1000)} s while running this job; it is not run again: re-run the stage`

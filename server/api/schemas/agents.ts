@@ -10,11 +10,9 @@ export const Agent = z
     id: z.string(),
     hostname: z.string(),
     state: AgentState,
-    status: z
-      .enum(['idle', 'building', 'draining', 'lost'])
-      .meta({
-        description: '`lost`: no heartbeat within the agent timeout (HOIST_AGENT_TIMEOUT).',
-      }),
+    status: z.enum(['idle', 'building', 'draining', 'lost']).meta({
+      description: '`lost`: no heartbeat within the agent timeout (HOIST_AGENT_TIMEOUT).',
+    }),
     resources: z.array(z.string()),
     environments: z.array(z.string()),
     version: z.string(),
