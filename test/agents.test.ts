@@ -286,7 +286,7 @@ ${pipeline('restart', { resources: ['restart'], run: 'echo started; sleep 5; ech
       env: SERVER_ENV,
       args: [...(netns ? ['--host', '0.0.0.0'] : []), '--port', port],
     });
-    const r = await settled('restart', counter, 30_000);
+    const r = await settled('restart', counter, 45_000);
     expect(r.status, await log('restart', counter)).toBe('passed');
     expect(await log('restart', counter)).toContain('real-result');
   }, 60_000);

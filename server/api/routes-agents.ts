@@ -154,7 +154,7 @@ export const agentRoutes: FastifyPluginAsync<AgentRouteOptions> = async (app, op
   api.post(
     '/api/agent/heartbeat',
     {
-      preHandler: agentAuth,
+      onRequest: agentAuth,
       schema: {
         ...protocol('agentHeartbeat', 'An agent is alive; answers the cancels for it'),
         body: AgentHeartbeat,
@@ -170,7 +170,7 @@ export const agentRoutes: FastifyPluginAsync<AgentRouteOptions> = async (app, op
   api.post(
     '/api/agent/work',
     {
-      preHandler: agentAuth,
+      onRequest: agentAuth,
       schema: {
         ...protocol('agentWork', 'Ask for one job (a long poll: 204 when none came)'),
         response: { 200: AgentWork, 204: NoContent, ...errorsOf(401) },
@@ -196,7 +196,7 @@ export const agentRoutes: FastifyPluginAsync<AgentRouteOptions> = async (app, op
   api.post(
     '/api/agent/jobs/:id/log',
     {
-      preHandler: agentAuth,
+      onRequest: agentAuth,
       schema: {
         ...protocol('agentLog', "Append a chunk of a job's log at its byte offset (idempotent)"),
         params: JobParams,
@@ -212,7 +212,7 @@ export const agentRoutes: FastifyPluginAsync<AgentRouteOptions> = async (app, op
   api.post(
     '/api/agent/jobs/:id/result',
     {
-      preHandler: agentAuth,
+      onRequest: agentAuth,
       schema: {
         ...protocol('agentResult', "Report a job's end (idempotent)"),
         params: JobParams,

@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { AgentLabel } from '../../config/schema.ts';
+
+/** A resource or environment name (as `AgentLabel` of the configuration). */
+const AgentLabel = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'may hold letters, digits, _, - and . (not first)');
 
 /** Agents and the work protocol (docs/agent-protocol.md); `agent/protocol.ts` has the same shapes. */
 
