@@ -95,7 +95,9 @@ pipelines:
       },
       ...(body ? { body: JSON.stringify(body) } : {}),
     });
-    return (await response.json()) as T;
+    const answer = (await response.json()) as T;
+    if (!response.ok) throw new Error(`${method} ${path}: ${JSON.stringify(answer)}`);
+    return answer;
   };
   const settled = async (name: string, counter: number): Promise<RunView> => {
     for (;;) {
@@ -104,7 +106,13 @@ pipelines:
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   };
-  // The 1,000 jobs are queued first, before any agent exists.
+  // The first check at start finds the package; then the 1,000 jobs are queued, before any agent exists.
+  for (let i = 0; ; i++) {
+    const materials = await api<{ latestRevision: unknown }[]>('GET', '/api/materials');
+    if (materials[0]?.latestRevision) break;
+    if (i > 200) throw new Error('the package was not found');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   const many = await api<{ counter: number }>('POST', '/api/pipelines/many/schedule', {});
   const running: { agent: HoistAgent; done: Promise<number> }[] = [];
   for (let i = 0; i < agents; i++) {

@@ -51,6 +51,9 @@ export class AgentDispatch {
   private readonly events = new EventEmitter();
   private readonly secrets = new Map<number, (text: string) => string>();
   private timer: NodeJS.Timeout | undefined;
+  private readonly waiting = new Set<number>();
+  private watching = false;
+  private stopped = false;
   /** After a (re)start, agents get a whole timeout to come back before their jobs fail. */
   private readonly startedAt = Date.now();
 
@@ -66,6 +69,7 @@ export class AgentDispatch {
   }
 
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
     this.events.emit('stop');
   }
@@ -111,28 +115,58 @@ export class AgentDispatch {
     signal: AbortSignal,
     stopping: () => boolean,
   ): Promise<RemoteOutcome | undefined> {
-    const pollMs = this.options.pollMs ?? 250;
     let cancelSent = false;
-    for (;;) {
-      if (signal.aborted && stopping()) return undefined;
-      if (signal.aborted && !cancelSent) {
-        cancelSent = true;
-        await this.options.store.cancelAgentJob(id, Date.now());
+    this.waiting.add(id);
+    this.watch();
+    try {
+      for (;;) {
+        if (signal.aborted && stopping()) return undefined;
+        if (signal.aborted && !cancelSent) {
+          cancelSent = true;
+          await this.options.store.cancelAgentJob(id, Date.now());
+        }
+        const row = await this.options.store.getAgentJob(id);
+        if (!row)
+          return {
+            passed: false,
+            exitCode: null,
+            error: 'the job left the agents’ queue',
+            cancelled: false,
+          };
+        if (row.state === 'done' && row.result) {
+          this.secrets.delete(id);
+          return { ...row.result, cancelled: Boolean(row.result.cancelled) || cancelSent };
+        }
+        // Woken by `watch` (or a report to this instance); the timer is only a safety net.
+        await this.nap(`done:${id}`, 20 * (this.options.pollMs ?? 250), signal);
       }
-      const row = await this.options.store.getAgentJob(id);
-      if (!row)
-        return {
-          passed: false,
-          exitCode: null,
-          error: 'the job left the agents’ queue',
-          cancelled: false,
-        };
-      if (row.state === 'done' && row.result) {
-        this.secrets.delete(id);
-        return { ...row.result, cancelled: Boolean(row.result.cancelled) || cancelSent };
-      }
-      await this.nap(`done:${id}`, pollMs, signal);
+    } finally {
+      this.waiting.delete(id);
     }
+  }
+
+  /**
+   * While jobs are awaited, one query every `pollMs` finds which of them ended (whichever
+   * instance got the news), however many there are.
+   */
+  private watch(): void {
+    if (this.watching) return;
+    this.watching = true;
+    const pollMs = this.options.pollMs ?? 250;
+    const tick = async () => {
+      try {
+        const open = new Set((await this.options.store.openAgentJobs()).map((j) => j.id));
+        for (const id of this.waiting) if (!open.has(id)) this.events.emit(`done:${id}`);
+      } catch (error) {
+        this.options.logger.warn({ err: error }, 'cannot read the jobs on agents; trying again');
+      }
+      if (this.waiting.size === 0 || this.stopped) {
+        this.watching = false;
+        return;
+      }
+      setTimeout(() => void tick(), pollMs).unref();
+    };
+    setTimeout(() => void tick(), pollMs).unref();
   }
 
   /**
