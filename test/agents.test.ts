@@ -200,7 +200,10 @@ ${pipeline('restart', { resources: ['restart'], run: 'echo started; sleep 5; ech
       for (let i = 0; i < 3; i++) scheduled.push([name, await schedule(name)]);
     for (const [name, counter] of scheduled) {
       const r = await settled(name, counter);
-      expect(r.status, `${name}/${counter}: ${await log(name, counter)}`).toBe('passed');
+      expect(
+        r.status,
+        `${name}/${counter}: ${r.stages[0]?.jobs[0]?.error} ${await log(name, counter)}`,
+      ).toBe('passed');
     }
     const where = async (name: string) =>
       new Set(

@@ -178,8 +178,10 @@ export const agentRoutes: FastifyPluginAsync<AgentRouteOptions> = async (app, op
     },
     async (req, reply) => {
       const closed = new AbortController();
-      req.raw.once('close', () => closed.abort());
-      reply.raw.once('close', () => closed.abort());
+      // The response closing before it was sent: the agent went away (a drain, a lost network).
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) closed.abort();
+      });
       const work = await dispatch.claim(agentOf(req), options.longPollMs, closed.signal);
       if (!work) return reply.code(204).send();
       if (closed.signal.aborted) {
