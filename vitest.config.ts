@@ -21,6 +21,8 @@ const POSTGRES_SUITES = [
   'test/cancel-cluster.test.ts',
   'test/metrics.test.ts',
   'test/apt-pipeline.test.ts',
+  'test/agents.test.ts',
+  'test/agents-cluster.test.ts',
 ];
 
 export default defineConfig({
@@ -53,6 +55,7 @@ export default defineConfig({
             'test/locking-cluster.test.ts',
             'test/timers.test.ts',
             'test/cancel-cluster.test.ts',
+            'test/agents-cluster.test.ts',
           ],
         },
       },
