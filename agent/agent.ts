@@ -56,6 +56,11 @@ export class HoistAgent {
     mkdirSync(this.options.dataDir, { recursive: true, mode: 0o700 });
     try {
       this.client.token = await this.token();
+      if (!this.client.token) {
+        await this.client.close();
+        this.options.say('hoist agent: stopped before it could register');
+        return 0;
+      }
       this.beatEvery();
       await this.reportUnfinished();
       while (!this.draining && !this.refused) {
@@ -138,6 +143,8 @@ export class HoistAgent {
         throw new Error(`the server refused the registration key: ${error.message}`);
       throw error;
     });
+    // Stopped (SIGTERM) while the server could not be reached: nothing registered.
+    if (!answer && this.draining) return '';
     if (!answer) throw new Error('the server answered the registration with no body');
     writeFileSync(file, `${answer.token}\n`, { mode: 0o600 });
     chmodSync(file, 0o600);

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { Agent } from '../server/api/schemas/index.ts';
 import { CLIENT_EXIT, ClientError, call, resolveClient, table } from './client.ts';
@@ -19,6 +20,16 @@ function labels(text: string | undefined, what: string): string[] {
     if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(label))
       throw new UsageError(`${what}: '${label}' may hold letters, digits, _, - and . (not first)`);
   return list;
+}
+
+function readKey(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    throw new UsageError(
+      `cannot read the registration key file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
+  }
 }
 
 /** `hoist agent` (run jobs for a server) and `hoist agents` (an admin's list and changes). */
@@ -48,15 +59,22 @@ export function registerAgentCommands(
         registrationKeyFile?: string;
       }) => {
         const { HoistAgent } = await import('../agent/agent.ts');
+        if (!/^https?:\/\/./.test(options.server))
+          throw new UsageError(`--server must be an http or https URL, got '${options.server}'`);
+        const data = dataDir() ?? process.env.HOIST_DATA ?? './hoist-agent';
         const key = options.registrationKeyFile
-          ? readFileSync(options.registrationKeyFile, 'utf8').trim()
+          ? readKey(options.registrationKeyFile)
           : process.env.HOIST_AGENT_REGISTRATION_KEY;
+        if (!key && !existsSync(join(data, 'agent-token')))
+          throw new UsageError(
+            `this agent is not registered yet (no ${join(data, 'agent-token')}): give the server's registration key with HOIST_AGENT_REGISTRATION_KEY or --registration-key-file`,
+          );
         const heartbeat = Number(process.env.HOIST_AGENT_HEARTBEAT ?? '5');
         const agent = new HoistAgent({
           server: options.server,
           ...(options.ca ? { caFile: options.ca } : {}),
           resources: labels(options.resources, '--resources'),
-          dataDir: dataDir() ?? process.env.HOIST_DATA ?? './hoist-agent',
+          dataDir: data,
           ...(key ? { registrationKey: key } : {}),
           version,
           heartbeatMs: Math.max(100, heartbeat * 1000),
