@@ -25,6 +25,8 @@ const POSTGRES_SUITES = [
   'test/events.test.ts',
   'test/webhooks.test.ts',
   'test/events-cluster.test.ts',
+  'test/agents.test.ts',
+  'test/agents-cluster.test.ts',
 ];
 
 export default defineConfig({
@@ -58,6 +60,7 @@ export default defineConfig({
             'test/timers.test.ts',
             'test/cancel-cluster.test.ts',
             'test/events-cluster.test.ts',
+            'test/agents-cluster.test.ts',
           ],
         },
       },

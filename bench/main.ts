@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createMemoryState, type MemoryState } from 'hoist';
 import { createPluginRuntime } from '../server/plugin-runtime.ts';
+import { agentsBench } from './agents.ts';
 import { apiLoad } from './api-bench.ts';
 import { aptBench } from './apt-bench.ts';
 import { execPluginCost } from './exec-plugins.ts';
@@ -35,7 +36,7 @@ const { values: args } = parseArgs({
     'api-pipelines': { type: 'string', default: '200' },
     'api-rounds': { type: 'string', default: '2' },
     'api-pause': { type: 'string', default: '0' },
-    only: { type: 'string', default: 'cold,memory,warm,apt,load,api,scheduling,scale,exec' },
+    only: { type: 'string', default: 'cold,memory,warm,apt,load,api,scheduling,scale,exec,agents' },
     'exec-materials': { type: 'string', default: '1000' },
     'exec-sample': { type: 'string', default: '200' },
     'apt-packages': { type: 'string', default: '60000' },
@@ -120,6 +121,7 @@ async function main(): Promise<void> {
   if (want('scale')) await scale(server.url);
   await server.close();
   if (want('scheduling')) await scheduling();
+  if (want('agents')) await agents();
   if (want('exec')) {
     const dir = join(CACHE, 'exec-plugins');
     mkdirSync(dir, { recursive: true });
@@ -127,7 +129,7 @@ async function main(): Promise<void> {
   }
   say();
   say(
-    'Made by `npm run bench` (`node dist/bench/main.js`); options: --packages, --runs, --dnf-runs, --sizes, --materials, --repositories, --load-seconds, --api-seconds, --api-clients, --api-pipelines, --api-rounds, --api-pause, --database, --instances, --scale-seconds, --scale-latencies, --exec-materials, --exec-sample, --apt-packages, --only (cold,memory,warm,apt,load,api,scheduling,scale,exec). The 10-minute soak is `npm run bench:soak`.',
+    'Made by `npm run bench` (`node dist/bench/main.js`); options: --packages, --runs, --dnf-runs, --sizes, --materials, --repositories, --load-seconds, --api-seconds, --api-clients, --api-pipelines, --api-rounds, --api-pause, --database, --instances, --scale-seconds, --scale-latencies, --exec-materials, --exec-sample, --apt-packages, --only (cold,memory,warm,apt,load,api,scheduling,scale,exec,agents). The 10-minute soak is `npm run bench:soak`.',
   );
 }
 
@@ -259,6 +261,19 @@ async function api(baseUrl: string): Promise<void> {
       `| ${r.path} | ${r.gzip ? 'gzip' : 'plain'} | ${(r.bytes / 1e3).toFixed(0)} kB | ${r.requests} | ${r.perSecond} | ${r.p50Ms} ms | ${r.p99Ms} ms | ${r.maxMs} ms | ${r.errors} (${r.timeouts}) | ${(report.loads[i] ?? 0).toFixed(1)} |`,
     );
   }
+}
+
+async function agents(): Promise<void> {
+  say();
+  say('## Agents: dispatch');
+  say();
+  const report = await agentsBench(20);
+  say(
+    `- stage start → its job running on an idle agent, ${report.agents} agents connected (${report.rounds} runs): p50 ${report.p50Ms} ms, p95 ${report.p95Ms} ms`,
+  );
+  say(
+    `- ${report.queued} queued jobs handed to ${report.agents} agents in ${report.dispatchSeconds.toFixed(1)} s (${report.perSecond} jobs/s, each a real \`true\` process on its agent)`,
+  );
 }
 
 async function scheduling(): Promise<void> {

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { bundledPlugins } from '../plugins/index.ts';
+import { registerAgentCommands } from './agent.ts';
 import { registerApply } from './apply.ts';
 import { registerCheck } from './check.ts';
 import { ClientError } from './client.ts';
@@ -34,7 +35,7 @@ const program = new Command('hoist')
       setFlagsFromString('--liftoff-only');
     // What the server and the plugin commands write into the data folder (the database, keys,
     // logs, work folders, plugins) is for the owner only.
-    if (['serve', 'demo', 'publish', 'install', 'remove'].includes(command.name()))
+    if (['serve', 'demo', 'publish', 'install', 'remove', 'agent'].includes(command.name()))
       process.umask(0o077);
   });
 
@@ -44,6 +45,7 @@ registerLockCommands(program);
 registerRunControlCommands(program);
 registerWatch(program);
 registerDemo(program, () => program.opts<{ data?: string }>().data);
+registerAgentCommands(program, () => program.opts<{ data?: string }>().data, pkg.version);
 
 program
   .command('serve')
@@ -65,42 +67,55 @@ program
     '--database <url>',
     'postgres://user:password@host:port/db to share the work with other instances (default: $HOIST_DATABASE_URL, else SQLite in the data folder)',
   )
-  .action(async (options: { host: string; port: string; config?: string; database?: string }) => {
-    const database = options.database ?? process.env.HOIST_DATABASE_URL;
-    if (database && !/^postgres(ql)?:\/\//.test(database)) {
-      throw new UsageError(
-        `--database must be a postgres:// URL, got '${database.split(':')[0]}:…' (leave it out for SQLite)`,
+  .option(
+    '--local-agent <mode>',
+    'whether the built-in local agent runs jobs: on, off, or auto (while no agent is enabled; default: $HOIST_LOCAL_AGENT or auto)',
+  )
+  .action(
+    async (options: {
+      host: string;
+      port: string;
+      config?: string;
+      database?: string;
+      localAgent?: string;
+    }) => {
+      const database = options.database ?? process.env.HOIST_DATABASE_URL;
+      if (database && !/^postgres(ql)?:\/\//.test(database)) {
+        throw new UsageError(
+          `--database must be a postgres:// URL, got '${database.split(':')[0]}:…' (leave it out for SQLite)`,
+        );
+      }
+      const port = Number(options.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) {
+        throw new UsageError(`--port must be a port number, got '${options.port}'`);
+      }
+      // Loaded on demand: `hoist check` should not pay for the server's start-up.
+      const { createServer } = await import('../server/index.ts');
+      const server = await createServer({
+        dataDir: dataDir(),
+        host: options.host,
+        port,
+        ...(options.config ? { configFile: options.config } : {}),
+        ...(database ? { database } : {}),
+        ...(options.localAgent ? { localAgent: options.localAgent } : {}),
+      }).catch((error: NodeJS.ErrnoException) => {
+        throw portInUse(error, port);
+      });
+      process.stderr.write(
+        `hoist: listening on ${server.url} (instance ${server.instance.id}, ${server.store.kind === 'postgres' ? 'PostgreSQL, shared' : 'SQLite'})\n`,
       );
-    }
-    const port = Number(options.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      throw new UsageError(`--port must be a port number, got '${options.port}'`);
-    }
-    // Loaded on demand: `hoist check` should not pay for the server's start-up.
-    const { createServer } = await import('../server/index.ts');
-    const server = await createServer({
-      dataDir: dataDir(),
-      host: options.host,
-      port,
-      ...(options.config ? { configFile: options.config } : {}),
-      ...(database ? { database } : {}),
-    }).catch((error: NodeJS.ErrnoException) => {
-      throw portInUse(error, port);
-    });
-    process.stderr.write(
-      `hoist: listening on ${server.url} (instance ${server.instance.id}, ${server.store.kind === 'postgres' ? 'PostgreSQL, shared' : 'SQLite'})\n`,
-    );
-    let stopping = false;
-    const stop = async (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      process.stderr.write(`hoist: ${signal}: stopping (running checks may finish)\n`);
-      await server.close();
-      process.exit(0);
-    };
-    process.on('SIGTERM', () => void stop('SIGTERM'));
-    process.on('SIGINT', () => void stop('SIGINT'));
-  });
+      let stopping = false;
+      const stop = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        process.stderr.write(`hoist: ${signal}: stopping (running checks may finish)\n`);
+        await server.close();
+        process.exit(0);
+      };
+      process.on('SIGTERM', () => void stop('SIGTERM'));
+      process.on('SIGINT', () => void stop('SIGINT'));
+    },
+  );
 
 registerApply(program);
 

@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import type { AgentRegistry } from './agents/registry.ts';
+import { createAgentParts } from './agents/setup.ts';
 import { createApp } from './api/app.ts';
 import { auditLog } from './api/audit.ts';
 import type { ServerContext } from './api/context.ts';
+import { agentRoutes } from './api/routes-agents.ts';
 import { boardRoutes } from './api/routes-board.ts';
 import { configRoutes } from './api/routes-config.ts';
 import { eventRoutes } from './api/routes-events.ts';
@@ -42,6 +45,8 @@ export interface HoistServer {
   readonly instance: Instance;
   /** The event stream; `publish` records an event no store change carries (`agent.changed`). */
   readonly events: EventBus;
+  /** Registered agents (`onAgentChange` announces every change of one). */
+  readonly agents: AgentRegistry;
   /** Stops polling (running checks may finish for `graceMs`), then the HTTP server and store. */
   close(graceMs?: number): Promise<void>;
 }
@@ -82,6 +87,19 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
       { removed: state.dropped },
       `the configuration file removed what an earlier configuration had added (e.g. with hoist apply): ${state.dropped.join(', ')}`,
     );
+  const agents = await createAgentParts({
+    store,
+    box: state.box,
+    dataDir,
+    env,
+    logger: app.log,
+    metrics,
+    ...(options.localAgent ? { localAgent: options.localAgent } : {}),
+  });
+  app.log.info(
+    { source: agents.registrationKey.source, localAgent: agents.localMode },
+    `agents register with the key from ${agents.registrationKey.source}`,
+  );
   let engine: PipelineEngine | undefined;
   const instance = new Instance({
     store,
@@ -101,6 +119,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
     logger: app.log,
     dataDir,
     metrics,
+    agents: agents.dispatch,
   });
   const poller = new Poller({
     leases: instance,
@@ -137,10 +156,22 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
   await app.register(auditLog, { store });
   await app.register(materialRoutes, { ctx: context });
   await app.register(configRoutes, { ctx: context });
-  await app.register(runRoutes, { ctx: context, engine });
+  await app.register(runRoutes, { ctx: context, engine, agents: agents.dispatch });
+  await app.register(agentRoutes, agents);
   await app.register(boardRoutes, { ctx: context, engine });
   const events = new EventBus({ store, logger: app.log });
   await events.start();
+  // Every change of an agent (registered, enabled or disabled, lost, draining, removed) is an event.
+  agents.registry.onAgentChange(({ kind, agent }) => {
+    events
+      .publish({
+        type: 'agent.changed',
+        agent: agent.id,
+        outcome: kind,
+        message: `agent ${agent.hostname} ${kind} (${agent.state})`,
+      })
+      .catch((error: unknown) => app.log.warn({ err: error }, 'cannot record an agent event'));
+  });
   await app.register(eventRoutes, { bus: events });
   await app.register(notificationRoutes, { store });
   const sender = createSender({
@@ -164,6 +195,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
     version: VERSION,
   });
   await engine.resume();
+  agents.dispatch.start();
   await poller.start();
   await timers.start();
   await notifier.start();
@@ -198,10 +230,12 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
     runtime,
     instance,
     events,
+    agents: agents.registry,
     close(graceMs = 10_000) {
       closing ??= (async () => {
         plugins.stop();
         timers.stop();
+        agents.dispatch.stop();
         await poller.stop(graceMs);
         await engine.stop();
         await instance.stop().catch((error) => app.log.error({ err: error }, 'retire failed'));

@@ -1,5 +1,6 @@
 import type { PluginCallHooks } from 'hoist';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { DispatchMetrics } from './agents/dispatch.ts';
 import type { HttpMetrics } from './api/app.ts';
 import { type GaugeInputs, gaugeValues } from './metrics-gauges.ts';
 import type { JobMetrics } from './pipelines/stage-runner.ts';
@@ -17,8 +18,15 @@ export interface ScrapeSources {
  * The server's Prometheus metrics: what the parts report as it happens (checks, jobs, plugin
  * calls, HTTP requests), and gauges read from the store and the poller at each scrape.
  */
-export interface ServerMetrics extends PollerMetrics, JobMetrics, PluginCallHooks, HttpMetrics {
+export interface ServerMetrics
+  extends PollerMetrics,
+    JobMetrics,
+    DispatchMetrics,
+    PluginCallHooks,
+    HttpMetrics {
   readonly registry: Registry;
+  /** Where the agents gauge is read from at each scrape: the number of agents by state. */
+  countAgents(read: () => Promise<Record<string, number>>): void;
   /** The exposition text, the gauges read first. */
   scrape(sources: ScrapeSources): Promise<string>;
 }
@@ -95,9 +103,18 @@ export function createMetrics(): ServerMetrics {
     requests,
     requestSeconds,
     gauges,
+    jobWait,
+    agents,
   } = families([registry]);
+  let readAgents: (() => Promise<Record<string, number>>) | undefined;
   return {
     registry,
+    countAgents(read) {
+      readAgents = read;
+    },
+    jobWaited(seconds) {
+      jobWait.observe(seconds);
+    },
     checkFinished({ repository, outcome, seconds, newRevisions }) {
       checks.inc({ repository, outcome });
       checkSeconds.observe({ outcome }, seconds);
@@ -124,6 +141,11 @@ export function createMetrics(): ServerMetrics {
         // Reset first: a pipeline or instance that went away leaves no stale series.
         gauge.reset();
         for (const sample of samples) gauge.set(sample.labels, sample.value);
+      }
+      if (readAgents) {
+        const counts = await readAgents();
+        agents.reset();
+        for (const [state, count] of Object.entries(counts)) agents.set({ state }, count);
       }
       return registry.metrics();
     },
@@ -190,7 +212,21 @@ function families(registers: Registry[]) {
       new Gauge({ name, help: spec.help, labelNames: spec.labelNames ?? [], registers }),
     ]),
   );
+  const jobWait = histogram(
+    'hoist_job_wait_seconds',
+    'Time jobs for agents waited from being queued (scheduled) to an agent taking them (running)',
+    [],
+    [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
+  );
+  const agents = new Gauge({
+    name: 'hoist_agents',
+    help: 'Registered agents by state (pending, disabled, idle, building, draining, lost)',
+    labelNames: ['state'],
+    registers,
+  });
   return {
+    jobWait,
+    agents,
     checks,
     checkSeconds,
     revisions,

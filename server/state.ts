@@ -44,6 +44,8 @@ export interface ServerOptions {
   /** Checks at once per repository host; default 4. */
   perHost?: number;
   env?: NodeJS.ProcessEnv;
+  /** Whether the built-in local agent runs jobs: on, off or auto; default `$HOIST_LOCAL_AGENT` or auto. */
+  localAgent?: string;
 }
 
 /**
@@ -132,13 +134,13 @@ export async function openState(
   };
   return {
     store,
+    box,
     catalog,
     runtime,
     tokens,
     instanceId,
     leaseMs,
     applyConfig,
-    box,
     dropped,
     plugins,
     onDatabaseError: (handler: (error: Error) => void) => {

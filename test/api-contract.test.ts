@@ -36,7 +36,10 @@ describe('the API contract: OpenAPI document, generated client, real server', ()
   let file: string;
 
   beforeAll(async () => {
-    server = await startServer({ config: writeConfig(contractConfig().yaml) });
+    server = await startServer({
+      config: writeConfig(contractConfig().yaml),
+      env: { HOIST_AGENT_LONG_POLL: '0.2' },
+    });
     const answer = await server.api<OpenAPIV3_1.Document>('GET', '/docs/json');
     expect(answer.status).toBe(200);
     document = answer.body;
@@ -106,7 +109,8 @@ describe('the API contract: OpenAPI document, generated client, real server', ()
   it('answers 401 with the error envelope on every route but health, without a token', async () => {
     for (const op of operations(document)) {
       const [method, path] = op.split(' ') as [string, string];
-      if (path === '/api/health') continue;
+      // Registration is open: the registration key in its body is its credential.
+      if (path === '/api/health' || path === '/api/agent/register') continue;
       const response = await fetch(server.url + samplePath(path), { method });
       expect(response.status, op).toBe(401);
       expect(schemas.ErrorBody.safeParse(await response.json()).success, op).toBe(true);
@@ -185,6 +189,7 @@ describe('the API contract: OpenAPI document, generated client, real server', ()
     await exerciseConfiguration({ admin, viewer, shape });
     await exerciseRuns({ operator, viewer, shape });
     await exerciseEvents({ admin, viewer, shape });
+    await exerciseAgents({ admin, viewer, shape }, client);
     expect([...called].sort()).toEqual(operations(document).sort());
   }, 120_000);
 });
@@ -196,6 +201,62 @@ interface Clients {
   operator?: Client;
   viewer: Client;
   shape: Shape;
+}
+
+async function exerciseAgents(
+  { admin, viewer, shape }: Clients & { admin: Client },
+  client: (token: string) => Client,
+) {
+  const key = shape(
+    schemas.RegistrationKey,
+    (await admin.GET('/api/agents/registration-key')).data,
+  ).key;
+  const refused = await viewer.POST('/api/agent/register', {
+    body: { key: 'not-the-key', hostname: 'h', resources: [], version: '1' },
+  });
+  expect(refused.response.status).toBe(401);
+  const registered = await viewer.POST('/api/agent/register', {
+    body: { key, hostname: 'builder-1', resources: ['rpm'], version: '1.0.0' },
+  });
+  const credentials = shape(schemas.AgentCredentials, registered.data);
+  expect(credentials.state).toBe('pending');
+  const agent = client(credentials.token);
+  const beat = await agent.POST('/api/agent/heartbeat', {
+    body: { resources: ['rpm'], version: '1.0.0', draining: false },
+  });
+  expect(shape(schemas.AgentHeartbeatAnswer, beat.data)).toEqual({ cancel: [], state: 'pending' });
+  const work = await agent.POST('/api/agent/work');
+  expect(work.response.status).toBe(204);
+  const log = await agent.POST('/api/agent/jobs/{id}/log', {
+    params: { path: { id: 999_999 } },
+    body: { offset: 0, text: 'x' },
+  });
+  expect(shape(schemas.ErrorBody, log.error).error.code).toBe('ERR_NOT_FOUND');
+  const result = await agent.POST('/api/agent/jobs/{id}/result', {
+    params: { path: { id: 999_999 } },
+    body: { passed: true, exitCode: 0, error: null, cancelled: false },
+  });
+  expect(result.response.status).toBe(404);
+  const listed = shape(schemas.Agent.array(), (await viewer.GET('/api/agents')).data);
+  expect(listed.map((a) => a.hostname)).toEqual(['builder-1']);
+  const one = await viewer.GET('/api/agents/{id}', { params: { path: { id: credentials.id } } });
+  expect(shape(schemas.Agent, one.data).status).toBe('idle');
+  const patched = await admin.PATCH('/api/agents/{id}', {
+    params: { path: { id: credentials.id } },
+    body: { state: 'enabled', environments: ['staging'] },
+  });
+  expect(shape(schemas.Agent, patched.data)).toMatchObject({
+    state: 'enabled',
+    environments: ['staging'],
+  });
+  const removed = await admin.DELETE('/api/agents/{id}', {
+    params: { path: { id: credentials.id } },
+  });
+  expect(removed.response.status).toBe(204);
+  const gone = await agent.POST('/api/agent/heartbeat', {
+    body: { resources: [], version: '1', draining: false },
+  });
+  expect(gone.response.status).toBe(401);
 }
 
 async function exerciseSystem({ admin, viewer, shape }: Clients & { admin: Client }) {

@@ -3,6 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { NotFoundError } from 'hoist';
 import { z } from 'zod';
+import type { AgentDispatch } from '../agents/dispatch.ts';
 import type { PipelineEngine } from '../pipelines/engine.ts';
 import type { ServerContext } from './context.ts';
 import { OPTIONAL_BODY } from './openapi.ts';
@@ -44,10 +45,11 @@ const ScheduleBody = z.strictObject({
 });
 
 /** Pipeline runs: schedule (optionally pinned), list, approve, cancel, pause, job logs. */
-export const runRoutes: FastifyPluginAsync<{ ctx: ServerContext; engine: PipelineEngine }> = async (
-  app,
-  { ctx, engine },
-) => {
+export const runRoutes: FastifyPluginAsync<{
+  ctx: ServerContext;
+  engine: PipelineEngine;
+  agents?: AgentDispatch;
+}> = async (app, { ctx, engine, agents }) => {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const actor = (req: { principal?: { name: string; role: string; groups: string[] } }) => ({
     name: req.principal?.name ?? 'unknown',
@@ -261,8 +263,10 @@ export const runRoutes: FastifyPluginAsync<{ ctx: ServerContext; engine: Pipelin
         engine.logPath(req.params.name, req.params.counter, req.params.stage, req.params.job),
         'utf8',
       ).catch(() => undefined);
+      // A job that ran on an agent has its log in the store, whichever instance took it in.
       const text =
         local ??
+        (await agents?.logOf(job.id)) ??
         (req.headers['x-hoist-forwarded']
           ? ''
           : await remoteLog(ctx, job.id, req.url, req.headers.authorization));

@@ -169,11 +169,19 @@ const shape = (expected: string) => ({
     issue.code === 'invalid_type' ? `must be ${expected}` : undefined,
 });
 
+/** An agent's resource or environment name: a label without commas or spaces. */
+export const AgentLabel = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(100, 'must be at most 100 characters')
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'may hold letters, digits, _, - and . (not first)');
+
 export const Job = z.strictObject(
   {
     name: Name,
     tasks: z.array(Task).min(1, 'a job needs at least one task'),
     timeout: JobTimeout.optional(),
+    resources: z.array(AgentLabel).optional(),
     variables: Variables.optional(),
     secureVariables: Variables.optional(),
   },
@@ -260,6 +268,8 @@ export const LockBehaviour = z.enum(['none', 'unlockWhenFinished', 'lockOnFailur
 export const PipelineConfig = z.strictObject({
   name: Name,
   lock: LockBehaviour.optional(),
+  /** Only agents in this environment run the pipeline's jobs. */
+  environment: AgentLabel.optional(),
   materials: z.array(Material).min(1, 'a pipeline needs at least one material'),
   stages: z.array(Stage).min(1, 'a pipeline needs at least one stage'),
   timer: Timer.optional(),

@@ -1,4 +1,5 @@
 import { ConflictError, NotFoundError, type PluginHost, type Revision } from 'hoist';
+import type { AgentDispatch } from '../agents/dispatch.ts';
 import type { Catalog, PolledPackage } from '../catalog/catalog.ts';
 import type { LeaseHolder } from '../cluster/lease-holder.ts';
 import type { Logger } from '../logger.ts';
@@ -37,6 +38,8 @@ export interface EngineOptions {
   leases: LeaseHolder;
   /** Told of every job's end. */
   metrics?: JobMetrics;
+  /** Jobs on agents. */
+  agents?: AgentDispatch;
 }
 
 /**
@@ -83,6 +86,7 @@ export class PipelineEngine {
       owner: () => leases.id,
       logger: options.logger,
       metrics: options.metrics,
+      agents: options.agents,
     });
   }
 
@@ -104,7 +108,9 @@ export class PipelineEngine {
       const run = await store.getRun(pipeline, counter);
       if (!run) continue;
       const strays = await stopStrays(run, logger);
-      await store.changeRun(run.id, transitions.takeOver(run, now(), strays));
+      // Jobs that agents hold go on there: the run waits for their ends instead of failing them.
+      const held = new Set((await this.options.agents?.held(run))?.keys() ?? []);
+      await store.changeRun(run.id, transitions.takeOver(run, now(), strays, held));
       logger.info({ pipeline, counter, instance: leases.id }, 'run taken over');
       this.kick(id, pipeline, counter);
     }
@@ -219,13 +225,15 @@ export class PipelineEngine {
   /** Runs as the API shows them: a run waiting for its pipeline's lock says so, and why. */
   async runViews(name: string, runs: RunRow[]): Promise<(RunRow & { waitingFor?: string })[]> {
     if (!runs.some((r) => r.status === 'building')) return runs;
-    const [behaviour, lock] = await Promise.all([
+    const [behaviour, lock, jobs] = await Promise.all([
       this.locks.behaviour(name),
       this.options.store.getLock(name),
+      this.options.agents?.waitingFor(runs.filter((r) => r.status === 'building')) ?? new Map(),
     ]);
     return runs.map((run) => {
       const reason = waitingFor(run, lock, behaviour);
-      return reason ? { ...run, waitingFor: reason } : run;
+      const viewed = jobs.size > 0 ? withJobReasons(run, jobs) : run;
+      return reason ? { ...viewed, waitingFor: reason } : viewed;
     });
   }
 
@@ -296,13 +304,17 @@ export class PipelineEngine {
       if (step.kind === 'done') return;
       if (step.kind === 'settle') return void (await this.locks.write(run, step.change));
       // With a lock held elsewhere the run waits: it is started again when the lock is free.
-      if (!(await this.locks.start(run, step.change))) return;
+      if (step.kind === 'run-stage' && !(await this.locks.start(run, step.change))) return;
       const controller = new AbortController();
       this.running.set(run.id, { controller, pipeline: name, counter });
       let passed: boolean | undefined;
       try {
-        const definition = await this.stageDefinition(name, step.stage.name);
-        passed = await this.stages.run(run, step.stage, definition, controller.signal);
+        if (step.kind === 'resume-stage') {
+          passed = await this.stages.resume(run, step.stage, controller.signal);
+        } else {
+          const definition = await this.stageDefinition(name, step.stage.name);
+          passed = await this.stages.run(run, step.stage, definition, controller.signal);
+        }
       } finally {
         this.running.delete(run.id);
       }
@@ -329,6 +341,20 @@ export class PipelineEngine {
       }
     }
   }
+}
+
+/** A run whose queued jobs say why they wait for an agent. */
+function withJobReasons(run: RunRow, reasons: ReadonlyMap<number, string>): RunRow {
+  return {
+    ...run,
+    stages: run.stages.map((s) => ({
+      ...s,
+      jobs: s.jobs.map((j) => {
+        const reason = reasons.get(j.id);
+        return reason ? { ...j, waitingFor: reason } : j;
+      }),
+    })),
+  };
 }
 
 function now(): string {

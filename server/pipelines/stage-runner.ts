@@ -8,6 +8,7 @@ import {
   STOPPING,
 } from '../../agent/job/runner.ts';
 import { processStart } from '../../agent/process-group.ts';
+import type { AgentDispatch, RemoteOutcome } from '../agents/dispatch.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import { MAX_DURATION_MS, parseDuration } from '../config/schema.ts';
 import type { Logger } from '../logger.ts';
@@ -38,6 +39,8 @@ export interface StageRunnerOptions {
   logger?: Logger;
   /** Told of every job's recorded end. */
   metrics?: JobMetrics;
+  /** Jobs on agents; without it every job runs here. */
+  agents?: AgentDispatch;
 }
 
 /** A job's recorded end, as the stage runner reports it. */
@@ -107,51 +110,142 @@ export class StageRunner {
     stage: StageRow,
     job: JobRow,
     definition: StageConfig | undefined,
-    environment: { env: Record<string, string>; secrets: string[]; pipeline?: VariableLevel },
+    environment: {
+      env: Record<string, string>;
+      secrets: string[];
+      pipeline?: VariableLevel & { environment?: string };
+    },
     signal: AbortSignal,
   ): Promise<boolean> {
-    const { store } = this.options;
     const spec = definition?.jobs.find((j) => j.name === job.name);
+    // Secure variables are opened only here, for the job's environment.
+    const variables = this.variables([environment.pipeline, definition, spec]);
+    const needs = {
+      resources: spec?.resources ?? [],
+      environment: environment.pipeline?.environment ?? null,
+    };
+    const { agents } = this.options;
+    if (spec && !('error' in variables) && agents && !(await agents.runsLocally(needs))) {
+      // Fetch tasks travel resolved (URL, checksum, size, credentials); the agent downloads.
+      const prepared = await prepareFetches(
+        spec.tasks,
+        run.cause.packages,
+        this.options.catalog,
+        this.timeoutOf(spec),
+      );
+      await prepared.http?.close();
+      const resolved = {
+        tasks: prepared.tasks,
+        env: { ...environment.env, ...variables.env, HOIST_JOB_NAME: job.name },
+        secrets: [...environment.secrets, ...variables.secrets, ...prepared.secrets],
+        timeoutMs: this.timeoutOf(spec),
+        cleanupTimeoutMs: this.cleanupTimeoutMs,
+      };
+      if (signal.aborted) return false;
+      const started = performance.now();
+      const queued = await agents.run({ run, stage, job, needs }, resolved, signal, () =>
+        stopping(signal),
+      );
+      return this.remoteEnd(run, job, await queued.outcome, signal, started);
+    }
     await this.acquire();
     try {
       if (signal.aborted) return false;
-      await store.changeRun(run.id, startJob(job, this.options.owner(), now()));
-      const started = performance.now();
-      // Each task's process group is recorded as it starts (in order, before the job's end), so
-      // that after a crash it can be found and stopped before the job is reported failed.
-      let recorded: Promise<unknown> = Promise.resolve();
-      const onSpawn = (pid: number) => {
-        const start = processStart(pid);
-        if (start === undefined) return;
-        const change = jobProcess(job, { pgid: pid, start, host: hostname() });
-        recorded = recorded.then(() => store.changeRun(run.id, change)).catch(() => {});
-      };
-      // Secure variables are opened only here, for the job's environment.
-      const variables = this.variables([environment.pipeline, definition, spec]);
-      const outcome =
-        spec && !('error' in variables)
-          ? await this.runTasks(run, stage, job, spec, environment, variables, onSpawn, signal)
-          : {
-              passed: false,
-              exitCode: null,
-              error:
-                'error' in variables
-                  ? variables.error
-                  : 'the job is no longer in the pipeline definition',
-            };
-      await recorded;
-      // Stopping: the job is left building; the next start takes the run over and fails it.
-      if (signal.aborted && signal.reason === STOPPING) return false;
-      await this.recordEnd(run, job, finishJob(job, outcome, signal.aborted, now()), signal);
-      this.options.metrics?.jobFinished({
-        pipeline: run.pipeline,
-        outcome: signal.aborted ? 'cancelled' : outcome.passed ? 'passed' : 'failed',
-        seconds: (performance.now() - started) / 1000,
-      });
-      return outcome.passed;
+      return await this.runHere(run, stage, job, spec, environment, variables, signal);
     } finally {
       this.release();
     }
+  }
+
+  /** A job's end on an agent recorded (none while stopping: the next start waits for it again). */
+  private async remoteEnd(
+    run: RunRow,
+    job: JobRow,
+    outcome: RemoteOutcome | undefined,
+    signal: AbortSignal,
+    started: number,
+  ): Promise<boolean> {
+    if (!outcome || stopping(signal)) return false;
+    const cancelled = signal.aborted || outcome.cancelled;
+    await this.recordEnd(run, job, finishJob(job, outcome, cancelled, now()), signal);
+    this.options.metrics?.jobFinished({
+      pipeline: run.pipeline,
+      outcome: cancelled ? 'cancelled' : outcome.passed ? 'passed' : 'failed',
+      seconds: (performance.now() - started) / 1000,
+    });
+    return outcome.passed && !cancelled;
+  }
+
+  /**
+   * A taken-over stage whose jobs agents hold: waits for their ends (jobs no agent holds failed
+   * with the take-over); answers whether all passed, or undefined when the signal aborted them.
+   */
+  async resume(run: RunRow, stage: StageRow, signal: AbortSignal): Promise<boolean | undefined> {
+    const { agents } = this.options;
+    const held = agents ? await agents.held(run) : new Map();
+    const results = await Promise.all(
+      stage.jobs.map(async (job) => {
+        if (job.status === 'passed') return true;
+        const attempt = held.get(job.id);
+        if (!agents || !attempt) return false;
+        const outcome = await agents.wait(attempt.id, signal, () => stopping(signal));
+        return this.remoteEnd(run, job, outcome, signal, performance.now());
+      }),
+    );
+    if (signal.aborted) return undefined;
+    return results.every(Boolean);
+  }
+
+  /** A job's time limit: its own, or the default. */
+  private timeoutOf(spec: { timeout?: string }): number {
+    return spec.timeout && spec.timeout !== 'never'
+      ? parseDuration(spec.timeout)
+      : (this.options.jobTimeoutMs ?? 3_600_000);
+  }
+
+  /** Runs a job here, as a child process of the server. */
+  private async runHere(
+    run: RunRow,
+    stage: StageRow,
+    job: JobRow,
+    spec: StageConfig['jobs'][number] | undefined,
+    environment: { env: Record<string, string>; secrets: string[] },
+    variables: ReturnType<StageRunner['variables']>,
+    signal: AbortSignal,
+  ): Promise<boolean> {
+    const { store } = this.options;
+    await store.changeRun(run.id, startJob(job, this.options.owner(), now()));
+    const started = performance.now();
+    // Each task's process group is recorded as it starts (in order, before the job's end), so
+    // that after a crash it can be found and stopped before the job is reported failed.
+    let recorded: Promise<unknown> = Promise.resolve();
+    const onSpawn = (pid: number) => {
+      const start = processStart(pid);
+      if (start === undefined) return;
+      const change = jobProcess(job, { pgid: pid, start, host: hostname() });
+      recorded = recorded.then(() => store.changeRun(run.id, change)).catch(() => {});
+    };
+    const outcome =
+      spec && !('error' in variables)
+        ? await this.runTasks(run, stage, job, spec, environment, variables, onSpawn, signal)
+        : {
+            passed: false,
+            exitCode: null,
+            error:
+              'error' in variables
+                ? variables.error
+                : 'the job is no longer in the pipeline definition',
+          };
+    await recorded;
+    // Stopping: the job is left building; the next start takes the run over and fails it.
+    if (stopping(signal)) return false;
+    await this.recordEnd(run, job, finishJob(job, outcome, signal.aborted, now()), signal);
+    this.options.metrics?.jobFinished({
+      pipeline: run.pipeline,
+      outcome: signal.aborted ? 'cancelled' : outcome.passed ? 'passed' : 'failed',
+      seconds: (performance.now() - started) / 1000,
+    });
+    return outcome.passed;
   }
 
   /**
@@ -168,10 +262,7 @@ export class StageRunner {
     onSpawn: (pid: number) => void,
     signal: AbortSignal,
   ): Promise<JobOutcome> {
-    const timeoutMs =
-      spec.timeout && spec.timeout !== 'never'
-        ? parseDuration(spec.timeout)
-        : (this.options.jobTimeoutMs ?? 3_600_000);
+    const timeoutMs = this.timeoutOf(spec);
     const prepared = await prepareFetches(
       spec.tasks,
       run.cause.packages,
@@ -231,7 +322,9 @@ export class StageRunner {
   }
 
   /** The pipeline's own variables (its stages' and jobs' come with the stage definition). */
-  private async pipelineVariables(name: string): Promise<VariableLevel | undefined> {
+  private async pipelineVariables(
+    name: string,
+  ): Promise<(VariableLevel & { environment?: string }) | undefined> {
     const row = await this.options.store.getPipeline(name);
     return row ? definitionOf(row) : undefined;
   }
@@ -313,6 +406,11 @@ export function cleanupTimeout(env: NodeJS.ProcessEnv): number {
       },
     ]);
   return Math.round(seconds * 1000);
+}
+
+/** Whether the signal aborted because the server stops (not a cancel). */
+function stopping(signal: AbortSignal): boolean {
+  return signal.aborted && signal.reason === STOPPING;
 }
 
 function now(): string {

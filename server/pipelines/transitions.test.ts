@@ -182,6 +182,15 @@ describe('server/pipelines/transitions', () => {
     });
   });
 
+  it('leaves the jobs agents hold, and their stage, building; the next step waits for them', () => {
+    const run = runOf('building', [['deploy', 'auto', 'building', ['building', 'building']]]);
+    const [held, local] = run.stages[0]!.jobs as [JobRow, JobRow];
+    const change = t.takeOver(run, NOW, new Map(), new Set([held.id]));
+    expect(change.stages).toEqual([]);
+    expect(change.jobs?.map((j) => j.id)).toEqual([local.id]);
+    expect(t.nextStep(run, NOW)).toEqual({ kind: 'resume-stage', stage: run.stages[0] });
+  });
+
   it('says what became of the processes of a taken-over job, and keeps those of another host', () => {
     const run = runOf('building', [['deploy', 'auto', 'building', ['building', 'building']]]);
     const [here, there] = run.stages[0]!.jobs as [JobRow, JobRow];

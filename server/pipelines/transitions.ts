@@ -162,20 +162,24 @@ export function strayReason(process: JobProcess | null, outcome: StrayOutcome | 
 
 /**
  * A run whose instance stopped: the jobs that were running failed with it (they are not run
- * again without a person deciding), so their stage failed. `strays` says, by job id, what
+ * again without a person deciding), so their stage failed; jobs that agents hold (`held`) are
+ * not failed, and their stage stays building (the run's next step waits for their ends). `strays` says, by job id, what
  * became of their processes (those of this host are stopped first); nothing else changes.
  */
 export function takeOver(
   run: RunRow,
   now: string,
   strays: ReadonlyMap<number, StrayOutcome> = new Map(),
+  held: ReadonlySet<number> = new Set(),
 ): RunChange {
   const building = run.stages.filter((s) => s.status === 'building');
+  // A stage with jobs that agents hold stays building: the run goes on waiting for their ends.
+  const failing = building.filter((s) => !s.jobs.some((j) => held.has(j.id)));
   return {
-    stages: building.map((s) => ({ id: s.id, patch: { status: 'failed', finishedAt: now } })),
+    stages: failing.map((s) => ({ id: s.id, patch: { status: 'failed', finishedAt: now } })),
     jobs: building.flatMap((s) =>
       s.jobs
-        .filter((j) => j.status === 'building' || j.status === 'scheduled')
+        .filter((j) => (j.status === 'building' || j.status === 'scheduled') && !held.has(j.id))
         .map((j) => {
           const outcome = strays.get(j.id);
           return {
@@ -216,7 +220,9 @@ export type Step =
   /** Write the change and stop: the run finished or waits for an approval. */
   | { kind: 'settle'; change: RunChange }
   /** Run this stage's jobs. */
-  | { kind: 'run-stage'; stage: StageRow; change: RunChange };
+  | { kind: 'run-stage'; stage: StageRow; change: RunChange }
+  /** A taken-over stage whose jobs agents hold: wait for their ends. */
+  | { kind: 'resume-stage'; stage: StageRow };
 
 /** The next step of a run, from its stored state. */
 export function nextStep(run: RunRow, now: string): Step {
@@ -241,6 +247,8 @@ export function nextStep(run: RunRow, now: string): Step {
       change: { stages: [{ id: stage.id, patch: { status: 'building', startedAt: now } }] },
     };
   }
+  // Only a take-over leaves a stage building (its jobs held by agents): wait for them.
+  if (stage.status === 'building') return { kind: 'resume-stage', stage };
   return { kind: 'done' };
 }
 

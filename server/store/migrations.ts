@@ -220,4 +220,47 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
   CREATE INDEX deliveries_of ON deliveries (notification, id);
   `,
+  `
+  CREATE TABLE agents (
+    id TEXT PRIMARY KEY,
+    hostname TEXT NOT NULL,
+    token_digest TEXT NOT NULL UNIQUE,
+    state TEXT NOT NULL,
+    resources TEXT NOT NULL,
+    environments TEXT NOT NULL DEFAULT '[]',
+    version TEXT NOT NULL,
+    registered_at TEXT NOT NULL,
+    heartbeat_at INTEGER,
+    draining INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE TABLE agent_jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id INTEGER NOT NULL,
+    run_id INTEGER NOT NULL,
+    pipeline TEXT NOT NULL,
+    counter INTEGER NOT NULL,
+    stage TEXT NOT NULL,
+    job TEXT NOT NULL,
+    resources TEXT NOT NULL,
+    environment TEXT,
+    spec TEXT NOT NULL,
+    state TEXT NOT NULL,
+    agent_id TEXT,
+    scheduled_at INTEGER NOT NULL,
+    started_at INTEGER,
+    finished_at INTEGER,
+    heartbeat_at INTEGER,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    result TEXT,
+    log_bytes INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX agent_jobs_open ON agent_jobs (state, id) WHERE state <> 'done';
+  CREATE INDEX agent_jobs_by_job ON agent_jobs (job_id, id);
+  CREATE TABLE agent_log (
+    agent_job_id INTEGER NOT NULL,
+    byte_offset INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    PRIMARY KEY (agent_job_id, byte_offset)
+  );
+  `,
 ];

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { checkEvents } from '../events/derive.ts';
 import { POSTGRES_MIGRATIONS } from './migrations-postgres.ts';
+import { postgresAgents } from './postgres-agents.ts';
 import { postgresConfiguration } from './postgres-config.ts';
 import { postgresEvents, recordEvents } from './postgres-events.ts';
 import { postgresNotifications } from './postgres-notifications.ts';
@@ -214,6 +215,7 @@ export async function openPostgresStore(
     ...postgresReads(pool),
     ...postgresWork(pool, tx),
     ...postgresTriggers(pool, tx),
+    ...postgresAgents(pool, tx),
     addAudit: async (entry) =>
       void (await pool.query(
         'INSERT INTO audit (at, actor, action, target, outcome) VALUES ($1, $2, $3, $4, $5)',

@@ -15,6 +15,7 @@ import {
   toRevision,
 } from './rows.ts';
 import { applyTally, CHECK_RETENTION, nextCheckAfterRecord } from './rules.ts';
+import { sqliteAgents } from './sqlite-agents.ts';
 import { sqliteEvents } from './sqlite-events.ts';
 import { sqliteNotifications } from './sqlite-notifications.ts';
 import { sqliteReads } from './sqlite-reads.ts';
@@ -295,6 +296,7 @@ export function openSqliteStore(file: string): Store {
     ...triggers,
     ...sqliteReads(db),
     ...sqliteWork(db),
+    ...sqliteAgents(db),
     addAudit: async (entry) => void a.addAudit.run(entry),
     listAudit: async (limit) => (a.audit.all(limit) as Record<string, unknown>[]).map(toAudit),
     close: async () => void db.close(),

@@ -743,3 +743,128 @@ describe('server/store schemas', () => {
     expect(pgColumns.sort()).toEqual(liteColumns);
   });
 });
+
+describe.each([sqlite, postgres])('server/store agents ($kind)', (backend) => {
+  const agent = (id: string, resources: string[] = ['rpm']) => ({
+    id,
+    hostname: `host-${id}`,
+    tokenDigest: `digest-${id}`,
+    state: 'pending' as const,
+    resources,
+    version: '1.0.0',
+    now: 1_000,
+  });
+  const queue = (
+    store: Store,
+    run: { id: number; stages: { jobs: JobRow[] }[] },
+    i: number,
+    resources = ['rpm'],
+  ) =>
+    store.enqueueAgentJob({
+      jobId: run.stages[0]?.jobs[i % 2]?.id as number,
+      runId: run.id,
+      pipeline: 'build',
+      counter: 1,
+      stage: 'test',
+      job: 'unit',
+      resources,
+      environment: null,
+      sealedSpec: 'v1:sealed',
+      scheduledAt: 2_000 + i,
+    });
+
+  it('registers agents, finds them by token digest, changes and removes them', async () => {
+    const store = await (await backend.database()).open();
+    const a = await store.registerAgent(agent('a'));
+    expect(a).toMatchObject({
+      state: 'pending',
+      resources: ['rpm'],
+      environments: [],
+      heartbeatAt: 1000,
+    });
+    expect((await store.agentByToken('digest-a'))?.id).toBe('a');
+    expect(await store.agentByToken('digest-x')).toBeUndefined();
+    const changed = await store.updateAgent('a', {
+      state: 'enabled',
+      environments: ['production'],
+    });
+    expect(changed).toMatchObject({ state: 'enabled', environments: ['production'] });
+    expect(await store.updateAgent('nobody', { state: 'enabled' })).toBeUndefined();
+    expect((await store.listAgents()).map((x) => x.id)).toEqual(['a']);
+    expect(await store.removeAgent('a')).toBe(true);
+    expect(await store.removeAgent('a')).toBe(false);
+    expect(await store.agentByToken('digest-a')).toBeUndefined();
+  });
+
+  it('gives each queued job to one agent only across instances, only where it fits, and marks it building', async () => {
+    const db = await backend.database();
+    const [s1, s2] = (await Promise.all([db.open(), db.open()])) as [Store, Store];
+    const run = (await s1.createRun(newRun('agents-1')))!;
+    for (const id of ['a', 'b', 'c', 'd']) await s1.registerAgent(agent(id));
+    const ids = [];
+    for (let i = 0; i < 12; i++) ids.push(await queue(s1, run, i));
+    const deb = await queue(s1, run, 12, ['deb']);
+    const claims = await Promise.all(
+      Array.from({ length: 16 }, (_, i) =>
+        (i % 2 ? s1 : s2).claimAgentJob(['a', 'b', 'c', 'd'][i % 4] as string, 5_000, (j) =>
+          j.resources.every((r) => r === 'rpm'),
+        ),
+      ),
+    );
+    const taken = claims.filter((c) => c !== undefined).map((c) => c.id);
+    expect(taken.sort((x, y) => x - y)).toEqual(ids);
+    expect((await s1.getAgentJob(deb))?.state).toBe('scheduled');
+    const first = await s2.getAgentJob(ids[0] as number);
+    expect(first).toMatchObject({ state: 'running', startedAt: 5000, heartbeatAt: 5000 });
+    const job = (await s2.getRun('build', run.counter))?.stages[0]?.jobs.find(
+      (j) => j.id === first?.jobId,
+    );
+    expect(job?.status).toBe('building');
+    expect((await s1.openAgentJobs()).length).toBe(13);
+    expect((await s1.latestAgentJobs([first?.jobId as number]))[0]?.id).toBe(deb);
+  });
+
+  it('appends log chunks once by offset, takes an end once and only from its agent, passes cancels on, fails silent agents’ jobs', async () => {
+    const store = await (await backend.database()).open();
+    const run = (await store.createRun(newRun('agents-2')))!;
+    await store.registerAgent(agent('a'));
+    await store.registerAgent(agent('b'));
+    const id = await queue(store, run, 0);
+    const claimed = await store.claimAgentJob('a', 3_000, () => true);
+    expect(claimed?.id).toBe(id);
+    expect(await store.appendAgentLog(id, 0, 'hello ', 6)).toBe(6);
+    expect(await store.appendAgentLog(id, 0, 'hello ', 6)).toBe(6);
+    expect(await store.appendAgentLog(id, 9, 'gap', 3)).toBe(6);
+    expect(await store.appendAgentLog(id, 6, 'wörld', 6)).toBe(12);
+    expect(await store.agentLog(id)).toBe('hello wörld');
+    await store.cancelAgentJob(id, 4_000);
+    const beat = await store.agentHeartbeat('a', 4_500, {
+      resources: ['rpm', 'x'],
+      version: '2',
+      draining: true,
+    });
+    expect(beat.cancel).toEqual([id]);
+    expect(beat.agent).toMatchObject({
+      resources: ['rpm', 'x'],
+      version: '2',
+      draining: true,
+      heartbeatAt: 4500,
+    });
+    const result = { passed: false, exitCode: null, error: 'cancelled', cancelled: true };
+    expect(await store.finishAgentJob(id, 'b', result, 5_000)).toBe(false);
+    expect(await store.finishAgentJob(id, 'a', result, 5_000)).toBe(true);
+    expect(await store.finishAgentJob(id, 'a', { ...result, error: 'again' }, 6_000)).toBe(true);
+    expect(await store.getAgentJob(id)).toMatchObject({ state: 'done', result, finishedAt: 5000 });
+    // A queued job cancelled ends at once; a silent agent's running job fails with the reason.
+    const queued = await queue(store, run, 1);
+    await store.cancelAgentJob(queued, 7_000);
+    expect((await store.getAgentJob(queued))?.result?.cancelled).toBe(true);
+    const silent = await queue(store, run, 2);
+    await store.claimAgentJob('b', 8_000, () => true);
+    expect(await store.expireAgentJobs(7_000, 9_000, () => 'lost')).toEqual([]);
+    const expired = await store.expireAgentJobs(8_500, 9_000, (a) => `lost ${a?.id}`);
+    expect(expired.map((e) => [e.id, e.result?.error])).toEqual([[silent, 'lost b']]);
+    expect((await store.getAgentJob(silent))?.state).toBe('done');
+    expect(await store.openAgentJobs()).toEqual([]);
+  });
+});

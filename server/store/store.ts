@@ -1,4 +1,5 @@
 import type { EventDraft, HoistEvent } from '../events/model.ts';
+import type { AgentStore } from './agent-model.ts';
 import type {
   AuditEntry,
   CheckResult,
@@ -27,6 +28,7 @@ import type {
 } from './model.ts';
 
 export type { EventDraft, HoistEvent } from '../events/model.ts';
+export type * from './agent-model.ts';
 export type * from './model.ts';
 
 /**
@@ -44,7 +46,8 @@ export interface Store
     AuditStore,
     OverviewStore,
     EventStore,
-    NotificationStore {
+    NotificationStore,
+    AgentStore {
   /** `sqlite` serves one instance; `postgres` lets several share the work. */
   readonly kind: 'sqlite' | 'postgres';
   close(): Promise<void>;

@@ -56,6 +56,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** `--database`; by default SQLite, or a database per data folder with HOIST_TEST_STORE=postgres. */
   database?: string;
+  /** More arguments of `hoist serve` (e.g. `--host 0.0.0.0`). */
+  args?: string[];
 }
 
 /**
@@ -74,6 +76,7 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
     '0',
     ...(options.config ? ['--config', options.config] : []),
     ...(database ? ['--database', database] : []),
+    ...(options.args ?? []),
   ];
   const child = spawn(process.execPath, args, {
     env: {

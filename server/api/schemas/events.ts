@@ -41,7 +41,7 @@ export const HoistEvent = z
       .meta({ description: 'The new revision, or the package revision a run carries.' }),
     outcome: z.string().optional().meta({
       description:
-        "`passed`, `failed`, `cancelled` (stages, jobs, runs); a check's outcome (`new`, `unchanged`, `nothing`, `error`); a delivery's status.",
+        "`passed`, `failed`, `cancelled` (stages, jobs, runs); a check's outcome (`new`, `unchanged`, `nothing`, `error`); a delivery's status; an agent's change (`registered`, `changed`, `removed`, `lost`, `draining`).",
     }),
     actor: z.string().optional().meta({ description: 'Who approved, or who triggered the run.' }),
     trigger: z.string().optional(),

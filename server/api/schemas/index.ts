@@ -4,6 +4,7 @@
  * inferred from them. No fastify here: `cli/` may import this.
  */
 
+export * from './agents.ts';
 export * from './board.ts';
 export * from './common.ts';
 export * from './config.ts';

@@ -29,6 +29,10 @@ export const Job = z
       .object({ pgid: z.number().int(), start: z.string(), host: z.string() })
       .nullable()
       .meta({ description: 'The process group of its running task, while it runs.' }),
+    waitingFor: z.string().optional().meta({
+      description:
+        'While it is queued for agents, why it waits: "no enabled agent can run this job: it needs resources rpm in environment production", or every able agent busy.',
+    }),
   })
   .meta({ id: 'Job' });
 export type Job = z.infer<typeof Job>;
