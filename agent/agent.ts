@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Attempts } from './attempts.ts';
 import { ServerClient, ServerUnavailableError, TokenRefusedError } from './client.ts';
+import { createHttpClient } from './http/http-client.ts';
 import { runJob } from './job/runner.ts';
 import { LogUploader } from './log-uploader.ts';
 import { processStart, stopProcessGroup } from './process-group.ts';
@@ -196,11 +197,16 @@ export class HoistAgent {
     const stream = setInterval(() => {
       streaming = streaming.then(() => uploader.push().catch(() => {}));
     }, 300);
+    // A job with fetch tasks downloads with a client of its own, bounded by the job's time limit.
+    const http = work.spec.tasks.some((task) => 'fetch' in task)
+      ? createHttpClient({ transferTimeoutMs: work.spec.timeoutMs })
+      : undefined;
     let result: ResultRequest;
     try {
       const outcome = await runJob(
         {
           ...work.spec,
+          ...(http ? { http } : {}),
           env: { ...work.spec.env, HOIST_AGENT_ID: this.id(), HOIST_AGENT_HOSTNAME: hostname() },
           cwd: join(dataDir, 'work', work.pipeline, String(work.counter), work.stage, work.job),
           logFile,
@@ -215,6 +221,7 @@ export class HoistAgent {
     } finally {
       clearInterval(stream);
       this.current = undefined;
+      await http?.close();
     }
     this.attempts.end(work.id, result);
     await streaming;

@@ -17,7 +17,7 @@ import { createPluginHost, createPluginRegistry } from 'hoist';
 import tar from 'tar-stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Material, Plugin } from '../server/api/schemas/index.ts';
-import { createHttpClient } from '../server/http/http-client.ts';
+import { createHttpClient } from '../agent/http/http-client.ts';
 import { loadExecPlugin } from '../server/plugins/exec-plugin.ts';
 import { runHoist } from './helpers/cli.ts';
 import { eventually, startServer, writeConfig } from './helpers/server-process.ts';

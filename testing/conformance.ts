@@ -13,7 +13,7 @@ import {
   revisionProblem,
   toGoCdProperties,
 } from 'hoist';
-import { createHttpClient } from '../server/http/http-client.ts';
+import { createHttpClient } from '../agent/http/http-client.ts';
 
 /** One sample configuration. */
 export interface ConformanceCase {

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createHttpClient } from '../../server/http/http-client.ts';
+import { createHttpClient } from '../http/http-client.ts';
 import type { FetchOrder } from './fetch-rules.ts';
 import { type JobSpec, runJob } from './runner.ts';
 

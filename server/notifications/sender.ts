@@ -1,7 +1,7 @@
 import { type LookupAddress, lookup } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
 import type { Dispatcher } from 'undici';
-import { Agent, request } from '../http/undici-parts.ts';
+import { Agent, request } from '../../agent/http/undici-parts.ts';
 import { forbiddenAddress } from './address.ts';
 
 /** What one post answered: the status, or why there was none. */

@@ -7,7 +7,7 @@ import type { RepositoryAccess } from '../../plugins/yum/fetch.ts';
 import { checkNamedUrl, localRoot, mayCarryCredentials } from '../../plugins/yum/trust.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { PipelineConfig } from '../config/schema.ts';
-import { createHttpClient, type HostHttpClient } from '../http/http-client.ts';
+import { createHttpClient, type HostHttpClient } from '../../agent/http/http-client.ts';
 
 /** A task of a job's definition. */
 type ConfigTask = PipelineConfig['stages'][number]['jobs'][number]['tasks'][number];

@@ -8,7 +8,7 @@ import {
   type RepositoryPlugin,
 } from 'hoist';
 import { bundledPlugins } from '../../plugins/index.ts';
-import { createHttpClient } from '../http/http-client.ts';
+import { createHttpClient } from '../../agent/http/http-client.ts';
 import {
   type CallMessage,
   type PluginSource,
