@@ -1,10 +1,11 @@
-import { HoistError, type PluginHost } from 'hoist';
+import { type Configuration, HoistError, type PluginHost } from 'hoist';
 import type { Catalog, PolledPackage } from '../catalog/catalog.ts';
 import { type LeaseHolder, localLeases } from '../cluster/lease-holder.ts';
 import type { Logger } from '../logger.ts';
 import type { Store } from '../store/store.ts';
 import { type CheckDeps, checkMaterial, type PollerMetrics } from './check.ts';
 import { type DueSource, type Entry, localDue, type PollerCore, SharedDue } from './due.ts';
+import { byDueTime } from './due-order.ts';
 import { hostKey } from './timing.ts';
 
 export type { PollerMetrics } from './check.ts';
@@ -53,6 +54,8 @@ export class Poller {
   private stopped = true;
   private readonly concurrency: number;
   private readonly perHost: number;
+  private readonly hosts = new WeakMap<Configuration, string>();
+  private wakeQueued = false;
   private readonly due: DueSource;
   private readonly deps: CheckDeps;
   private readonly catalog: Catalog;
@@ -185,17 +188,22 @@ export class Poller {
     if (this.stopped) return;
     clearTimeout(this.timer);
     const now = Date.now();
+    // One pass over the entries: those due now are taken in due order from a heap (a start-up
+    // round has thousands due at once), the rest only give the next wake-up.
     let next = Number.POSITIVE_INFINITY;
-    const due = [...this.entries.values()]
-      .filter((e) => !e.running && this.due.mayLaunch(e))
-      .sort((a, b) => a.dueAt - b.dueAt);
-    for (const entry of due) {
-      if (entry.dueAt > now) {
-        next = Math.min(next, entry.dueAt);
+    const due: Entry[] = [];
+    for (const entry of this.entries.values()) {
+      if (entry.running || !this.due.mayLaunch(entry)) continue;
+      if (entry.dueAt > now) next = Math.min(next, entry.dueAt);
+      else due.push(entry);
+    }
+    for (const entry of byDueTime(due)) {
+      if (this.running >= this.concurrency) {
+        // Woken again when a running check ends.
+        next = Number.POSITIVE_INFINITY;
         break;
       }
-      if (this.running >= this.concurrency) break;
-      const host = hostKey(entry.pkg.repositoryConfig);
+      const host = this.hostOf(entry);
       if ((this.runningByHost.get(host) ?? 0) >= this.perHost) continue;
       this.launch(entry, host);
     }
@@ -203,6 +211,27 @@ export class Poller {
       this.timer = setTimeout(() => this.wake(), Math.max(5, Math.min(next - now, 2 ** 31 - 1)));
       this.timer.unref();
     }
+  }
+
+  /** Per-host key of an entry's repository, parsed once per configuration (not at every wake). */
+  private hostOf(entry: Entry): string {
+    const config = entry.pkg.repositoryConfig;
+    let host = this.hosts.get(config);
+    if (host === undefined) {
+      host = hostKey(config);
+      this.hosts.set(config, host);
+    }
+    return host;
+  }
+
+  /** Checks that end in the same turn wake the poller once. */
+  private wakeSoon(): void {
+    if (this.wakeQueued) return;
+    this.wakeQueued = true;
+    setImmediate(() => {
+      this.wakeQueued = false;
+      this.wake();
+    });
   }
 
   private launch(entry: Entry, host: string): void {
@@ -229,7 +258,7 @@ export class Poller {
         this.runningByHost.set(host, (this.runningByHost.get(host) ?? 1) - 1);
         this.inFlight.delete(entry.pkg.fingerprint);
         this.due.checkEnded(entry, nextAt);
-        this.wake();
+        this.wakeSoon();
       });
     this.inFlight.set(entry.pkg.fingerprint, { promise, abort });
   }
