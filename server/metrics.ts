@@ -86,6 +86,7 @@ export function createMetrics(): ServerMetrics {
   const {
     checks,
     checkSeconds,
+    checkLateness,
     revisions,
     jobs,
     jobSeconds,
@@ -102,6 +103,9 @@ export function createMetrics(): ServerMetrics {
       checks.inc({ repository, outcome });
       checkSeconds.observe({ outcome }, seconds);
       if (newRevisions > 0) revisions.inc({ repository }, newRevisions);
+    },
+    checkStarted(seconds) {
+      checkLateness.observe(seconds);
     },
     jobFinished({ pipeline, outcome, seconds }) {
       jobs.inc({ pipeline, outcome });
@@ -145,6 +149,11 @@ function families(registers: Registry[]) {
     'hoist_material_check_duration_seconds',
     'Duration of material checks, by outcome',
     ['outcome'],
+  );
+  const checkLateness = histogram(
+    'hoist_material_check_lateness_seconds',
+    'How long after its due time each scheduled check started',
+    [],
   );
   const revisions = counter('hoist_new_revisions_total', 'New revisions stored, by repository', [
     'repository',
@@ -193,6 +202,7 @@ function families(registers: Registry[]) {
   return {
     checks,
     checkSeconds,
+    checkLateness,
     revisions,
     jobs,
     jobSeconds,

@@ -235,6 +235,8 @@ export class Poller {
   }
 
   private launch(entry: Entry, host: string): void {
+    if (entry.trigger === 'schedule')
+      this.deps.metrics?.checkStarted?.(Math.max(0, Date.now() - entry.dueAt) / 1000);
     entry.running = true;
     this.running++;
     this.runningByHost.set(host, (this.runningByHost.get(host) ?? 0) + 1);
