@@ -10,13 +10,15 @@ const CREDITS = 4;
 /**
  * The decoding thread, as a script (`eval`): it runs the same from the TypeScript sources and
  * from `dist/`. It decodes each input as it arrives into 1 MiB pieces, posted (transferred, not
- * copied) while it has credit; the reader gives one credit back per piece it takes.
+ * copied) while it has credit; the reader gives one credit back per piece it takes, with the
+ * piece's memory to decode into again.
  */
 const THREAD = `
 const { parentPort, workerData } = require('node:worker_threads');
 const binding = require(workerData.binding);
 const dctx = new binding.DCtx();
 const inputs = [];
+const free = [];
 let src = null, pending = 0, credits = workerData.credits, ended = false;
 function pump() {
   try {
@@ -32,7 +34,7 @@ function pump() {
         }
         src = inputs.shift();
       }
-      const out = new Uint8Array(workerData.piece);
+      const out = free.pop() || new Uint8Array(workerData.piece);
       const [left, produced, consumed] = dctx.decompressStream(out, src);
       pending = left;
       src = src.subarray(consumed);
@@ -51,7 +53,10 @@ function pump() {
 }
 parentPort.on('message', (m) => {
   if (m.input) inputs.push(new Uint8Array(m.input));
-  else if (m.credit) credits += m.credit;
+  else if (m.credit) {
+    credits += m.credit;
+    if (m.recycle) free.push(new Uint8Array(m.recycle));
+  }
   else if (m.end) ended = true;
   pump();
 });
@@ -70,7 +75,7 @@ export async function* zstdOnThread(source: AsyncIterable<Uint8Array>): AsyncIte
     eval: true,
     workerData: { binding, credits: CREDITS, piece: PIECE },
     // Decoding needs little heap: the pieces live outside it.
-    resourceLimits: { maxOldGenerationSizeMb: 64 },
+    resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 2 },
   });
   const queue: FromThread[] = [];
   let wake: (() => void) | undefined;
@@ -114,8 +119,13 @@ export async function* zstdOnThread(source: AsyncIterable<Uint8Array>): AsyncIte
       }
       if ('error' in m) throw new Error(m.error);
       if ('done' in m) break;
-      worker.postMessage({ credit: 1 });
-      yield new Uint8Array(m.piece, 0, m.length);
+      // The reader gets a copy in memory of this thread, and the piece goes back to be decoded
+      // into again: buffers that came over from the thread are not counted by this thread's
+      // garbage collector, and piled up (peak RSS 168 MiB at 100k packages against 102 inline).
+      const piece = Buffer.allocUnsafe(m.length);
+      piece.set(new Uint8Array(m.piece, 0, m.length));
+      worker.postMessage({ credit: 1, recycle: m.piece }, [m.piece]);
+      yield piece;
     }
     await feeding;
   } finally {
