@@ -319,13 +319,13 @@ async function load(baseUrl: string): Promise<void> {
     targets.add(
       `scale: memory (${scale})`,
       '< 300 MiB',
-      `$load.maxRssMibMiB`,
+      `${load.maxRssMib} MiB`,
       load.maxRssMib < 300,
     );
     targets.add(
       `scale: on schedule (${scale})`,
       'p95 lateness < 1 s',
-      `≤ $load.latenessP95Msms`,
+      `≤ ${load.latenessP95Ms} ms`,
       load.latenessP95Ms < 1000,
     );
     targets.add(
@@ -336,7 +336,7 @@ async function load(baseUrl: string): Promise<void> {
     );
     if (loadSeconds < 300)
       say(
-        `The issue asks for at least 5 minutes after the start-up round: \`npm run bench -- --only load --materials $load.materials--repositories $load.repositories--load-seconds 300\`.`,
+        `The issue asks for at least 5 minutes after the start-up round: \`npm run bench -- --only load --materials ${load.materials} --repositories ${load.repositories} --load-seconds 300\`.`,
       );
   }
 }

@@ -154,6 +154,7 @@ function families(registers: Registry[]) {
     'hoist_material_check_lateness_seconds',
     'How long after its due time each scheduled check started',
     [],
+    [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900],
   );
   const revisions = counter('hoist_new_revisions_total', 'New revisions stored, by repository', [
     'repository',
