@@ -192,6 +192,8 @@ export class Poller {
     // entry at each wake cost milliseconds per check at 10,000 materials.
     let next = Number.POSITIVE_INFINITY;
     for (let slots = this.concurrency - this.running; slots > 0; slots--) {
+      // Hosts at their limit in this pass (all materials on one host: one lookup each).
+      const full = new Set<string>();
       let best: Entry | undefined;
       let bestHost = '';
       for (const entry of this.entries.values()) {
@@ -202,7 +204,11 @@ export class Poller {
         }
         if (best && best.dueAt <= entry.dueAt) continue;
         const host = this.hostOf(entry);
-        if ((this.runningByHost.get(host) ?? 0) >= this.perHost) continue;
+        if (full.has(host)) continue;
+        if ((this.runningByHost.get(host) ?? 0) >= this.perHost) {
+          full.add(host);
+          continue;
+        }
         best = entry;
         bestHost = host;
       }
