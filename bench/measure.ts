@@ -1,11 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-/** Wall time (s) and peak RSS (KiB) of one command run. */
+/** Wall time (s), CPU time (s) and peak RSS (KiB) of one command run. */
 export interface Sample {
   seconds: number;
+  cpu?: number;
   maxRssKib: number | undefined;
   stdout: string;
+  stderr: string;
 }
 
 const TIME = '/usr/bin/time';
@@ -18,7 +20,10 @@ export function timeCommand(command: string): Promise<Sample> {
   const withTime = existsSync(TIME);
   const started = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
-    const child = spawn('sh', ['-c', withTime ? `${TIME} -f '@@ %e %M' ${command}` : command]);
+    const child = spawn('sh', [
+      '-c',
+      withTime ? `${TIME} -f '@@ %e %M %U %S' ${command}` : command,
+    ]);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -30,11 +35,13 @@ export function timeCommand(command: string): Promise<Sample> {
         return;
       }
       const line = stderr.split('\n').find((l) => l.startsWith('@@ '));
-      const [, wall, rss] = line?.split(' ') ?? [];
+      const [, wall, rss, user, system] = line?.split(' ') ?? [];
       resolve({
         seconds: wall ? Number(wall) : elapsed,
+        ...(user && system ? { cpu: Number(user) + Number(system) } : {}),
         maxRssKib: rss ? Number(rss) : undefined,
         stdout,
+        stderr,
       });
     });
   });
@@ -54,6 +61,10 @@ export interface Repeated {
   seconds: number;
   maxRssMib: number | undefined;
   outputs: string[];
+  /** Each run's stderr. */
+  errors: string[];
+  /** Each run's CPU time (user + system, s), when GNU time is there. */
+  cpuSeconds: number | undefined;
 }
 
 /**
@@ -85,10 +96,13 @@ export async function repeatTogether(
   }
   return samples.map((list) => {
     const rss = list.map((s) => s.maxRssKib).filter((r): r is number => r !== undefined);
+    const cpu = list.map((s) => s.cpu).filter((c): c is number => c !== undefined);
     return {
       seconds: median(list.map((s) => s.seconds)),
       maxRssMib: rss.length ? Math.max(...rss) / 1024 : undefined,
       outputs: list.map((s) => s.stdout),
+      errors: list.map((s) => s.stderr),
+      cpuSeconds: cpu.length ? median(cpu) : undefined,
     };
   });
 }

@@ -15,6 +15,16 @@ export interface LoadReport {
   rssMib: number;
   latencyP50Ms: number;
   latencyP95Ms: number;
+  /** From the server's listening to every material checked once (undefined: not within 5 min). */
+  startupSeconds: number | undefined;
+  /** Checks of the start-up round that failed (timeouts among them). */
+  startupFailures: number;
+  /** How late scheduled checks started, p95 (upper bound of its bucket). */
+  latenessP95Ms: number;
+  /** Largest RSS sampled during the window. */
+  maxRssMib: number;
+  /** CPU per check in the window. */
+  cpuMsPerCheck: number;
 }
 
 /**
@@ -40,28 +50,44 @@ export async function serverLoad(
       });
       return parseMetrics(await response.text());
     };
-    // Measure steady polling: start once the start-up round has checked every material.
+    // Measure steady polling: start once the start-up round has checked every material. The
+    // metrics are read every 2 s meanwhile (each read costs the server a scan of the materials).
     const materials = repositories * perRepository;
-    const deadline = Date.now() + 120_000;
+    const listening = Date.now();
+    const deadline = listening + 300_000;
     let before = await metrics();
     while (before.checks < materials && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 250));
+      await new Promise((r) => setTimeout(r, 2000));
       before = await metrics();
     }
-    await new Promise((r) => setTimeout(r, seconds * 1000));
+    const startupSeconds = before.checks >= materials ? (Date.now() - listening) / 1000 : undefined;
+    let maxRss = before.rss;
+    const end = Date.now() + seconds * 1000;
+    while (Date.now() < end) {
+      await new Promise((r) => setTimeout(r, Math.min(15_000, end - Date.now())));
+      if (Date.now() < end) maxRss = Math.max(maxRss, (await metrics()).rss);
+    }
     const after = await metrics();
+    maxRss = Math.max(maxRss, after.rss);
     const cpu = (after.cpu - before.cpu) / seconds;
     const buckets = diffBuckets(before.buckets, after.buckets);
+    const late = diffBuckets(before.lateness, after.lateness);
+    const checks = after.checks - before.checks;
     return {
       materials: repositories * perRepository,
       repositories,
       seconds,
-      checks: after.checks - before.checks,
+      checks,
       failures: after.errors - before.errors,
       cpuPercent: Math.round(cpu * 1000) / 10,
       rssMib: Math.round(after.rss / 1048576),
       latencyP50Ms: quantile(buckets, 0.5) * 1000,
       latencyP95Ms: quantile(buckets, 0.95) * 1000,
+      startupSeconds,
+      startupFailures: before.errors,
+      latenessP95Ms: quantile(late, 0.95) * 1000,
+      maxRssMib: Math.round(maxRss / 1048576),
+      cpuMsPerCheck: checks > 0 ? Math.round(((after.cpu - before.cpu) * 1e5) / checks) / 100 : 0,
     };
   } finally {
     server.stop();
@@ -75,6 +101,7 @@ interface Metrics {
   checks: number;
   errors: number;
   buckets: Map<number, number>;
+  lateness: Map<number, number>;
 }
 
 function parseMetrics(text: string): Metrics {
@@ -86,6 +113,13 @@ function parseMetrics(text: string): Metrics {
   )) {
     const le = match[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(match[1]);
     buckets.set(le, (buckets.get(le) ?? 0) + Number(match[2]));
+  }
+  const lateness = new Map<number, number>();
+  for (const match of text.matchAll(
+    /^hoist_material_check_lateness_seconds_bucket\{[^}]*le="([^"]+)"[^}]*\} (\d+)$/gm,
+  )) {
+    const le = match[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(match[1]);
+    lateness.set(le, (lateness.get(le) ?? 0) + Number(match[2]));
   }
   let checks = 0;
   let errors = 0;
@@ -99,6 +133,7 @@ function parseMetrics(text: string): Metrics {
     checks,
     errors,
     buckets,
+    lateness,
   };
 }
 

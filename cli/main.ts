@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError } from 'commander';
-import { bundledPlugins } from '../plugins/index.ts';
 import { registerAgentCommands } from './agent.ts';
 import { registerApply } from './apply.ts';
 import { registerCheck } from './check.ts';
@@ -13,7 +12,10 @@ import { EXIT, errorLine, exitCodeFor, UsageError } from './exit-codes.ts';
 import { registerLockCommands } from './locks.ts';
 import { registerOperatorCommands } from './operator.ts';
 import { registerRunControlCommands } from './run-control.ts';
+import { staticGraphLoaded } from './startup.ts';
 import { registerWatch } from './watch.ts';
+
+staticGraphLoaded();
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -135,6 +137,7 @@ plugins
   .action(async (options: { json?: boolean }) => {
     const { loadInstalledPlugins } = await import('../server/plugins/load.ts');
     const { status } = await loadInstalledPlugins(dataDir());
+    const { bundledPlugins } = await import('../plugins/index.ts');
     const rows = [
       ...bundledPlugins.map((p) => ({
         id: p.id,
@@ -176,11 +179,7 @@ plugins
   .argument('<source>', 'plugin tarball (.tgz) or folder')
   .action(async (source: string) => {
     const { installPlugin } = await import('../server/plugins/packages.ts');
-    const installed = await installPlugin(
-      source,
-      dataDir(),
-      bundledPlugins.map((p) => p.id),
-    );
+    const installed = await installPlugin(source, dataDir(), await bundledIds());
     process.stdout.write(
       `installed ${installed.id} ${installed.version} (${installed.exec ? 'exec' : 'javascript'}) into ${installed.dir}\n`,
     );
@@ -200,13 +199,15 @@ plugins
   .argument('<id>', 'plugin id')
   .action(async (id: string) => {
     const { removePlugin } = await import('../server/plugins/packages.ts');
-    await removePlugin(
-      id,
-      dataDir(),
-      bundledPlugins.map((p) => p.id),
-    );
+    await removePlugin(id, dataDir(), await bundledIds());
     process.stdout.write(`removed ${id}\n`);
   });
+
+/** The bundled plugins, loaded only by the commands that list them. */
+async function bundledIds(): Promise<string[]> {
+  const { bundledPlugins } = await import('../plugins/index.ts');
+  return bundledPlugins.map((p) => p.id);
+}
 
 function dataDir(): string {
   return program.opts<{ data?: string }>().data ?? process.env.HOIST_DATA ?? './hoist-data';

@@ -94,6 +94,7 @@ export function createMetrics(): ServerMetrics {
   const {
     checks,
     checkSeconds,
+    checkLateness,
     revisions,
     jobs,
     jobSeconds,
@@ -119,6 +120,9 @@ export function createMetrics(): ServerMetrics {
       checks.inc({ repository, outcome });
       checkSeconds.observe({ outcome }, seconds);
       if (newRevisions > 0) revisions.inc({ repository }, newRevisions);
+    },
+    checkStarted(seconds) {
+      checkLateness.observe(seconds);
     },
     jobFinished({ pipeline, outcome, seconds }) {
       jobs.inc({ pipeline, outcome });
@@ -167,6 +171,12 @@ function families(registers: Registry[]) {
     'hoist_material_check_duration_seconds',
     'Duration of material checks, by outcome',
     ['outcome'],
+  );
+  const checkLateness = histogram(
+    'hoist_material_check_lateness_seconds',
+    'How long after its due time each scheduled check started',
+    [],
+    [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900],
   );
   const revisions = counter('hoist_new_revisions_total', 'New revisions stored, by repository', [
     'repository',
@@ -229,6 +239,7 @@ function families(registers: Registry[]) {
     agents,
     checks,
     checkSeconds,
+    checkLateness,
     revisions,
     jobs,
     jobSeconds,

@@ -165,7 +165,14 @@ export async function streamRecord(
   }
   let openBytes = 0;
   try {
-    for await (const chunk of await decompress(source.iterate(), compression)) {
+    for await (const chunk of await decompress(
+      source.iterate(),
+      compression,
+      {},
+      {
+        ...(record.size ? { declaredBytes: record.size } : {}),
+      },
+    )) {
       openBytes += chunk.length;
       if (openBytes > openLimit) {
         throw new RepositoryMetadataError(

@@ -15,6 +15,8 @@ export interface FinishedCheck {
 /** Counters and timings the poller reports. */
 export interface PollerMetrics {
   checkFinished(check: FinishedCheck): void;
+  /** A scheduled check started `seconds` after it was due (0 when on time). */
+  checkStarted?(seconds: number): void;
 }
 
 /** What one check needs. */
