@@ -7,8 +7,8 @@ import {
   type PluginHost,
   type RepositoryPlugin,
 } from 'hoist';
-import { bundledPlugins } from '../plugins/index.ts';
 import { createHttpClient, type HostHttpClient } from '../agent/http/http-client.ts';
+import { bundledPlugins } from '../plugins/index.ts';
 import { isolatePlugin, workerSource } from './plugins/isolated-plugin.ts';
 import { createWorkerPool, type PoolStats, type WorkerPool } from './plugins/worker-pool.ts';
 

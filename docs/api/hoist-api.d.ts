@@ -802,16 +802,6 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        PipelineDefinitionInput: {
-            name: string;
-        } & {
-            [key: string]: unknown;
-        };
-        CheckRequestInput: {
-            repository: string;
-        } | {
-            url: string;
-        };
         AgentPatchInput: {
             /** @enum {string} */
             state?: "enabled" | "disabled";
@@ -843,6 +833,77 @@ export interface components {
             error: string | null;
             /** @default false */
             cancelled: boolean;
+        };
+        PipelineDefinitionInput: {
+            name: string;
+        } & {
+            [key: string]: unknown;
+        };
+        CheckRequestInput: {
+            repository: string;
+        } | {
+            url: string;
+        };
+        /** @enum {string} */
+        AgentState: "pending" | "enabled" | "disabled";
+        Agent: {
+            id: string;
+            hostname: string;
+            state: components["schemas"]["AgentState"];
+            /**
+             * @description `lost`: no heartbeat within the agent timeout (HOIST_AGENT_TIMEOUT).
+             * @enum {string}
+             */
+            status: "idle" | "building" | "draining" | "lost";
+            resources: string[];
+            environments: string[];
+            version: string;
+            registeredAt: string;
+            lastHeartbeat: string | null;
+            currentJob: {
+                id: number;
+                pipeline: string;
+                counter: number;
+                stage: string;
+                job: string;
+            } | null;
+        };
+        RegistrationKey: {
+            key: string;
+            source: string;
+        };
+        AgentCredentials: {
+            id: string;
+            token: string;
+            state: components["schemas"]["AgentState"];
+        };
+        AgentHeartbeatAnswer: {
+            cancel: number[];
+            state: components["schemas"]["AgentState"];
+        };
+        AgentWork: {
+            id: number;
+            pipeline: string;
+            counter: number;
+            stage: string;
+            job: string;
+            spec: {
+                tasks: {
+                    [key: string]: unknown;
+                }[];
+                env: {
+                    [key: string]: string;
+                };
+                secrets: string[];
+                timeoutMs: number;
+                cleanupTimeoutMs: number;
+            };
+        };
+        AgentLogAnswer: {
+            bytes: number;
+        };
+        AgentResultAnswer: {
+            recorded: boolean;
         };
         /**
          * @description Where it came from: the configuration file, or the API.
@@ -1233,67 +1294,6 @@ export interface components {
                 from: string;
                 to: string;
             }[];
-        };
-        /** @enum {string} */
-        AgentState: "pending" | "enabled" | "disabled";
-        Agent: {
-            id: string;
-            hostname: string;
-            state: components["schemas"]["AgentState"];
-            /**
-             * @description `lost`: no heartbeat within the agent timeout (HOIST_AGENT_TIMEOUT).
-             * @enum {string}
-             */
-            status: "idle" | "building" | "draining" | "lost";
-            resources: string[];
-            environments: string[];
-            version: string;
-            registeredAt: string;
-            lastHeartbeat: string | null;
-            currentJob: {
-                id: number;
-                pipeline: string;
-                counter: number;
-                stage: string;
-                job: string;
-            } | null;
-        };
-        RegistrationKey: {
-            key: string;
-            source: string;
-        };
-        AgentCredentials: {
-            id: string;
-            token: string;
-            state: components["schemas"]["AgentState"];
-        };
-        AgentHeartbeatAnswer: {
-            cancel: number[];
-            state: components["schemas"]["AgentState"];
-        };
-        AgentWork: {
-            id: number;
-            pipeline: string;
-            counter: number;
-            stage: string;
-            job: string;
-            spec: {
-                tasks: {
-                    [key: string]: unknown;
-                }[];
-                env: {
-                    [key: string]: string;
-                };
-                secrets: string[];
-                timeoutMs: number;
-                cleanupTimeoutMs: number;
-            };
-        };
-        AgentLogAnswer: {
-            bytes: number;
-        };
-        AgentResultAnswer: {
-            recorded: boolean;
         };
         /** @description One problem, with the path of its field (empty for the whole). */
         Issue: {

@@ -1,5 +1,6 @@
 import type { Configuration, HttpClient, Revision } from 'hoist';
 import { createMemoryState, silentLogger } from 'hoist';
+import { createHttpClient, type HostHttpClient } from '../../agent/http/http-client.ts';
 import { type FetchSpec, fetchDigest, landingPath } from '../../agent/job/fetch-rules.ts';
 import type { Task as RunnerTask } from '../../agent/job/runner.ts';
 import { repositoryAccess } from '../../plugins/yum/access.ts';
@@ -7,7 +8,6 @@ import type { RepositoryAccess } from '../../plugins/yum/fetch.ts';
 import { checkNamedUrl, localRoot, mayCarryCredentials } from '../../plugins/yum/trust.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { PipelineConfig } from '../config/schema.ts';
-import { createHttpClient, type HostHttpClient } from '../../agent/http/http-client.ts';
 
 /** A task of a job's definition. */
 type ConfigTask = PipelineConfig['stages'][number]['jobs'][number]['tasks'][number];

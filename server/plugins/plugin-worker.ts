@@ -7,8 +7,8 @@ import {
   PluginError,
   type RepositoryPlugin,
 } from 'hoist';
-import { bundledPlugins } from '../../plugins/index.ts';
 import { createHttpClient } from '../../agent/http/http-client.ts';
+import { bundledPlugins } from '../../plugins/index.ts';
 import {
   type CallMessage,
   type PluginSource,
