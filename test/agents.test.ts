@@ -1,6 +1,14 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Agent, Run } from '../server/api/schemas/index.ts';
 import { type AgentProcess, createNetns, type Netns, startAgent } from './helpers/agent-process.ts';
@@ -24,17 +32,18 @@ const SERVER_ENV = {
 /** A pipeline whose manual first stage runs only when scheduled, with one job. */
 function pipeline(
   name: string,
-  job: { resources?: string[]; run: string; onCancel?: string },
+  job: { resources?: string[]; run: string; onCancel?: string; fetch?: string },
   environment?: string,
 ): string {
   const needs = job.resources ? `, resources: [${job.resources.join(', ')}]` : '';
   const onCancel = job.onCancel ? `, onCancel: { run: ${JSON.stringify(job.onCancel)} }` : '';
+  const fetch = job.fetch ? `{ fetch: ${job.fetch}, to: pkg/ }, ` : '';
   return `  - name: ${name}
 ${environment ? `    environment: ${environment}\n` : ''}    materials: [{ package: internal/app }]
     stages:
       - name: s
         approval: manual
-        jobs: [{ name: j${needs}, tasks: [{ run: ${JSON.stringify(job.run)}${onCancel} }] }]
+        jobs: [{ name: j${needs}, tasks: [${fetch}{ run: ${JSON.stringify(job.run)}${onCancel} }] }]
 `;
 }
 
@@ -143,6 +152,7 @@ pipelines:
 ${pipeline('rpmjob', { resources: ['rpm', 'linux'], run: echo('rpmjob') })}
 ${pipeline('debjob', { resources: ['deb'], run: echo('debjob') })}
 ${pipeline('prod', { run: echo('prod') }, 'production')}
+${pipeline('fetched', { fetch: 'internal/app', run: 'echo "ran-on:$HOIST_AGENT_ID"; cat pkg/app-1.0-1.noarch.rpm' }, 'production')}
 ${pipeline('staging', { resources: ['rpm'], run: echo('staging') }, 'staging')}
 ${pipeline('anyrpm', { resources: ['rpm'], run: echo('anyrpm') })}
 ${pipeline('nomatch', { resources: ['gpu'], run: 'true' })}
@@ -217,6 +227,27 @@ ${pipeline('restart', { resources: ['restart'], run: 'echo started; sleep 5; ech
     // Each job ran once.
     expect(readFileSync(join(marks, 'prod'), 'utf8').trim().split('\n')).toHaveLength(3);
   }, 90_000);
+
+  it("fetches the run's package on the agent and verifies it there; other bytes under its name fail the job", async () => {
+    // The package's bytes: the handmade repository records sha256("app-1.0") as its checksum.
+    const rpm = join(repo, 'Packages', 'app-1.0-1.noarch.rpm');
+    mkdirSync(dirname(rpm), { recursive: true });
+    writeFileSync(rpm, 'app-1.0');
+    const good = await settled('fetched', await schedule('fetched'));
+    const goodLog = await log('fetched', good.counter);
+    expect(good.status, goodLog).toBe('passed');
+    expect(await ranOn('fetched', good.counter)).toBe(ids.b);
+    expect(goodLog).toMatch(
+      /fetch internal\/app: 7 bytes, sha256 \S+ OK: pkg\/app-1\.0-1\.noarch\.rpm/,
+    );
+    expect(goodLog).toContain('\napp-1.0');
+    writeFileSync(rpm, 'app-1.0 but not the one tested');
+    const bad = await settled('fetched', await schedule('fetched'));
+    const badLog = await log('fetched', bad.counter);
+    expect(bad.status).toBe('failed');
+    expect(badLog).toContain('is not the package the run recorded');
+    expect(badLog).not.toMatch(/^ran-on:/m);
+  }, 60_000);
 
   it('says of a job no agent can ever run that it waits for one, instead of queueing it silently', async () => {
     const counter = await schedule('nomatch');

@@ -13,7 +13,10 @@ export interface HandmadePackage {
   arch?: string;
 }
 
-/** primary.xml text for the packages. */
+/**
+ * primary.xml text for the packages. Each package's bytes are `<name>-<version>` (its checksum
+ * and size say so), which a test writes under its location when it fetches it.
+ */
 export function primaryXml(packages: HandmadePackage[]): string {
   const body = packages
     .map(
@@ -21,7 +24,7 @@ export function primaryXml(packages: HandmadePackage[]): string {
 <version epoch="${p.epoch ?? 0}" ver="${p.version}" rel="${p.release ?? '1'}"/>
 <checksum type="sha256" pkgid="YES">${createHash('sha256').update(`${p.name}-${p.version}`).digest('hex')}</checksum>
 <summary>${p.name}</summary><packager>tests</packager><url>https://example.com/${p.name}</url>
-<time file="1700000000" build="1700000000"/><size package="1" installed="1" archive="1"/>
+<time file="1700000000" build="1700000000"/><size package="${Buffer.byteLength(`${p.name}-${p.version}`)}" installed="1" archive="1"/>
 <location href="Packages/${p.name}-${p.version}-${p.release ?? '1'}.${p.arch ?? 'noarch'}.rpm"/>
 <format><rpm:sourcerpm>${p.name}-${p.version}-1.src.rpm</rpm:sourcerpm></format></package>`,
     )
