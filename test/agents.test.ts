@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Agent, Run } from '../server/api/schemas/index.ts';
 import { type AgentProcess, createNetns, type Netns, startAgent } from './helpers/agent-process.ts';
+import { launchChromium, signIn, subscribe, unexpectedErrors } from './helpers/browser.ts';
 import { runHoist } from './helpers/cli.ts';
 import { handmadeRepo } from './helpers/handmade-repo.ts';
 import {
@@ -202,6 +203,42 @@ ${pipeline('restart', { resources: ['restart'], run: 'echo started; sleep 5; ech
       (await server.api<{ key: string }>('GET', '/api/agents/registration-key')).body.key,
     ).toBe(KEY);
     expect(server.output()).not.toContain(KEY);
+  }, 60_000);
+
+  it('shows the agents on the dashboard, where an admin disables and enables one; each change is an event', async () => {
+    const events = await subscribe(server.url, ADMIN_TOKEN);
+    const browser = await launchChromium();
+    try {
+      const watched = await signIn(browser, `${server.url}/#/agents`, ADMIN_TOKEN);
+      const { page } = watched;
+      const row = (id: string) => page.locator('tr', { has: page.locator(`span[title="${id}"]`) });
+      await row(ids.b as string).waitFor();
+      expect(await row(ids.b as string).textContent()).toMatch(
+        /enabled\s*idle\s*deb, linux\s*production/,
+      );
+      expect(await row(ids.c as string).textContent()).toMatch(/enabled\s*idle\s*rpm\s*none/);
+      await row(ids.c as string)
+        .getByRole('button', { name: /^Disable agent/ })
+        .click();
+      await events.next(
+        (e) =>
+          e.type === 'agent.changed' && e.agent === ids.c && /disabled/.test(String(e.message)),
+      );
+      await row(ids.c as string)
+        .getByRole('button', { name: /^Enable agent/ })
+        .waitFor();
+      await row(ids.c as string)
+        .getByRole('button', { name: /^Enable agent/ })
+        .click();
+      await row(ids.c as string)
+        .getByRole('button', { name: /^Disable agent/ })
+        .waitFor();
+      expect((await listAgents()).find((a) => a.id === ids.c)?.state).toBe('enabled');
+      expect(unexpectedErrors([watched], true)).toEqual([]);
+    } finally {
+      await browser.close();
+      await events.close();
+    }
   }, 60_000);
 
   it('runs jobs only on agents with their resources and environment; production never on the staging agent', async () => {

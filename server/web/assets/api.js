@@ -30,7 +30,7 @@ export class Unauthenticated extends Error {}
 
 /**
  * One API call: JSON in and out (text for logs); an error answer as an Error with its message.
- * @param {'GET' | 'POST'} method
+ * @param {'GET' | 'POST' | 'PATCH'} method
  * @param {string} path
  * @param {unknown} [body]
  * @returns {Promise<any>}

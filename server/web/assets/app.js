@@ -5,6 +5,7 @@
 import { html, nothing, render } from 'lit-html';
 import { api, can, forgetToken, keepToken, session, token, Unauthenticated } from './api.js';
 import { liveEvents } from './events.js';
+import { agentsView } from './views/agents.js';
 import { boardView } from './views/board.js';
 import { jobView } from './views/job.js';
 import { materialsView } from './views/materials.js';
@@ -30,6 +31,7 @@ const VIEWS = {
   materials: materialsView,
   plugins: pluginsView,
   notifications: notificationsView,
+  agents: agentsView,
 };
 
 const main = /** @type {HTMLElement} */ (document.getElementById('main'));
