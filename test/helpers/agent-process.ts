@@ -88,8 +88,10 @@ export function createNetns(tag: string): Netns | { error: string } {
   const name = `hoist-${tag}`;
   const host = `vh${tag}`.slice(0, 15);
   const peer = `va${tag}`.slice(0, 15);
-  const octet = 10 + (process.pid % 200);
-  const hostAddress = `10.231.${octet}.1`;
+  // A /30 of its own for each test process (the pid picks it), so parallel suites never share one.
+  const block = `10.231.${(process.pid >> 6) & 255}`;
+  const base = (process.pid & 63) * 4;
+  const hostAddress = `${block}.${base + 1}`;
   const run = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
   const remove = () => {
     for (const args of [
@@ -110,7 +112,7 @@ export function createNetns(tag: string): Netns | { error: string } {
     run('link', 'set', peer, 'netns', name);
     run('addr', 'add', `${hostAddress}/30`, 'dev', host);
     run('link', 'set', host, 'up');
-    run('netns', 'exec', name, 'ip', 'addr', 'add', `10.231.${octet}.2/30`, 'dev', peer);
+    run('netns', 'exec', name, 'ip', 'addr', 'add', `${block}.${base + 2}/30`, 'dev', peer);
     run('netns', 'exec', name, 'ip', 'link', 'set', peer, 'up');
     run('netns', 'exec', name, 'ip', 'link', 'set', 'lo', 'up');
     return { name, hostAddress, remove };
