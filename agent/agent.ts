@@ -7,7 +7,13 @@ import { createHttpClient } from './http/http-client.ts';
 import { runJob } from './job/runner.ts';
 import { LogUploader } from './log-uploader.ts';
 import { processStart, stopProcessGroup } from './process-group.ts';
-import type { HeartbeatAnswer, RegisterAnswer, ResultRequest, WorkAnswer } from './protocol.ts';
+import type {
+  HeartbeatAnswer,
+  HeartbeatRequest,
+  RegisterAnswer,
+  ResultRequest,
+  WorkAnswer,
+} from './protocol.ts';
 
 /** Options of `hoist agent`. */
 export interface AgentOptions {
@@ -43,6 +49,8 @@ export class HoistAgent {
   private readonly attempts: Attempts;
   private draining = false;
   private current: Current | undefined;
+  /** Attempts that ended here and whose report the server does not have yet. */
+  private readonly reporting = new Set<number>();
   private readonly poll = new AbortController();
   private heartbeat: NodeJS.Timeout | undefined;
   private refused: string | undefined;
@@ -172,11 +180,14 @@ export class HoistAgent {
 
   /** One heartbeat; a cancel it brings stops the running job. */
   private async beat(): Promise<void> {
+    const held = [...this.reporting];
+    if (this.current) held.push(this.current.id);
     const answer = await this.client.post<HeartbeatAnswer>('/api/agent/heartbeat', {
       resources: this.options.resources,
       version: this.options.version,
       draining: this.draining,
-    });
+      jobs: held,
+    } satisfies HeartbeatRequest);
     const current = this.current;
     if (current && answer?.cancel.includes(current.id) && !current.controller.signal.aborted) {
       this.options.say(`hoist agent: job ${current.id} cancelled by the server`);
@@ -207,7 +218,15 @@ export class HoistAgent {
         {
           ...work.spec,
           ...(http ? { http } : {}),
-          env: { ...work.spec.env, HOIST_AGENT_ID: this.id(), HOIST_AGENT_HOSTNAME: hostname() },
+          env: {
+            // The agent's own PATH, HOME and LANG, unless the job's variables set them.
+            PATH: process.env.PATH ?? '/usr/bin:/bin',
+            HOME: process.env.HOME ?? '/',
+            LANG: process.env.LANG ?? 'C.UTF-8',
+            ...work.spec.env,
+            HOIST_AGENT_ID: this.id(),
+            HOIST_AGENT_HOSTNAME: hostname(),
+          },
           cwd: join(dataDir, 'work', work.pipeline, String(work.counter), work.stage, work.job),
           logFile,
           onSpawn: (pid) => {
@@ -233,6 +252,8 @@ export class HoistAgent {
 
   /** The rest of the log, then the result, retried until the server has them. */
   private async report(id: number, uploader: LogUploader, result: ResultRequest): Promise<void> {
+    // Held (named in heartbeats) until reported, so the server keeps waiting for it.
+    this.reporting.add(id);
     try {
       await this.retrying(() => uploader.push(true), true);
       await this.retrying(() => this.client.post(`/api/agent/jobs/${id}/result`, result), true);
@@ -243,6 +264,8 @@ export class HoistAgent {
       this.options.say(
         `hoist agent: job ${id}: the server refused its report: ${(error as Error).message}`,
       );
+    } finally {
+      this.reporting.delete(id);
     }
     this.attempts.forget(id);
   }

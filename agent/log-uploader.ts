@@ -1,6 +1,6 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type { ServerClient } from './client.ts';
-import type { LogAnswer } from './protocol.ts';
+import type { LogAnswer, LogChunk } from './protocol.ts';
 
 /** At most this much of the log per request. */
 const CHUNK_BYTES = 256 * 1024;
@@ -27,7 +27,8 @@ export class LogUploader {
       const answer = await this.client.post<LogAnswer>(`/api/agent/jobs/${this.id}/log`, {
         offset: this.sent,
         text: chunk.toString('utf8'),
-      });
+        bytes: chunk.length,
+      } satisfies LogChunk);
       const bytes = answer?.bytes ?? this.sent + chunk.length;
       // The server is the truth: behind (it lost nothing yet) or ahead (a retry was stored).
       if (bytes === this.sent) return;

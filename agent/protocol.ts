@@ -42,6 +42,8 @@ export interface HeartbeatRequest {
   resources: string[];
   version: string;
   draining: boolean;
+  /** The attempts it holds: running, or ended and not yet reported. */
+  jobs: number[];
 }
 
 /** Its answer: the attempts to cancel, and the agent's state. */
@@ -54,6 +56,8 @@ export interface HeartbeatAnswer {
 export interface LogChunk {
   offset: number;
   text: string;
+  /** The bytes of the log file `text` stands for. */
+  bytes: number;
 }
 
 /** Its answer: how many bytes of the log the server has (resume from there). */

@@ -245,6 +245,7 @@ ${pipeline('restart', { resources: ['restart'], run: 'echo started; sleep 5; ech
   }, 60_000);
 
   it('runs jobs only on agents with their resources and environment; production never on the staging agent', async () => {
+    const events = await subscribe(server.url, ADMIN_TOKEN);
     const scheduled: [string, number][] = [];
     for (const name of ['rpmjob', 'debjob', 'prod', 'staging', 'anyrpm'])
       for (let i = 0; i < 3; i++) scheduled.push([name, await schedule(name)]);
@@ -266,6 +267,16 @@ ${pipeline('restart', { resources: ['restart'], run: 'echo started; sleep 5; ech
     for (const id of await where('anyrpm')) expect([ids.a, ids.c]).toContain(id);
     // Each job ran once.
     expect(readFileSync(join(marks, 'prod'), 'utf8').trim().split('\n')).toHaveLength(3);
+    // A job an agent takes is an event (job.started, naming the agent), and so is its end.
+    const [name, counter] = scheduled[0] as [string, number];
+    const started = await events.next(
+      (e) => e.type === 'job.started' && e.pipeline === name && e.counter === counter,
+    );
+    expect(started.event).toMatchObject({ stage: 's', job: 'j', agent: ids.a });
+    await events.next(
+      (e) => e.type === 'job.finished' && e.pipeline === name && e.counter === counter,
+    );
+    await events.close();
   }, 90_000);
 
   it("fetches the run's package on the agent and verifies it there; other bytes under its name fail the job", async () => {

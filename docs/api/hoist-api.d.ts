@@ -822,10 +822,14 @@ export interface components {
             version: string;
             /** @default false */
             draining: boolean;
+            /** @description The attempts the agent holds (running, or ended and not yet reported). Only these stay alive; a running job the agent does not name fails once the agent timeout passes. Without it, every running job of the agent stays alive. */
+            jobs?: number[];
         };
         AgentLogChunkInput: {
             offset: number;
             text: string;
+            /** @description How many bytes of the agent's log file `text` stands for (default: its UTF-8 length); offsets count them, so that bytes that are not UTF-8 do not shift the next offset. */
+            bytes?: number;
         };
         AgentResultInput: {
             passed: boolean;
@@ -878,6 +882,7 @@ export interface components {
             state: components["schemas"]["AgentState"];
         };
         AgentHeartbeatAnswer: {
+            /** @description Held attempts to stop: their cancel was asked for, or they already ended on the server (failed while the agent was away). */
             cancel: number[];
             state: components["schemas"]["AgentState"];
         };

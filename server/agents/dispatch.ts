@@ -219,7 +219,7 @@ export class AgentDispatch {
   /** An agent's heartbeat: written with its jobs'; answers the cancels for it. */
   async heartbeat(
     agent: AgentRow,
-    seen: { resources: string[]; version: string; draining: boolean },
+    seen: { resources: string[]; version: string; draining: boolean; jobs?: number[] },
   ) {
     const beat = await this.options.store.agentHeartbeat(agent.id, Date.now(), seen);
     if (beat.agent && seen.draining && !agent.draining)
@@ -234,16 +234,22 @@ export class AgentDispatch {
   }
 
   /** A log chunk: masked again here (the agent masked it already), stored once. */
-  async log(row: AgentJobRow, offset: number, text: string): Promise<number> {
+  async log(row: AgentJobRow, offset: number, text: string, given?: number): Promise<number> {
     let mask = this.secrets.get(row.id);
     if (!mask) {
       const spec = JSON.parse(this.options.box.open(row.sealedSpec)) as ResolvedJob;
       mask = masker(spec.secrets);
       this.secrets.set(row.id, mask);
     }
-    // The offset counts the agent's bytes: stored text is masked, its length is the agent's.
-    const bytes = Buffer.byteLength(text);
-    return this.options.store.appendAgentLog(row.id, offset, mask(text), bytes);
+    // The offset counts the agent's bytes (bytes that are not UTF-8 arrive as U+FFFD, longer):
+    // stored text is masked, and a NUL, which PostgreSQL's text refuses, is stored as U+FFFD.
+    const bytes = given ?? Buffer.byteLength(text);
+    return this.options.store.appendAgentLog(
+      row.id,
+      offset,
+      mask(text).replaceAll('\u0000', '\uFFFD'),
+      bytes,
+    );
   }
 
   /** An attempt's end as its agent reports it (a second report changes nothing). */

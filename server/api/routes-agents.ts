@@ -208,7 +208,7 @@ export const agentRoutes: FastifyPluginAsync<AgentRouteOptions> = async (app, op
     },
     async (req) => {
       const row = await attempt(req, req.params.id);
-      return { bytes: await dispatch.log(row, req.body.offset, req.body.text) };
+      return { bytes: await dispatch.log(row, req.body.offset, req.body.text, req.body.bytes) };
     },
   );
   api.post(

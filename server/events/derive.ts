@@ -93,6 +93,27 @@ export function runChangeEvents(before: RunRow, change: RunChange): EventDraft[]
   return [...jobEnds, ...stageEnds, ...approvals, ...stageStarts, ...jobStarts, ...runEnd];
 }
 
+/** The start of a job an agent took (recorded with the claim that starts it). */
+export function agentJobStarted(job: {
+  pipeline: string;
+  counter: number;
+  stage: string;
+  job: string;
+  agentId: string | null;
+}): EventDraft[] {
+  const { pipeline, counter, stage } = job;
+  return [
+    {
+      type: 'job.started',
+      pipeline,
+      counter,
+      stage,
+      job: job.job,
+      ...(job.agentId ? { agent: job.agentId } : {}),
+    },
+  ];
+}
+
 function jobFinished(
   event: EventDraft extends infer E ? Omit<E, 'type'> : never,
   patch: { status?: JobStatus; exitCode?: number | null; error?: string | null },

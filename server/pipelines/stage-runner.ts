@@ -134,9 +134,11 @@ export class StageRunner {
         this.timeoutOf(spec),
       );
       await prepared.http?.close();
+      // PATH, HOME and LANG are the agent's own (unless the job's variables set them).
+      const { PATH: _path, HOME: _home, LANG: _lang, ...base } = environment.env;
       const resolved = {
         tasks: prepared.tasks,
-        env: { ...environment.env, ...variables.env, HOIST_JOB_NAME: job.name },
+        env: { ...base, ...variables.env, HOIST_JOB_NAME: job.name },
         secrets: [...environment.secrets, ...variables.secrets, ...prepared.secrets],
         timeoutMs: this.timeoutOf(spec),
         cleanupTimeoutMs: this.cleanupTimeoutMs,

@@ -107,12 +107,15 @@ export interface AgentStore {
   removeAgent(id: string): Promise<boolean>;
   /**
    * An agent is alive: its heartbeat, resources, version and draining flag are written, and the
-   * heartbeat of the jobs it runs; answers those whose cancel was asked for.
+   * heartbeat of the jobs it says it holds (`seen.jobs`; every running job of it when it says
+   * nothing), so that a job it took but does not hold (its answer was lost, it crashed before
+   * it began) is failed once the agent timeout passes. Answers those of its held jobs to stop:
+   * their cancel was asked for, or they already ended here (failed while the agent was away).
    */
   agentHeartbeat(
     id: string,
     now: number,
-    seen: { resources: string[]; version: string; draining: boolean },
+    seen: { resources: string[]; version: string; draining: boolean; jobs?: number[] },
   ): Promise<AgentBeat>;
   /** Queues one attempt of a job for agents; answers its id. */
   enqueueAgentJob(job: NewAgentJob): Promise<number>;

@@ -1,6 +1,8 @@
 import type pg from 'pg';
+import { agentJobStarted } from '../events/derive.ts';
 import type { AgentStore } from './agent-model.ts';
 import { toAgent, toAgentJob } from './agent-rows.ts';
+import { recordEvents } from './postgres-events.ts';
 import { one, rows, type Transaction } from './postgres-query.ts';
 
 /** How many queued jobs an agent asking for work is matched against at a time. */
@@ -63,14 +65,19 @@ export function postgresAgents(pool: pg.Pool, tx: Transaction): AgentStore {
           'UPDATE agents SET heartbeat_at = $2, resources = $3, version = $4, draining = $5 WHERE id = $1',
           [id, now, JSON.stringify(seen.resources), seen.version, seen.draining ? 1 : 0],
         );
+        const held = seen.jobs;
         await c.query(
-          "UPDATE agent_jobs SET heartbeat_at = $2 WHERE agent_id = $1 AND state = 'running'",
-          [id, now],
+          held
+            ? "UPDATE agent_jobs SET heartbeat_at = $2 WHERE agent_id = $1 AND state = 'running' AND id = ANY($3::bigint[])"
+            : "UPDATE agent_jobs SET heartbeat_at = $2 WHERE agent_id = $1 AND state = 'running'",
+          held ? [id, now, held] : [id, now],
         );
         const cancel = await rows(
           c,
-          "SELECT id FROM agent_jobs WHERE agent_id = $1 AND state = 'running' AND cancel_requested = 1",
-          [id],
+          held
+            ? "SELECT id FROM agent_jobs WHERE agent_id = $1 AND id = ANY($2::bigint[]) AND (state = 'done' OR cancel_requested = 1)"
+            : "SELECT id FROM agent_jobs WHERE agent_id = $1 AND state = 'running' AND cancel_requested = 1",
+          held ? [id, held] : [id],
         );
         return { agent: await agentById(c, id), cancel: cancel.map((r) => Number(r.id)) };
       }),
@@ -111,11 +118,14 @@ export function postgresAgents(pool: pg.Pool, tx: Transaction): AgentStore {
             [candidate.id, agentId, now],
           );
           if (!row) return undefined;
-          await c.query(
+          const started = await c.query(
             "UPDATE jobs SET status = 'building', started_at = $2, instance = NULL WHERE id = $1 AND status = 'scheduled'",
             [candidate.jobId, new Date(now).toISOString()],
           );
-          return toAgentJob(row);
+          const job = toAgentJob(row);
+          // Its event last: recording events ends the transaction's writes (see recordEvents).
+          if ((started.rowCount ?? 0) > 0) await recordEvents(c, agentJobStarted(job));
+          return job;
         });
         if (taken) return taken;
       }

@@ -1,6 +1,8 @@
 import type Database from 'better-sqlite3';
+import { agentJobStarted } from '../events/derive.ts';
 import type { AgentJobRow, AgentStore } from './agent-model.ts';
 import { toAgent, toAgentJob } from './agent-rows.ts';
+import type { SqliteEvents } from './sqlite-events.ts';
 
 type Row = Record<string, unknown>;
 
@@ -8,7 +10,7 @@ type Row = Record<string, unknown>;
 const CLAIM_WINDOW = 200;
 
 /** Agents and their jobs on SQLite. */
-export function sqliteAgents(db: Database.Database): AgentStore {
+export function sqliteAgents(db: Database.Database, events: SqliteEvents): AgentStore {
   const all = (stmt: Database.Statement, ...args: unknown[]) => stmt.all(...args) as Row[];
   const one = (stmt: Database.Statement, ...args: unknown[]) =>
     stmt.get(...args) as Row | undefined;
@@ -28,9 +30,15 @@ export function sqliteAgents(db: Database.Database): AgentStore {
     beatJobs: db.prepare(
       "UPDATE agent_jobs SET heartbeat_at = ? WHERE agent_id = ? AND state = 'running'",
     ),
+    beatHeld:
+      db.prepare(`UPDATE agent_jobs SET heartbeat_at = ? WHERE agent_id = ? AND state = 'running'
+      AND id IN (SELECT value FROM json_each(?))`),
     cancelled: db.prepare(
       "SELECT id FROM agent_jobs WHERE agent_id = ? AND state = 'running' AND cancel_requested = 1",
     ),
+    stopHeld:
+      db.prepare(`SELECT id FROM agent_jobs WHERE agent_id = ? AND id IN (SELECT value FROM json_each(?))
+      AND (state = 'done' OR cancel_requested = 1)`),
     enqueue:
       db.prepare(`INSERT INTO agent_jobs (job_id, run_id, pipeline, counter, stage, job, resources, environment, spec, state, scheduled_at)
       VALUES (@jobId, @runId, @pipeline, @counter, @stage, @job, @resources, @environment, @sealedSpec, 'scheduled', @scheduledAt)`),
@@ -66,7 +74,7 @@ export function sqliteAgents(db: Database.Database): AgentStore {
     (
       id: string,
       now: number,
-      seen: { resources: string[]; version: string; draining: boolean },
+      seen: { resources: string[]; version: string; draining: boolean; jobs?: number[] },
     ) => {
       s.beat.run({
         id,
@@ -75,11 +83,13 @@ export function sqliteAgents(db: Database.Database): AgentStore {
         version: seen.version,
         draining: seen.draining ? 1 : 0,
       });
-      s.beatJobs.run(now, id);
+      const held = seen.jobs && JSON.stringify(seen.jobs);
+      if (held) s.beatHeld.run(now, id, held);
+      else s.beatJobs.run(now, id);
       const agent = one(s.byId, id);
       return {
         agent: agent && toAgent(agent),
-        cancel: all(s.cancelled, id).map((r) => Number(r.id)),
+        cancel: (held ? all(s.stopHeld, id, held) : all(s.cancelled, id)).map((r) => Number(r.id)),
       };
     },
   );
@@ -88,8 +98,10 @@ export function sqliteAgents(db: Database.Database): AgentStore {
       for (const row of all(s.queued, CLAIM_WINDOW).map(toAgentJob)) {
         if (!fits(row)) continue;
         if (s.take.run(agentId, now, now, row.id).changes === 0) continue;
-        s.startJob.run(new Date(now).toISOString(), row.jobId);
-        return toAgentJob(one(s.job, row.id) as Row);
+        const taken = toAgentJob(one(s.job, row.id) as Row);
+        if (s.startJob.run(new Date(now).toISOString(), row.jobId).changes > 0)
+          events.record(agentJobStarted(taken));
+        return taken;
       }
       return undefined;
     },

@@ -296,7 +296,7 @@ export function openSqliteStore(file: string): Store {
     ...triggers,
     ...sqliteReads(db),
     ...sqliteWork(db),
-    ...sqliteAgents(db),
+    ...sqliteAgents(db, events),
     addAudit: async (entry) => void a.addAudit.run(entry),
     listAudit: async (limit) => (a.audit.all(limit) as Record<string, unknown>[]).map(toAudit),
     close: async () => void db.close(),

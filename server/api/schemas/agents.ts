@@ -66,11 +66,21 @@ export const AgentHeartbeat = z
     resources: z.array(AgentLabel).default([]),
     version: z.string().max(100).default('unknown'),
     draining: z.boolean().default(false),
+    jobs: z.array(z.number().int()).max(100).optional().meta({
+      description:
+        'The attempts the agent holds (running, or ended and not yet reported). Only these stay alive; a running job the agent does not name fails once the agent timeout passes. Without it, every running job of the agent stays alive.',
+    }),
   })
   .meta({ id: 'AgentHeartbeat' });
 
 export const AgentHeartbeatAnswer = z
-  .object({ cancel: z.array(z.number().int()), state: AgentState })
+  .object({
+    cancel: z.array(z.number().int()).meta({
+      description:
+        'Held attempts to stop: their cancel was asked for, or they already ended on the server (failed while the agent was away).',
+    }),
+    state: AgentState,
+  })
   .meta({ id: 'AgentHeartbeatAnswer' });
 
 /** A job resolved for `runJob`: every task kind travels unchanged. */
@@ -92,7 +102,20 @@ export const AgentWork = z
   .meta({ id: 'AgentWork' });
 
 export const AgentLogChunk = z
-  .strictObject({ offset: z.number().int().min(0), text: z.string().max(1 << 20) })
+  .strictObject({
+    offset: z.number().int().min(0),
+    text: z.string().max(1 << 20),
+    bytes: z
+      .number()
+      .int()
+      .min(1)
+      .max(1 << 22)
+      .optional()
+      .meta({
+        description:
+          "How many bytes of the agent's log file `text` stands for (default: its UTF-8 length); offsets count them, so that bytes that are not UTF-8 do not shift the next offset.",
+      }),
+  })
   .meta({ id: 'AgentLogChunk' });
 
 export const AgentLogAnswer = z.object({ bytes: z.number().int() }).meta({ id: 'AgentLogAnswer' });
