@@ -21,7 +21,9 @@ export function watchLine(event: HoistEvent): string {
     : [at.getHours(), at.getMinutes(), at.getSeconds()]
         .map((n) => String(n).padStart(2, '0'))
         .join(':');
-  return `${time}  ${eventLine(event)}`;
+  // Control characters (a terminal's escape sequences) from labels or errors are shown as '?'.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: they are what is replaced
+  return `${time}  ${eventLine(event).replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '?')}`;
 }
 
 /** Registers `hoist watch`: the event stream, live. */

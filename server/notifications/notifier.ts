@@ -85,14 +85,26 @@ export class Notifier {
     await this.delivering;
   }
 
+  /**
+   * Records the deliveries a batch of events makes, and the cursor past it. A write that fails
+   * (the database away) is tried again, backing off up to 10 s, before the next batch: the
+   * stream waits meanwhile, so no event is skipped.
+   */
   private async enqueue(events: HoistEvent[]): Promise<void> {
     const { store, logger } = this.options;
-    try {
-      const deliveries = deliveriesOf(events, await store.listNotifications());
-      await store.enqueueDeliveries(deliveries, Number(events.at(-1)?.id));
-      if (deliveries.length > 0) void this.deliverDue();
-    } catch (error) {
-      logger.warn({ error: String(error) }, 'recording webhook deliveries failed');
+    for (let wait = 1000; !this.stopped; wait = Math.min(wait * 2, 10_000)) {
+      try {
+        const deliveries = deliveriesOf(events, await store.listNotifications());
+        await store.enqueueDeliveries(deliveries, Number(events.at(-1)?.id));
+        if (deliveries.length > 0) void this.deliverDue();
+        return;
+      } catch (error) {
+        logger.warn(
+          { error: String(error) },
+          `recording webhook deliveries failed; trying again in ${wait / 1000} s`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, wait).unref());
+      }
     }
   }
 

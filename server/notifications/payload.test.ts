@@ -14,6 +14,17 @@ const event: HoistEvent = {
 };
 
 describe('notifications/payload', () => {
+  it('escapes what Slack would read as a mention or a link', () => {
+    const body = JSON.parse(
+      deliveryBody(
+        { ...event, type: 'stage.failed', stage: '<!channel> & <http://evil|ok>' },
+        'slack',
+      ),
+    ) as { text: string };
+    expect(body.text).not.toMatch(/[<>]/);
+    expect(body.text).toContain('&lt;!channel&gt; &amp; &lt;http://evil|ok&gt;');
+  });
+
   it('says an event in one line', () => {
     expect(eventLine(event)).toBe('build #3  stage deploy awaiting approval');
     expect(

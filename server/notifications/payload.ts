@@ -9,8 +9,16 @@ export { eventLine };
 /** The body posted for an event: the event's JSON, or `{"text": "…"}` for Slack. */
 export function deliveryBody(event: HoistEvent, format: 'json' | 'slack'): string {
   return format === 'slack'
-    ? JSON.stringify({ text: `Hoist: ${eventLine(event)}` })
+    ? JSON.stringify({ text: slackText(`Hoist: ${eventLine(event)}`) })
     : JSON.stringify(event);
+}
+
+/**
+ * Text as Slack reads it: `&`, `<` and `>` escaped, as its message formatting asks, so that a
+ * label, a host name or an error from elsewhere cannot make a mention (`<!channel>`) or a link.
+ */
+export function slackText(text: string): string {
+  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 }
 
 /** `sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`, the `X-Hoist-Signature` header. */
