@@ -94,7 +94,7 @@ export function registerOperatorCommands(program: Command): void {
             r.paused ? 'yes' : 'no',
             ...optional(r),
             r.latest ? String(r.latest.counter) : '-',
-            r.latest?.waitingFor ? 'waiting for the lock' : (r.latest?.status ?? '-'),
+            r.latest ? shortState(r.latest) : '-',
             r.latest ? packages(r.latest) : '',
             r.latest ? stages(r.latest) : '',
           ]),
@@ -121,7 +121,7 @@ export function registerOperatorCommands(program: Command): void {
             ['RUN', 'STATUS', 'TRIGGER', 'CREATED', 'PACKAGES', 'STAGES'],
             runs.map((r) => [
               String(r.counter),
-              r.waitingFor ? 'waiting for the lock' : r.status,
+              shortState(r),
               r.triggeredBy ? `${r.trigger} by ${r.triggeredBy}` : r.trigger,
               r.createdAt,
               packages(r),
@@ -377,7 +377,22 @@ function runNumber(value: string): string {
   return value;
 }
 
-/** A run's status as people read it: a building run that waits for its pipeline's lock says so. */
-function runState(run: Pick<Run, 'status' | 'waitingFor'>): string {
-  return run.waitingFor ? `waiting (${run.waitingFor})` : run.status;
+/** Why a run's first waiting job waits for an agent (none can run it yet), if one does. */
+function agentWait(run: Pick<Run, 'stages'>): string | undefined {
+  for (const stage of run.stages)
+    for (const job of stage.jobs)
+      if (job.waitingFor) return `${stage.name}/${job.name}: ${job.waitingFor}`;
+  return undefined;
+}
+
+/** A run's status in a table: a run that waits for its pipeline's lock or an agent says so. */
+function shortState(run: Pick<Run, 'status' | 'waitingFor' | 'stages'>): string {
+  if (run.waitingFor) return 'waiting for the lock';
+  return agentWait(run) ? 'waiting for an agent' : run.status;
+}
+
+/** A run's status as people read it: a building run that waits for its lock or an agent says why. */
+function runState(run: Pick<Run, 'status' | 'waitingFor' | 'stages'>): string {
+  const wait = run.waitingFor ?? agentWait(run);
+  return wait ? `waiting (${wait})` : run.status;
 }

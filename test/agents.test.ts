@@ -304,6 +304,10 @@ ${pipeline('restart', { resources: ['restart'], run: 'echo started; sleep 5; ech
     const counter = await schedule('nomatch');
     const waiting = await eventually(async () => (await job('nomatch', counter))?.waitingFor);
     expect(waiting).toBe('no enabled agent can run this job: it needs resources gpu');
+    // The CLI says so too, not just "building".
+    expect((await cli('runs', 'nomatch')).stdout).toMatch(
+      new RegExp(`^${counter}\\s+waiting for an agent\\s`, 'm'),
+    );
     await server.api('POST', `/api/pipelines/nomatch/runs/${counter}/cancel`);
     expect((await settled('nomatch', counter)).status).toBe('cancelled');
   }, 30_000);

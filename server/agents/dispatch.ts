@@ -180,7 +180,7 @@ export class AgentDispatch {
   ): Promise<WorkAnswer | undefined> {
     const deadline = Date.now() + waitMs;
     const pollMs = this.options.pollMs ?? 250;
-    while (!closed.aborted && Date.now() < deadline) {
+    while (!closed.aborted && !this.stopped && Date.now() < deadline) {
       const fresh = await this.options.store.getAgent(agent.id);
       if (!fresh || fresh.draining) return undefined;
       if (fresh.state === 'enabled') {

@@ -6,6 +6,7 @@ import { api, can, enc } from '../api.js';
 import { when } from '../time.js';
 import { runActions } from './actions.js';
 import {
+  agentWaits,
   badge,
   jobHref,
   packagesOf,
@@ -113,6 +114,7 @@ function runRow(r, rollback, ui) {
     </div>
     <div class="muted run-meta">${triggerText(r)} · ${runTimes(r)}</div>
     ${r.waitingFor ? html`<div class="lock-wait" role="status">Waiting for ${r.waitingFor}</div>` : nothing}
+    ${agentWaits(r)}
     <div class="stages">${r.stages.map((s) => html`<span class="stage-cell">${stageChip(s)}</span>`)}</div>
     ${runActions(r, ui)}
     <nav class="links" aria-label=${`Links of ${r.pipeline} ${r.counter}`}>

@@ -49,6 +49,7 @@ export const jobView = {
             ? html`<p class="job-facts"><span>exit code <strong>${it.exitCode ?? '—'}</strong></span>
               <span>${took(it.startedAt, it.finishedAt)}</span>
               ${it.error ? html`<span class="error">${it.error}</span>` : nothing}
+              ${it.waitingFor ? html`<span class="lock-wait" role="status">Waits: ${it.waitingFor}</span>` : nothing}
               ${it.status === 'building' ? html`<span class="muted" role="status">following the log…</span>` : nothing}</p>`
             : nothing
         }

@@ -18,6 +18,20 @@ export const jobHref = (
   /** @type {string} */ j,
 ) => `#/job/${enc(p)}/${c}/${enc(s)}/${enc(j)}`;
 
+/**
+ * Why a run's jobs wait for an agent (none can run them yet), one line each.
+ * @param {Run} run
+ */
+export const agentWaits = (run) =>
+  run.stages.flatMap((s) =>
+    s.jobs
+      .filter((j) => j.waitingFor)
+      .map(
+        (j) =>
+          html`<div class="lock-wait" role="status">${s.name}/${j.name} waits: ${j.waitingFor}</div>`,
+      ),
+  );
+
 /** @param {string} status */
 export const statusText = (status) => status.replace('_', ' ');
 

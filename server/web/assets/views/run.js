@@ -51,7 +51,7 @@ const stage = (run, s) => html`<li class="stage-entry">
   <tbody>${s.jobs.map(
     (j) => html`<tr>
       <td><a href=${jobHref(run.pipeline, run.counter, s.name, j.name)}>${j.name}</a></td>
-      <td>${badge(j.status)}${j.error ? html`<div class="error">${j.error}</div>` : nothing}</td>
+      <td>${badge(j.status)}${j.error ? html`<div class="error">${j.error}</div>` : nothing}${j.waitingFor ? html`<div class="lock-wait" role="status">Waits: ${j.waitingFor}</div>` : nothing}</td>
       <td>${j.exitCode ?? '—'}</td><td>${took(j.startedAt, j.finishedAt)}</td></tr>`,
   )}</tbody></table>
 </li>`;
