@@ -1,6 +1,7 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { ConfigInvalidError, UnauthenticatedError } from 'hoist';
 import { Attempts } from './attempts.ts';
 import { ServerClient, ServerUnavailableError, TokenRefusedError } from './client.ts';
 import { createHttpClient } from './http/http-client.ts';
@@ -137,9 +138,13 @@ export class HoistAgent {
     }
     const key = this.options.registrationKey;
     if (!key)
-      throw new Error(
-        'this agent is not registered: give the server’s registration key (HOIST_AGENT_REGISTRATION_KEY or --registration-key-file)',
-      );
+      throw new ConfigInvalidError([
+        {
+          key: '',
+          message:
+            'this agent is not registered: give the server’s registration key (HOIST_AGENT_REGISTRATION_KEY or --registration-key-file)',
+        },
+      ]);
     const answer = await this.retrying(() =>
       this.client.post<RegisterAnswer>('/api/agent/register', {
         key,
@@ -149,7 +154,7 @@ export class HoistAgent {
       }),
     ).catch((error: unknown) => {
       if (error instanceof TokenRefusedError)
-        throw new Error(`the server refused the registration key: ${error.message}`);
+        throw new UnauthenticatedError(`the server refused the registration key: ${error.message}`);
       throw error;
     });
     // Stopped (SIGTERM) while the server could not be reached: nothing registered.

@@ -44,7 +44,7 @@ export function registerAgentCommands(
     .description(
       [
         'Run jobs for a Hoist server: register once with its registration key (HOIST_AGENT_REGISTRATION_KEY or --registration-key-file), keep the agent token in <data>/agent-token (mode 0600), then ask the server for work, run each job and report it.',
-        'SIGTERM lets the running job finish and be reported, then exits. The data folder defaults to $HOIST_DATA or ./hoist-agent.',
+        'SIGTERM lets the running job finish and be reported, then exits. The data folder (--data DIR, before or after agent) defaults to $HOIST_DATA or ./hoist-agent.',
       ].join('\n\n'),
     )
     .requiredOption('--server <url>', 'the server URL (https verified; --ca for a private CA)')
@@ -123,13 +123,16 @@ export function registerAgentCommands(
   const change = (name: string, summary: string, body: (arg?: string) => unknown) =>
     withServer(agents.command(name))
       .summary(summary)
-      .argument('<id>', 'agent id (see hoist agents)')
+      .argument(
+        '<id>',
+        'agent id, or the start of one that no other agent shares (see hoist agents)',
+      )
       .action(async (id: string, options: { server?: string }) => {
         const client = await resolveClient(options);
         const agent = await call<Agent>(
           client,
           'PATCH',
-          `/api/agents/${encodeURIComponent(id)}`,
+          `/api/agents/${encodeURIComponent(await agentId(client, id))}`,
           body(),
         );
         out(`${agent.id} ${agent.hostname}: ${agent.state}`);
@@ -143,9 +146,12 @@ export function registerAgentCommands(
     .action(async (id: string, list: string, options: { server?: string }) => {
       const client = await resolveClient(options);
       const environments = labels(list, 'environments');
-      const agent = await call<Agent>(client, 'PATCH', `/api/agents/${encodeURIComponent(id)}`, {
-        environments,
-      });
+      const agent = await call<Agent>(
+        client,
+        'PATCH',
+        `/api/agents/${encodeURIComponent(await agentId(client, id))}`,
+        { environments },
+      );
       out(
         `${agent.id} ${agent.hostname}: environments ${agent.environments.join(',') || '(none)'}`,
       );
@@ -155,8 +161,9 @@ export function registerAgentCommands(
     .argument('<id>', 'agent id')
     .action(async (id: string, options: { server?: string }) => {
       const client = await resolveClient(options);
-      await call(client, 'DELETE', `/api/agents/${encodeURIComponent(id)}`);
-      out(`removed ${id}`);
+      const full = await agentId(client, id);
+      await call(client, 'DELETE', `/api/agents/${encodeURIComponent(full)}`);
+      out(`removed ${full}`);
     });
   withServer(agents.command('registration-key'))
     .summary('print the key agents register with (admin)')
@@ -166,4 +173,15 @@ export function registerAgentCommands(
       if (!answer) throw new ClientError('no key in the answer', CLIENT_EXIT.server);
       out(answer.key);
     });
+}
+
+/** An agent's full id from the id or its start (as the dashboard shows it), if one agent has it. */
+async function agentId(client: Awaited<ReturnType<typeof resolveClient>>, given: string) {
+  const list = await call<Agent[]>(client, 'GET', '/api/agents');
+  if (list.some((a) => a.id === given)) return given;
+  const matches = list.filter((a) => a.id.startsWith(given));
+  if (matches.length === 1) return (matches[0] as Agent).id;
+  if (matches.length > 1)
+    throw new UsageError(`'${given}' starts the ids of ${matches.length} agents: give more of it`);
+  return given;
 }
