@@ -172,7 +172,7 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
       })
       .catch((error: unknown) => app.log.warn({ err: error }, 'cannot record an agent event'));
   });
-  await app.register(eventRoutes, { bus: events });
+  await app.register(eventRoutes, { bus: events, tokens: state.tokens });
   await app.register(notificationRoutes, { store });
   const sender = createSender({
     timeoutMs: Number(env.HOIST_WEBHOOK_TIMEOUT_MS) || 10_000,

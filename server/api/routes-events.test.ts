@@ -20,14 +20,14 @@ async function serve(options: { stallMs?: number; keepAliveMs?: number } = {}) {
   const app = await createApp({ tokens, logger: false, version: 'test' });
   const bus = new EventBus({ store, logger: app.log, pollMs: 50 });
   await bus.start();
-  await app.register(eventRoutes, { bus, ...options });
+  await app.register(eventRoutes, { bus, tokens, ...options });
   await app.listen({ host: '127.0.0.1', port: 0 });
   cleanups.push(
     () => store.close(),
     () => bus.stop(),
     () => app.close(),
   );
-  return { store, port: (app.server.address() as AddressInfo).port };
+  return { store, tokens, port: (app.server.address() as AddressInfo).port };
 }
 
 /** A raw client that sends the request and then reads nothing. */
@@ -80,6 +80,19 @@ describe('api/routes-events', () => {
       text += new TextDecoder().decode((await reader.read()).value);
     abort.abort();
     expect(text.startsWith('retry: 2000\n: keep-alive\n\n: keep-alive\n\n')).toBe(true);
+  });
+
+  it('ends a stream whose token was removed since it opened', async () => {
+    const { port, tokens } = await serve({ keepAliveMs: 100 });
+    const response = await fetch(`http://127.0.0.1:${port}/api/events`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read();
+    tokens.set([{ name: 'other', role: 'viewer', token: 'other-token-0123456789' }]);
+    const started = Date.now();
+    while (!(await reader.read()).done) if (Date.now() - started > 5000) break;
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('gives a client that reads every event of a long catch-up, in order', async () => {

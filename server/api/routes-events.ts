@@ -4,12 +4,17 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { EventBus } from '../events/bus.ts';
 import { type EventFilter, matches, parsePatterns, unknownPatterns } from '../events/filter.ts';
 import { parseEventId, SSE_KEEP_ALIVE, sseMessage } from '../events/sse.ts';
-import type { Principal } from './auth.ts';
+import type { Principal, TokenTable } from './auth.ts';
 import { EVENT_STREAM, EventsQuery, errorsOf } from './schemas/index.ts';
 
 /** Options of the event routes. */
 export interface EventRouteOptions {
   bus: EventBus;
+  /**
+   * The tokens, read again at each keep-alive: a stream whose token was removed (the
+   * configuration applied again) ends, and one whose role changed is filtered by the new one.
+   */
+  tokens?: Pick<TokenTable, 'authenticate'>;
   /** Milliseconds between keep-alive comments; default 15 s. */
   keepAliveMs?: number;
   /** Milliseconds a client may leave what it was sent unread before it is disconnected; default 30 s. */
@@ -97,7 +102,15 @@ export const eventRoutes: FastifyPluginAsync<EventRouteOptions> = async (app, op
         'x-accel-buffering': 'no',
       });
       res.write(`retry: 2000\n${SSE_KEEP_ALIVE}`);
-      const keepAlive = setInterval(() => res.write(SSE_KEEP_ALIVE), keepAliveMs);
+      const keepAlive = setInterval(() => {
+        const now = options.tokens?.authenticate(request.headers.authorization);
+        if (options.tokens && !now) {
+          res.end();
+          return;
+        }
+        if (now) filter.role = now.role;
+        res.write(SSE_KEEP_ALIVE);
+      }, keepAliveMs);
       const subscription = options.bus.subscribe(asked.after, async (events) => {
         const text = events
           .filter((e) => matches(filter, e))
