@@ -77,6 +77,12 @@ pipelines:
     await createrepo(dir);
     await server.api('POST', '/api/materials/check', { repository: 'internal' });
     await eventually(async () => (existsSync(join(flags, 'started')) ? true : undefined), 20_000);
+    // Once the job's process group is recorded (right after it starts: a kill in between is a
+    // window no store write can close), the server is killed.
+    await eventually(async () => {
+      const runs = (await server.api<Run[]>('GET', '/api/pipelines/build/runs')).body;
+      return runs.find((r) => r.counter === 2)?.stages[0]?.jobs[0]?.process ? true : undefined;
+    }, 20_000);
     await server.kill9();
     rmSync(join(flags, 'slow'));
 

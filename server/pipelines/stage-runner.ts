@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { ConfigInvalidError, materialEnvironment, type PluginHost } from 'hoist';
+import { ConfigInvalidError, type PluginHost } from 'hoist';
 import {
   DEFAULT_CLEANUP_TIMEOUT_MS,
   type JobOutcome,
@@ -15,6 +15,7 @@ import type { Logger } from '../logger.ts';
 import type { JobRow, RunRow, StageRow, Store } from '../store/store.ts';
 import { definitionOf, type StageConfig } from './definition.ts';
 import { prepareFetches } from './fetch-tasks.ts';
+import { jobEnvironment } from './job-environment.ts';
 import { finishJob, jobProcess, startJob } from './transitions.ts';
 import { jobVariables, type VariableLevel } from './variables.ts';
 
@@ -94,7 +95,7 @@ export class StageRunner {
     definition: StageConfig | undefined,
     signal: AbortSignal,
   ): Promise<boolean | undefined> {
-    const { env, secrets } = await this.environment(run, stage);
+    const { env, secrets } = await jobEnvironment(run, stage, this.options);
     const pipeline = await this.pipelineVariables(run.pipeline);
     const results = await Promise.all(
       stage.jobs.map((job) =>
@@ -340,41 +341,6 @@ export class StageRunner {
         error: `cannot open the job's secure variables (${(error as Error).message}): was the secret key changed?`,
       };
     }
-  }
-
-  /** The job environment of a run's stage (from the run's one package record), and its secrets. */
-  private async environment(run: RunRow, stage: StageRow) {
-    const env: Record<string, string> = {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: process.env.HOME ?? '/',
-      LANG: process.env.LANG ?? 'C.UTF-8',
-      HOIST_PIPELINE_NAME: run.pipeline,
-      HOIST_PIPELINE_COUNTER: String(run.counter),
-      HOIST_STAGE_NAME: stage.name,
-    };
-    const secrets: string[] = [];
-    const polled = new Map(
-      (await this.options.catalog.polledPackages()).map((p) => [`${p.repository}/${p.name}`, p]),
-    );
-    for (const [material, revision] of Object.entries(run.cause.packages)) {
-      const pkg = polled.get(material);
-      const [repository, name] = material.split('/') as [string, string];
-      const registry = this.options.host.registry;
-      const plugin = pkg && registry.has(pkg.plugin) ? registry.get(pkg.plugin) : undefined;
-      for (const entry of materialEnvironment({
-        repository,
-        package: name,
-        repositoryProperties: plugin?.repositoryProperties ?? [],
-        packageProperties: plugin?.packageProperties ?? [],
-        repositoryConfig: pkg?.repositoryConfig ?? {},
-        packageConfig: pkg?.packageConfig ?? {},
-        revision,
-      })) {
-        env[entry.name] = entry.value;
-        if (entry.secure) secrets.push(entry.value);
-      }
-    }
-    return { env, secrets };
   }
 
   private acquire(): Promise<void> {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { dropDatabase } from './postgres.ts';
 import { postgresBin, startThrowawayPostgres, type ThrowawayPostgres } from './postgres-server.ts';
@@ -12,6 +13,8 @@ let own: ThrowawayPostgres | undefined;
  * naming the package to install.
  */
 export async function setup(): Promise<void> {
+  // The test workers start after this and inherit it: their databases carry it in their names.
+  process.env.HOIST_TEST_RUN_ID = randomBytes(6).toString('hex');
   if (process.env.HOIST_TEST_DATABASE_URL) return;
   const bin = postgresBin();
   if (!bin) return;
@@ -21,8 +24,9 @@ export async function setup(): Promise<void> {
 }
 
 /**
- * vitest global teardown: drops the databases the tests made (a test run leaves nothing behind
- * in the PostgreSQL server it was given), and stops the run's own server if it started one.
+ * vitest global teardown: drops the databases this run's tests made (a test run leaves nothing
+ * behind in the PostgreSQL server it was given, and leaves another run's alone), and stops the
+ * run's own server if it started one.
  */
 export async function teardown(): Promise<void> {
   try {
@@ -43,9 +47,9 @@ async function dropTestDatabases(): Promise<void> {
     return;
   }
   try {
-    const { rows } = await client.query(
-      `SELECT datname FROM pg_database WHERE datname LIKE 'hoist\\_test\\_%'`,
-    );
+    const { rows } = await client.query(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [
+      `hoist\\_test\\_${process.env.HOIST_TEST_RUN_ID}\\_%`,
+    ]);
     for (const { datname } of rows as { datname: string }[]) {
       await dropDatabase(client, datname);
     }

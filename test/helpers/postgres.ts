@@ -22,7 +22,11 @@ let counter = 0;
 /** A new empty database; `drop` removes it (closing what still uses it). */
 export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
   const base = postgresUrl();
-  const name = `hoist_test_${process.pid}_${Date.now().toString(36)}_${counter++}`;
+  // The run's id first (set by the global setup), so that its teardown drops only its own.
+  const run = /^[a-z0-9]{1,12}$/.test(process.env.HOIST_TEST_RUN_ID ?? '')
+    ? process.env.HOIST_TEST_RUN_ID
+    : 'x';
+  const name = `hoist_test_${run}_${process.pid}_${Date.now().toString(36)}_${counter++}`;
   const admin = new pg.Client({ connectionString: base });
   await admin.connect();
   try {
