@@ -132,7 +132,10 @@ notifications:
       const list = received.filter((r) => r.path === '/ok');
       return list.length >= 4 ? list : undefined;
     }, 20_000);
-    const events = chat.map((r) => JSON.parse(r.body) as HoistEvent);
+    // Deliveries are posted side by side: in the order of their events' ids, not of arrival.
+    const events = chat
+      .map((r) => JSON.parse(r.body) as HoistEvent)
+      .sort((a, b) => Number(a.id) - Number(b.id));
     expect(events.map((e) => `${e.type} ${e.stage ?? ''}`.trim())).toEqual([
       'run.created',
       'stage.started verify',
