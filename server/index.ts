@@ -175,7 +175,8 @@ export async function createServer(options: ServerOptions = {}): Promise<HoistSe
   await app.register(eventRoutes, { bus: events, tokens: state.tokens });
   await app.register(notificationRoutes, { store });
   const sender = createSender({
-    timeoutMs: Number(env.HOIST_WEBHOOK_TIMEOUT_MS) || 10_000,
+    // Within the 60 s lease of an attempt, so that no other instance tries it while it runs.
+    timeoutMs: Math.min(Math.max(Number(env.HOIST_WEBHOOK_TIMEOUT_MS) || 10_000, 100), 50_000),
     userAgent: `hoist/${VERSION}`,
   });
   const notifier = new Notifier({

@@ -255,6 +255,8 @@ export class AgentDispatch {
   /** An attempt's end as its agent reports it (a second report changes nothing). */
   async result(agent: AgentRow, id: number, result: AgentJobResult): Promise<boolean> {
     const recorded = await this.options.store.finishAgentJob(id, agent.id, result, Date.now());
+    // The log is complete (the agent sends it before its result): its masker is not needed here.
+    this.secrets.delete(id);
     this.events.emit(`done:${id}`);
     return recorded;
   }
@@ -275,6 +277,7 @@ export class AgentDispatch {
           { pipeline: row.pipeline, counter: row.counter, job: row.job, agent: row.agentId },
           'agent lost mid-job: job failed',
         );
+        this.secrets.delete(row.id);
         this.events.emit(`done:${row.id}`);
         const agent = row.agentId ? await store.getAgent(row.agentId) : undefined;
         if (agent) registry.announce({ kind: 'lost', agent });
