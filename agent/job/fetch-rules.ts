@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import type { TlsOptions } from 'hoist';
 import { digestAlgorithm } from '../../plugins/yum/fetch.ts';
+import { redact } from '../http/http-client.ts';
 
 /**
  * A `fetch:` task as a job receives it: plain JSON, resolved by the server from the run's
@@ -95,18 +96,8 @@ export function downloadCap(size: number | undefined): number {
   return size + Math.max(Math.ceil(size / 8), 1 << 20);
 }
 
-/** A URL as logs and errors show it: without user info (credentials never travel in URLs). */
-export function shownUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (!parsed.username && !parsed.password) return url;
-    parsed.username = '';
-    parsed.password = '';
-    return parsed.href;
-  } catch {
-    return url.replace(/\/\/[^/@]*@/, '//');
-  }
-}
+/** A URL as logs and errors show it: without user info, as the HTTP client's messages do. */
+export const shownUrl = redact;
 
 /** What the download brought. */
 export interface Fetched {
