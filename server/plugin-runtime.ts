@@ -103,7 +103,7 @@ export function createPluginRuntime(options: PluginRuntimeOptions = {}): PluginR
     host: maxCallMs ? capTimeouts(host, maxCallMs) : host,
     http,
     isolated: Boolean(pool),
-    workers: () => pool?.stats() ?? { workers: 0, busy: 0, queued: 0, started: 0 },
+    workers: () => pool?.stats() ?? { workers: 0, busy: 0, queued: 0, started: 0, calls: 0 },
     reload: (extra) => registry.replace(prepare([...bundledPlugins, ...extra])),
     close: async () => {
       await pool?.close();

@@ -70,6 +70,7 @@ export function defineRepositoryPlugin(input: RepositoryPluginInput): Repository
     latestRevision: input.latestRevision,
     latestRevisionsSince: input.latestRevisionsSince,
     revisionByLabel: input.revisionByLabel,
+    latestRevisionsSinceIfUnchanged: input.latestRevisionsSinceIfUnchanged,
   } satisfies RepositoryPlugin);
 }
 

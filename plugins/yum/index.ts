@@ -13,6 +13,7 @@ import {
   validateRepository,
 } from './config.ts';
 import { fetchRepomd, readRepository } from './repository.ts';
+import { readRepositoryIfUnchanged } from './unchanged.ts';
 
 /** The bundled yum plugin: reads repomd.xml and primary.xml itself and orders as rpm does. */
 export const yumPlugin = defineRepositoryPlugin({
@@ -72,6 +73,13 @@ export const yumPlugin = defineRepositoryPlugin({
   async latestRevisionsSince(repo, pkg, previous, ctx) {
     const { packages, base } = await readStream(repo, pkg, ctx);
     return newerThan(packages, previousEvr(previous)).map((p) => toRevision(p, base));
+  },
+
+  async latestRevisionsSinceIfUnchanged(repo, pkg, previous, ctx) {
+    const read = await readRepositoryIfUnchanged(repo, pkg, ctx);
+    if (!read) return undefined;
+    const packages = selectStream(read.packages, read.selection);
+    return newerThan(packages, previousEvr(previous)).map((p) => toRevision(p, read.base));
   },
 
   async revisionByLabel(repo, pkg, label, ctx) {

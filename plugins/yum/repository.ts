@@ -79,14 +79,9 @@ export async function fetchRepomd(
   const { bases, metalink } = await resolveBases(repo, ctx, access);
   const errors: HoistError[] = [];
   for (const base of bases) {
-    const url = `${trimSlash(base)}/repodata/repomd.xml`;
+    const url = repomdUrl(base);
     try {
-      const headers: Record<string, string> = {};
-      if (conditional && conditional.base === base) {
-        if (conditional.etag) headers['if-none-match'] = conditional.etag;
-        if (conditional.lastModified) headers['if-modified-since'] = conditional.lastModified;
-      }
-      const response = await send(ctx, access, url, headers);
+      const response = await send(ctx, access, url, conditionalHeaders(base, conditional));
       if (response.status === 304) {
         await response.cancel();
         return { base, url, repomd: undefined };
@@ -130,26 +125,12 @@ export async function readRepository(
   ctx: PluginContext,
 ): Promise<RepositoryRead> {
   const access = await repositoryAccess(repo, ctx);
-  const selection = selectionOf(pkg);
+  const { selection, cached } = lastAnswer(repo, pkg, ctx);
   const includeModular = isTrue(pkg.INCLUDE_MODULAR);
-  const configKey = sha256(
-    JSON.stringify([STATE_VERSION, repo.REPO_URL, repo.MIRRORLIST, repo.METALINK, pkg]),
-  );
-  const cached = readState(ctx, configKey);
 
   const fetched = await fetchRepomd(repo, ctx, access, cached?.conditional);
   if (!fetched.repomd) {
-    if (cached) {
-      const answer = cached.answer(selection);
-      checkLocations(answer.packages, fetched.base, `the primary.xml of ${fetched.url}`);
-      return {
-        ...answer,
-        base: fetched.base,
-        repomdUrl: fetched.url,
-        source: 'not-modified',
-        totalPackages: 0,
-      };
-    }
+    if (cached) return notModified(cached, selection, fetched.base, fetched.url);
     throw new RepositoryMetadataError(`${fetched.url} answered 304 to an unconditional request`);
   }
   const { repomd, base, url } = fetched;
@@ -191,7 +172,7 @@ export async function readRepository(
   if (primary.checksum && packages.length <= CACHE_LIMIT) {
     writeState(ctx, {
       v: STATE_VERSION,
-      configKey,
+      configKey: configKeyOf(repo, pkg),
       primaryKey,
       conditional,
       packages: packages as unknown as JsonValue,
@@ -334,7 +315,54 @@ function parseXml<T>(parse: () => T, url: string): T {
   }
 }
 
-interface CachedState {
+/** The selection a package configuration makes, and the answer kept for it in the state. */
+export function lastAnswer(
+  repo: Configuration,
+  pkg: Configuration,
+  ctx: PluginContext,
+): { selection: Selection; cached: CachedState | undefined } {
+  const configKey = configKeyOf(repo, pkg);
+  return { selection: selectionOf(pkg), cached: readState(ctx, configKey) };
+}
+
+/** What the kept answer was made for: a changed configuration does not reuse it. */
+function configKeyOf(repo: Configuration, pkg: Configuration): string {
+  return sha256(
+    JSON.stringify([STATE_VERSION, repo.REPO_URL, repo.MIRRORLIST, repo.METALINK, pkg]),
+  );
+}
+
+/** The read of a repository whose repomd.xml was answered 304: the kept answer. */
+export function notModified(
+  cached: CachedState,
+  selection: Selection,
+  base: string,
+  url: string,
+): RepositoryRead {
+  const answer = cached.answer(selection);
+  checkLocations(answer.packages, base, `the primary.xml of ${url}`);
+  return { ...answer, base, repomdUrl: url, source: 'not-modified', totalPackages: 0 };
+}
+
+/** Where a base's repomd.xml is. */
+export function repomdUrl(base: string): string {
+  return `${trimSlash(base)}/repodata/repomd.xml`;
+}
+
+/** The headers of a conditional request for repomd.xml at `base` (none for another base). */
+export function conditionalHeaders(
+  base: string,
+  conditional: CachedState['conditional'],
+): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (conditional && conditional.base === base) {
+    if (conditional.etag) headers['if-none-match'] = conditional.etag;
+    if (conditional.lastModified) headers['if-modified-since'] = conditional.lastModified;
+  }
+  return headers;
+}
+
+export interface CachedState {
   raw: Record<string, JsonValue>;
   primaryKey: string;
   conditional: { base: string; etag?: string; lastModified?: string } | undefined;

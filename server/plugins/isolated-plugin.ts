@@ -45,12 +45,20 @@ export function isolatePlugin(
       applyChanges(ctx.state, before, state);
       return result;
     };
-  const calls = Object.fromEntries(
+  const calls: Record<string, unknown> = Object.fromEntries(
     ISOLATED_CALLS.filter((call) => typeof plugin[call] === 'function').map((call) => [
       call,
       remote(call),
     ]),
   );
+  // An unchanged repository is answered in this thread (one small request), the rest in a worker.
+  const unchanged = plugin.latestRevisionsSinceIfUnchanged;
+  const since = calls.latestRevisionsSince as RepositoryPlugin['latestRevisionsSince'] | undefined;
+  if (unchanged && since) {
+    calls.latestRevisionsSince = async (
+      ...args: Parameters<RepositoryPlugin['latestRevisionsSince']>
+    ) => (await unchanged.apply(plugin, args)) ?? since(...args);
+  }
   return Object.freeze({ ...plugin, ...calls }) as RepositoryPlugin;
 }
 

@@ -34,6 +34,8 @@ export interface PoolStats {
   queued: number;
   /** Workers started since the pool was made. */
   started: number;
+  /** Calls sent to a worker since the pool was made. */
+  calls: number;
 }
 
 /** Runs plugin calls in worker threads, reusing idle workers; a call that is aborted ends its worker. */
@@ -57,6 +59,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const all = new Set<Slot>();
   const waiting: Array<() => void> = [];
   let started = 0;
+  let calls = 0;
   let closed = false;
 
   function spawnSlot(): Slot {
@@ -113,6 +116,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
 
   async function run(message: CallMessage, call: PoolCallOptions) {
     const slot = await acquire(call.signal);
+    calls++;
     slot.worker.ref();
     const { worker } = slot;
     return new Promise<{ result: unknown; state: Record<string, JsonValue> }>((resolve, reject) => {
@@ -172,6 +176,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
       busy: all.size - idle.length,
       queued: waiting.length,
       started,
+      calls,
     }),
     async close() {
       closed = true;

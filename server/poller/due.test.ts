@@ -63,6 +63,7 @@ describe('server/poller/due: a lone server', () => {
       concurrency: 1,
       refresh: async () => {},
       wake: () => {},
+      queue: () => {},
       isStopped: () => true,
     });
     expect(polled.trigger).toBe('start');
@@ -84,6 +85,7 @@ describe('server/poller/due: a lone server', () => {
       concurrency: 1,
       refresh: async () => {},
       wake: () => {},
+      queue: () => {},
       isStopped: () => true,
     };
     await due.start(core);

@@ -25,6 +25,8 @@ export interface PollerCore {
   refresh(): Promise<void>;
   /** Launches what is due. */
   wake(): void;
+  /** The entry's due time was set: queue it for `wake` (every change of `dueAt` but at start-up). */
+  queue(entry: Entry): void;
   isStopped(): boolean;
 }
 
@@ -209,6 +211,7 @@ export class SharedDue implements DueSource {
         entry.claimed = true;
         entry.dueAt = Date.now();
         entry.trigger = trigger;
+        core.queue(entry);
       }
       core.wake();
     } catch (error) {
