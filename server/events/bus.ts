@@ -117,7 +117,8 @@ export class EventBus {
       const events = await this.options.store.eventsAfter(this.head, BATCH);
       if (events.length === 0) break;
       this.cache.push(...events);
-      if (this.cache.length > CACHE) this.cache.splice(0, this.cache.length - CACHE);
+      // Trimmed to CACHE once it holds twice that: not a shift of the whole cache at every read.
+      if (this.cache.length > 2 * CACHE) this.cache = this.cache.slice(-CACHE);
       this.head = Number(events.at(-1)?.id);
       if (events.length < BATCH) break;
     }
@@ -146,9 +147,19 @@ export class EventBus {
   }
 
   private fromCache(after: number): HoistEvent[] | undefined {
-    const first = this.cache[0];
+    const cache = this.cache;
+    const first = cache[0];
     if (!first || Number(first.id) > after + 1) return undefined;
-    return this.cache.filter((e) => Number(e.id) > after).slice(0, BATCH);
+    // Ids ascend: the first one past `after` by bisection, not a pass over the whole cache
+    // for every batch (one batch per check when every check is an event).
+    let low = 0;
+    let high = cache.length;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if (Number(cache[mid]?.id) > after) high = mid;
+      else low = mid + 1;
+    }
+    return cache.slice(low, low + BATCH);
   }
 
   private async prune(): Promise<void> {

@@ -90,7 +90,8 @@ export async function checkMaterial(
     fingerprint: pkg.fingerprint,
     plugin: pkg.plugin,
     revisions,
-    state: state.snapshot(),
+    // An unchanged state (most checks of a quiet repository) is not written again.
+    state: state.changed() ? state.snapshot() : undefined,
     check: {
       startedAt: new Date(started).toISOString(),
       durationMs,

@@ -85,7 +85,8 @@ export interface CheckResult {
   fingerprint: string;
   plugin: string;
   revisions: Revision[];
-  state: Record<string, JsonValue>;
+  /** The material's state after the check; undefined when the check left it unchanged. */
+  state: Record<string, JsonValue> | undefined;
   check: Omit<CheckRow, 'id' | 'fingerprint'>;
   nextCheckAt: string | null;
   failures: number;

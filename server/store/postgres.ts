@@ -82,7 +82,7 @@ export async function openPostgresStore(
         if (row) inserted.push(toRevision(row));
       }
       await c.query(
-        `UPDATE materials SET state = $2, last_check_at = $3,
+        `UPDATE materials SET state = COALESCE($2, state), last_check_at = $3,
           next_check_at = ${nextCheckAfterRecord('$4')},
           last_error = $5, last_error_code = $6, failures = $7,
           lease_owner = CASE WHEN lease_owner = $8 THEN NULL ELSE lease_owner END,
@@ -90,7 +90,7 @@ export async function openPostgresStore(
         WHERE fingerprint = $1`,
         [
           result.fingerprint,
-          json(result.state),
+          result.state === undefined ? null : json(result.state),
           result.check.startedAt,
           result.nextCheckAt,
           result.lastError,

@@ -80,7 +80,8 @@ export function openSqliteStore(file: string): Store {
     schedule: db.prepare(
       'UPDATE materials SET next_check_at = ?, due_trigger = ? WHERE fingerprint = ?',
     ),
-    updateMaterial: db.prepare(`UPDATE materials SET state = @state, last_check_at = @lastCheckAt,
+    updateMaterial:
+      db.prepare(`UPDATE materials SET state = COALESCE(@state, state), last_check_at = @lastCheckAt,
       next_check_at = ${nextCheckAfterRecord('@nextCheckAt')},
       last_error = @lastError, last_error_code = @lastErrorCode, failures = @failures,
       lease_owner = CASE WHEN lease_owner = @owner THEN NULL ELSE lease_owner END,
@@ -206,7 +207,7 @@ export function openSqliteStore(file: string): Store {
     }
     q.updateMaterial.run({
       fingerprint: result.fingerprint,
-      state: json(result.state),
+      state: result.state === undefined ? null : json(result.state),
       lastCheckAt: result.check.startedAt,
       nextCheckAt: result.nextCheckAt,
       lastError: result.lastError,

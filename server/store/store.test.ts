@@ -182,6 +182,9 @@ describe.each([sqlite, postgres])('server/store ($kind)', (backend) => {
       'fp:app-3',
     ]);
     expect((await store.recentChecks(5)).filter((c) => c.fingerprint === 'fp')).toEqual(checks);
+    // A check that left the state unchanged keeps the stored one.
+    await store.recordCheck({ ...check('fp', []), state: undefined });
+    expect((await store.getMaterial('fp'))?.state).toEqual({ etag: 'x' });
   });
 
   it('rolls a failed check back whole', async () => {
