@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -52,5 +54,33 @@ describe('server/http/http-client', () => {
     await expect(client.request({ url: 'ftp://example.com/x' })).rejects.toThrow(
       'Unsupported URL scheme ftp:',
     );
+  });
+
+  it('keeps the connection when a response without content is cancelled, and closes it after a body', async () => {
+    const sockets = new Set<unknown>();
+    const server = createServer((req, res) => {
+      sockets.add(req.socket);
+      if (req.url === '/same') res.writeHead(304, { etag: '"1"' }).end();
+      else res.writeHead(200, { 'content-length': '100000' }).end(Buffer.alloc(100_000));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const own = createHttpClient();
+    try {
+      for (let i = 0; i < 3; i++) {
+        await (await own.request({ url: `${url}/same` })).cancel();
+        // The pool takes the connection back on its next turn.
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(sockets.size).toBe(1);
+      await (await own.request({ url: `${url}/big` })).cancel();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await (await own.request({ url: `${url}/same` })).cancel();
+      expect(sockets.size).toBe(2);
+    } finally {
+      await own.close();
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });

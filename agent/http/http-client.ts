@@ -130,7 +130,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HostHttpClien
       }
       const location = res.headers.location;
       if (REDIRECT_STATUSES.has(res.statusCode) && typeof location === 'string') {
-        discard(res.body);
+        discard(res.body, res.statusCode, res.headers['content-length']);
         if (hop >= maxRedirects) {
           throw new RepositoryUnreachableError(
             `Too many redirects (more than ${maxRedirects}) from ${redact(req.url)}`,
@@ -153,7 +153,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HostHttpClien
         headers: flattenHeaders(res.headers),
         url,
         body: wrapBody(body, url, req.signal),
-        cancel: async () => discard(body),
+        cancel: async () => discard(body, res.statusCode, res.headers['content-length']),
       };
     }
   }
@@ -274,9 +274,19 @@ function withoutClientCert(tls: TlsOptions | undefined): TlsOptions | undefined 
 }
 
 /** Drops a body we will not read; undici reports the abort as an error nobody needs. */
-function discard(body: Dispatcher.ResponseData['body']): void {
+/**
+ * Drops a response body the caller does not read. One without content (304, 204, length 0) is
+ * let run to its end, which keeps the connection for the next request (most checks of a quiet
+ * repository end with a 304); any other is destroyed, closing its connection.
+ */
+function discard(
+  body: Dispatcher.ResponseData['body'],
+  status: number,
+  length: string | string[] | undefined,
+): void {
   body.on('error', () => {});
-  body.destroy();
+  if (status === 304 || status === 204 || length === '0') body.resume();
+  else body.destroy();
 }
 
 function fileHeaders(size: number, lastModified: Date, etag: string) {
