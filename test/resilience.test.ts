@@ -46,6 +46,10 @@ export default defineRepositoryPlugin({
   checkRepositoryConnection: async () => ({ ok: true, messages: [] }),
   checkPackageConnection: async () => ({ ok: true, messages: [] }),
   latestRevisionsSince: async () => [],
+  async latestRevisionsSinceIfUnchanged() {
+    globalThis.hoistUnchangedRanHere = true;
+    return [];
+  },
   async latestRevision(repo, pkg, ctx) {
     if (repo.MODE === 'spin') for (;;) {}
     if (repo.MODE === 'memory') { const kept = []; for (;;) kept.push({ at: kept.length, text: 'x' + kept.length }); }
@@ -111,6 +115,18 @@ describe('isolated plugin calls (the compiled runtime)', () => {
     const again = await rt.host.latestRevision('misbehaving', { MODE: 'ok' }, {}, { state });
     expect(again?.revision).toBe('app-43');
     expect(rt.workers()).toMatchObject({ workers: 1, busy: 0, started: 1 });
+  });
+
+  it("never runs an installed plugin's code in the server's thread, not even its unchanged-answer call", async () => {
+    const before = rt.workers().calls;
+    const previous = { revision: 'app-1', timestamp: '2024-01-01T00:00:00.000Z', data: {} };
+    expect(await rt.host.latestRevisionsSince('misbehaving', { MODE: 'ok' }, {}, previous)).toEqual(
+      [],
+    );
+    expect((globalThis as { hoistUnchangedRanHere?: boolean }).hoistUnchangedRanHere).toBe(
+      undefined,
+    );
+    expect(rt.workers().calls).toBe(before + 1);
   });
 
   it("rebuilds the plugin's errors on the host's side (class, code, retry-after), and tags others", async () => {

@@ -213,8 +213,9 @@ export interface RepositoryPluginCalls {
    * Optional, for plugins whose calls a server runs in worker threads: `latestRevisionsSince`'s
    * answer when the repository has not changed since the answer the plugin kept in the material
    * state, found with no more than a small request (e.g. answered 304 Not Modified); undefined
-   * when more is needed. The server calls it in its own thread first and sends the call to a
-   * worker only when it answers undefined, so the answer must be the one the full call gives.
+   * when more is needed. For the bundled plugins the server calls it in its own thread first and
+   * sends the call to a worker only when it answers undefined, so the answer must be the one the
+   * full call gives. (An installed plugin's code never runs in the server's thread.)
    */
   latestRevisionsSinceIfUnchanged?(
     repository: Configuration,

@@ -51,8 +51,9 @@ export function isolatePlugin(
       remote(call),
     ]),
   );
-  // An unchanged repository is answered in this thread (one small request), the rest in a worker.
-  const unchanged = plugin.latestRevisionsSinceIfUnchanged;
+  // A bundled plugin answers an unchanged repository in this thread (one small request), the
+  // rest in a worker. An installed plugin's code never runs in the server's thread.
+  const unchanged = source.kind === 'bundled' ? plugin.latestRevisionsSinceIfUnchanged : undefined;
   const since = calls.latestRevisionsSince as RepositoryPlugin['latestRevisionsSince'] | undefined;
   if (unchanged && since) {
     calls.latestRevisionsSince = async (
