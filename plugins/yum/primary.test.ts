@@ -150,6 +150,16 @@ describe('plugins/yum/primary', () => {
         `<package type="rpm" x="1"><name>${n}</name><version ver="${i}" rel="8"/></package>`,
       (n, i) =>
         `<!-- between --><c:package><c:name>${n}</c:name><c:version ver="${i}" rel="9"/></c:package>`,
+      // End tags found by their bytes: no newline before them, CRLF, white space inside,
+      // look-alike names before them, `/package` outside a tag.
+      (n, i) =>
+        `<package type="rpm"><name>${n}</name><packager>p</packager><version ver="${i}" rel="10"/><format><file>/a/package</file></format></package>`,
+      (n, i) =>
+        `<package type="rpm">\r\n  <name>${n}</name>\r\n  <packager>x</packager>\r\n  <version ver="${i}" rel="11"/>\r\n</package>`,
+      (n, i) =>
+        `<package type="rpm"><name>${n}</name><packager/><version ver="${i}" rel="12"/></package\n\t>`,
+      (n, i) =>
+        `<package type="rpm"><name>${n}</name><rpm:packag>q</rpm:packag><packagex/><version ver="${i}" rel="13"/></package\r\n>`,
     ];
     const document = fc
       .array(
