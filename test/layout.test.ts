@@ -13,15 +13,18 @@ const SELF = new Map([
   ['hoist/server', 'server/index.ts'],
 ]);
 
-/** Every source file (not tests) and the files and packages it imports. */
-function graph(): Map<string, { files: string[]; packages: string[] }> {
+/**
+ * Every source file (not tests) and the files and packages it imports; with `loaded`, only the
+ * imports that load a module (not `import type`, not `import()`).
+ */
+function graph(loaded = false): Map<string, { files: string[]; packages: string[] }> {
   const files = LAYERS.flatMap((layer) => walk(join(ROOT, layer)));
   const edges = new Map<string, { files: string[]; packages: string[] }>();
   for (const file of files) {
     const text = readFileSync(file, 'utf8');
-    const specifiers = [...text.matchAll(/^\s*(?:import|export)[^'"]*?from\s+'([^']+)'/gm)].map(
-      (m) => m[1] as string,
-    );
+    const specifiers = [...text.matchAll(/^\s*((?:import|export)[^'"]*?)from\s+'([^']+)'/gm)]
+      .filter((m) => !loaded || !/^\s*(?:import|export)\s+type\s/.test(m[1] as string))
+      .map((m) => m[2] as string);
     const own: string[] = [];
     const packages: string[] = [];
     for (const specifier of specifiers) {
@@ -131,6 +134,25 @@ describe('layout: imports flow plugins → core, agent → core + plugins, serve
         e.packages.filter((p) => serverOnly.test(p)).map((p) => `${file} → ${p}`),
       );
     expect(leaks).toEqual([]);
+  });
+
+  it('starts every command without zod or the plugin host: the CLI loads what a command needs on demand', () => {
+    const loaded = graph(true);
+    const reached = new Set<string>();
+    const packages = new Set<string>();
+    const visit = (file: string) => {
+      if (reached.has(file)) return;
+      reached.add(file);
+      const e = loaded.get(file);
+      for (const p of e?.packages ?? []) packages.add(p);
+      for (const next of e?.files ?? []) visit(next);
+    };
+    visit('cli/main.ts');
+    expect(reached.size).toBeGreaterThan(10);
+    expect([...packages].filter((p) => !p.startsWith('node:'))).toEqual(['commander']);
+    expect(
+      [...reached].filter((f) => /^(core\/index|core\/host|server\/api\/schemas\/index)/.test(f)),
+    ).toEqual([]);
   });
 
   it('keeps the API schemas to zod, so that the CLI takes its types from them', () => {
