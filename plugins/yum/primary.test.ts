@@ -57,11 +57,16 @@ function read(
     ...(namePrefix === undefined ? {} : { namePrefix }),
   });
   const bytes = typeof xml === 'string' ? Buffer.from(xml) : Buffer.from(xml);
+  // Every chunk is fed from the same memory, written over once `push` returns (as the zstd
+  // decoder does): the reader must copy what it keeps.
+  const shared = Buffer.alloc(Math.max(...chunkSizes));
   let at = 0;
   let i = 0;
   while (at < bytes.length) {
     const size = chunkSizes[i++ % chunkSizes.length] as number;
-    reader.push(bytes.subarray(at, at + size));
+    const piece = shared.subarray(0, bytes.copy(shared, 0, at, at + size));
+    reader.push(piece);
+    shared.fill('<');
     at += size;
   }
   const summary = reader.finish();
