@@ -138,21 +138,37 @@ describe('layout: imports flow plugins → core, agent → core + plugins, serve
 
   it('starts every command without zod or the plugin host: the CLI loads what a command needs on demand', () => {
     const loaded = graph(true);
-    const reached = new Set<string>();
-    const packages = new Set<string>();
-    const visit = (file: string) => {
-      if (reached.has(file)) return;
-      reached.add(file);
-      const e = loaded.get(file);
-      for (const p of e?.packages ?? []) packages.add(p);
-      for (const next of e?.files ?? []) visit(next);
+    /** The files and packages loading `file` loads with it. */
+    const reach = (file: string) => {
+      const files = new Set<string>();
+      const packages = new Set<string>();
+      const visit = (at: string) => {
+        if (files.has(at)) return;
+        files.add(at);
+        const e = loaded.get(at);
+        for (const p of e?.packages ?? []) packages.add(p);
+        for (const next of e?.files ?? []) visit(next);
+      };
+      visit(file);
+      return { files: [...files], packages: [...packages] };
     };
-    visit('cli/main.ts');
-    expect(reached.size).toBeGreaterThan(10);
-    expect([...packages].filter((p) => !p.startsWith('node:'))).toEqual(['commander']);
+    const cli = reach('cli/main.ts');
+    expect(cli.files.length).toBeGreaterThan(10);
+    expect(cli.packages.filter((p) => !p.startsWith('node:'))).toEqual(['commander']);
     expect(
-      [...reached].filter((f) => /^(core\/index|core\/host|server\/api\/schemas\/index)/.test(f)),
+      cli.files.filter((f) => /^(core\/index|core\/host|server\/api\/schemas\/index)/.test(f)),
     ).toEqual([]);
+    // The apt plugin is registered everywhere; what reads Release and Packages loads on a call.
+    expect(
+      reach('plugins/apt/index.ts')
+        .files.filter((f) => f.startsWith('plugins/apt/'))
+        .sort(),
+    ).toEqual([
+      'plugins/apt/config.ts',
+      'plugins/apt/constraint.ts',
+      'plugins/apt/index.ts',
+      'plugins/apt/version.ts',
+    ]);
   });
 
   it('keeps the API schemas to zod, so that the CLI takes its types from them', () => {
