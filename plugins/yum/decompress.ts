@@ -110,7 +110,7 @@ export async function decompress(
     (options.declaredBytes ?? 0) >= ZSTD_THREAD_BYTES &&
     process.env.HOIST_ZSTD_THREAD === '1';
   const output = threaded
-    ? (await import('./zstd-thread.ts')).zstdOnThread(counted)
+    ? (await import('./zstd-thread.ts')).zstdOnThread(counted, options.borrowed === true)
     : await decoder(counted, compression, options.borrowed === true);
   return bounded(output, () => read, compression, limits);
 }
