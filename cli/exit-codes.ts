@@ -1,4 +1,6 @@
-import { ConfigInvalidError, HoistError } from 'hoist';
+// The catalogue itself, not `hoist`'s index: every command loads this module, and the index
+// loads the plugin host with it. The classes are the same ones `hoist` exports.
+import { ConfigInvalidError, HoistError } from '../core/errors.ts';
 
 /** Exit codes of `hoist check` (DESIGN.md): scripts rely on them. */
 export const EXIT = {

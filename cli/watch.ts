@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
-import { eventLine, type HoistEvent } from '../server/api/schemas/index.ts';
+// The line alone, not the schemas' index: `hoist --help` and every command would load zod.
+import { eventLine } from '../server/api/schemas/event-line.ts';
+import type { HoistEvent } from '../server/api/schemas/index.ts';
 import { CLIENT_EXIT, ClientError, resolveClient } from './client.ts';
 import { sseReader } from './sse.ts';
 

@@ -13,15 +13,18 @@ const SELF = new Map([
   ['hoist/server', 'server/index.ts'],
 ]);
 
-/** Every source file (not tests) and the files and packages it imports. */
-function graph(): Map<string, { files: string[]; packages: string[] }> {
+/**
+ * Every source file (not tests) and the files and packages it imports; with `loaded`, only the
+ * imports that load a module (not `import type`, not `import()`).
+ */
+function graph(loaded = false): Map<string, { files: string[]; packages: string[] }> {
   const files = LAYERS.flatMap((layer) => walk(join(ROOT, layer)));
   const edges = new Map<string, { files: string[]; packages: string[] }>();
   for (const file of files) {
     const text = readFileSync(file, 'utf8');
-    const specifiers = [...text.matchAll(/^\s*(?:import|export)[^'"]*?from\s+'([^']+)'/gm)].map(
-      (m) => m[1] as string,
-    );
+    const specifiers = [...text.matchAll(/^\s*((?:import|export)[^'"]*?)from\s+'([^']+)'/gm)]
+      .filter((m) => !loaded || !/^\s*(?:import|export)\s+type\s/.test(m[1] as string))
+      .map((m) => m[2] as string);
     const own: string[] = [];
     const packages: string[] = [];
     for (const specifier of specifiers) {
@@ -131,6 +134,41 @@ describe('layout: imports flow plugins → core, agent → core + plugins, serve
         e.packages.filter((p) => serverOnly.test(p)).map((p) => `${file} → ${p}`),
       );
     expect(leaks).toEqual([]);
+  });
+
+  it('starts every command without zod or the plugin host: the CLI loads what a command needs on demand', () => {
+    const loaded = graph(true);
+    /** The files and packages loading `file` loads with it. */
+    const reach = (file: string) => {
+      const files = new Set<string>();
+      const packages = new Set<string>();
+      const visit = (at: string) => {
+        if (files.has(at)) return;
+        files.add(at);
+        const e = loaded.get(at);
+        for (const p of e?.packages ?? []) packages.add(p);
+        for (const next of e?.files ?? []) visit(next);
+      };
+      visit(file);
+      return { files: [...files], packages: [...packages] };
+    };
+    const cli = reach('cli/main.ts');
+    expect(cli.files.length).toBeGreaterThan(10);
+    expect(cli.packages.filter((p) => !p.startsWith('node:'))).toEqual(['commander']);
+    expect(
+      cli.files.filter((f) => /^(core\/index|core\/host|server\/api\/schemas\/index)/.test(f)),
+    ).toEqual([]);
+    // The apt plugin is registered everywhere; what reads Release and Packages loads on a call.
+    expect(
+      reach('plugins/apt/index.ts')
+        .files.filter((f) => f.startsWith('plugins/apt/'))
+        .sort(),
+    ).toEqual([
+      'plugins/apt/config.ts',
+      'plugins/apt/constraint.ts',
+      'plugins/apt/index.ts',
+      'plugins/apt/version.ts',
+    ]);
   });
 
   it('keeps the API schemas to zod, so that the CLI takes its types from them', () => {

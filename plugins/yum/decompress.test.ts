@@ -36,6 +36,23 @@ describe('plugins/yum/decompress', () => {
     );
   });
 
+  it('decodes zstd into the same memory for a borrowing reader, and into fresh memory otherwise', async () => {
+    requireTool('zstd', 'Debian package zstd');
+    const text = Buffer.concat([randomBytes(300_000), Buffer.alloc(5 << 20, 0x61)]);
+    const zst = execFileSync('zstd', ['-c', '-3'], { input: text });
+    for (const borrowed of [true, false]) {
+      const copies: Buffer[] = [];
+      const memory = new Set<ArrayBufferLike>();
+      for await (const chunk of await decompress(pieces(zst), 'zstd', {}, { borrowed })) {
+        copies.push(Buffer.from(chunk));
+        memory.add(chunk.buffer);
+      }
+      expect(Buffer.concat(copies).equals(text)).toBe(true);
+      expect(copies.length).toBeGreaterThan(5);
+      expect(memory.size === 1).toBe(borrowed);
+    }
+  });
+
   it('stops at the most a file may inflate to', async () => {
     const gz = gzipSync(Buffer.alloc(8 << 20, 0x20));
     await expect(inflate(gz, 'gzip', { maxBytes: 4 << 20, maxRatio: Infinity })).rejects.toThrow(

@@ -135,7 +135,8 @@ export function verifyDigest(bytes: Uint8Array, digest: Digest, what: string): v
  * `consume`, all overlapped and never holding the whole file. Downloads past the declared size
  * (with slack for the off-by-a-few sizes seen in the wild) and output past the declared
  * open-size (or a cap) are refused at once. The checksum is checked when the download ends; on a
- * mismatch whatever `consume` built must be thrown away (this function throws).
+ * mismatch whatever `consume` built must be thrown away (this function throws). With `borrowed`,
+ * a chunk is valid only until `consume` returns (its memory is decoded into again).
  */
 export async function streamRecord(
   ctx: PluginContext,
@@ -144,6 +145,7 @@ export async function streamRecord(
   record: RepomdRecord,
   what: string,
   consume: (chunk: Uint8Array) => void,
+  options: { borrowed?: boolean } = {},
 ): Promise<{ compression: Compression; bytes: number; openBytes: number }> {
   const checksum = record.checksum;
   const algorithm = checksum ? digestAlgorithm(checksum.type) : undefined;
@@ -171,6 +173,7 @@ export async function streamRecord(
       {},
       {
         ...(record.size ? { declaredBytes: record.size } : {}),
+        ...(options.borrowed ? { borrowed: true } : {}),
       },
     )) {
       openBytes += chunk.length;

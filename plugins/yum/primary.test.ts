@@ -57,11 +57,16 @@ function read(
     ...(namePrefix === undefined ? {} : { namePrefix }),
   });
   const bytes = typeof xml === 'string' ? Buffer.from(xml) : Buffer.from(xml);
+  // Every chunk is fed from the same memory, written over once `push` returns (as the zstd
+  // decoder does): the reader must copy what it keeps.
+  const shared = Buffer.alloc(Math.max(...chunkSizes));
   let at = 0;
   let i = 0;
   while (at < bytes.length) {
     const size = chunkSizes[i++ % chunkSizes.length] as number;
-    reader.push(bytes.subarray(at, at + size));
+    const piece = shared.subarray(0, bytes.copy(shared, 0, at, at + size));
+    reader.push(piece);
+    shared.fill('<');
     at += size;
   }
   const summary = reader.finish();
@@ -150,6 +155,16 @@ describe('plugins/yum/primary', () => {
         `<package type="rpm" x="1"><name>${n}</name><version ver="${i}" rel="8"/></package>`,
       (n, i) =>
         `<!-- between --><c:package><c:name>${n}</c:name><c:version ver="${i}" rel="9"/></c:package>`,
+      // End tags found by their bytes: no newline before them, CRLF, white space inside,
+      // look-alike names before them, `/package` outside a tag.
+      (n, i) =>
+        `<package type="rpm"><name>${n}</name><packager>p</packager><version ver="${i}" rel="10"/><format><file>/a/package</file></format></package>`,
+      (n, i) =>
+        `<package type="rpm">\r\n  <name>${n}</name>\r\n  <packager>x</packager>\r\n  <version ver="${i}" rel="11"/>\r\n</package>`,
+      (n, i) =>
+        `<package type="rpm"><name>${n}</name><packager/><version ver="${i}" rel="12"/></package\n\t>`,
+      (n, i) =>
+        `<package type="rpm"><name>${n}</name><rpm:packag>q</rpm:packag><packagex/><version ver="${i}" rel="13"/></package\r\n>`,
     ];
     const document = fc
       .array(

