@@ -48,6 +48,13 @@ export function deliveriesOf(
 }
 
 const AT_ONCE = 8;
+/**
+ * A batch that makes no delivery moves the stored cursor at most this often (most events make
+ * none: a check of a quiet repository is one). After a restart the few events past the stored
+ * cursor are read again and, with the same webhooks, make no delivery again; one recorded
+ * twice is refused by the store.
+ */
+const IDLE_CURSOR_MS = 5000;
 
 /**
  * Webhooks: every event read from the stream becomes a delivery per webhook that wants it
@@ -60,6 +67,9 @@ export class Notifier {
   private queue: Promise<void> = Promise.resolve();
   private delivering: Promise<void> | undefined;
   private stopped = false;
+  private cursorWrittenAt = 0;
+  /** Read past, not yet stored (batches without deliveries since the last write). */
+  private unwritten: number | undefined;
 
   constructor(private readonly options: NotifierOptions) {}
 
@@ -83,6 +93,8 @@ export class Notifier {
     clearInterval(this.timer);
     await this.queue.catch(() => {});
     await this.delivering;
+    if (this.unwritten !== undefined)
+      await this.options.store.enqueueDeliveries([], this.unwritten).catch(() => {});
   }
 
   /**
@@ -95,7 +107,14 @@ export class Notifier {
     for (let wait = 1000; !this.stopped; wait = Math.min(wait * 2, 10_000)) {
       try {
         const deliveries = deliveriesOf(events, await store.listNotifications());
-        await store.enqueueDeliveries(deliveries, Number(events.at(-1)?.id));
+        const through = Number(events.at(-1)?.id);
+        if (deliveries.length === 0 && Date.now() - this.cursorWrittenAt < IDLE_CURSOR_MS) {
+          this.unwritten = through;
+          return;
+        }
+        await store.enqueueDeliveries(deliveries, through);
+        this.cursorWrittenAt = Date.now();
+        this.unwritten = undefined;
         if (deliveries.length > 0) void this.deliverDue();
         return;
       } catch (error) {
