@@ -1,4 +1,5 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryState, type Revision } from '../core/index.ts';
 import { testRuntime } from './helpers/host.ts';
@@ -83,13 +84,19 @@ describe('yum: unchanged repositories answered without a worker', () => {
     expect(isolated.workers().calls).toBe(2);
   }, 120_000);
 
-  it('sends a repository behind a mirror list to the worker', async () => {
+  it('sends a repository with a mirror list to the worker, even when its answer is kept', async () => {
+    writeFileSync(join(dir, 'mirrors.txt'), `${server.url}\n`);
     const state = createMemoryState();
-    const repo = { MIRRORLIST: `${server.url}/mirrors.txt` };
+    // The list names REPO_URL itself: the kept answer's base is REPO_URL, as for a plain one.
+    const repo = { REPO_URL: server.url, MIRRORLIST: `${server.url}/mirrors.txt` };
+    const pkg = { PACKAGE_SPEC: 'pub' };
+    const first = await isolated.host.latestRevision('yum', repo, pkg, { state });
+    expect(first?.revision).toBe('pub-1.1-1.noarch');
+    expect(JSON.stringify(state.snapshot())).toContain(`"base":"${server.url}"`);
     const before = isolated.workers().calls;
-    await expect(
-      isolated.host.latestRevision('yum', repo, { PACKAGE_SPEC: 'pub' }, { state }),
-    ).rejects.toThrow();
+    expect(
+      await isolated.host.latestRevisionsSince('yum', repo, pkg, first as Revision, { state }),
+    ).toEqual([]);
     expect(isolated.workers().calls).toBe(before + 1);
   });
 });

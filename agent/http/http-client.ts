@@ -273,7 +273,6 @@ function withoutClientCert(tls: TlsOptions | undefined): TlsOptions | undefined 
   return rest;
 }
 
-/** Drops a body we will not read; undici reports the abort as an error nobody needs. */
 /**
  * Drops a response body the caller does not read. One without content (304, 204, length 0) is
  * let run to its end, which keeps the connection for the next request (most checks of a quiet

@@ -18,8 +18,7 @@ export function createMemoryState(initial: Record<string, JsonValue> = {}): Memo
       values.set(key, value);
     },
     delete: (key) => {
-      changed = true;
-      values.delete(key);
+      if (values.delete(key)) changed = true;
     },
     snapshot: () => Object.fromEntries(values),
     changed: () => changed,

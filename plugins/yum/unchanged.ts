@@ -24,10 +24,10 @@ export async function readRepositoryIfUnchanged(
 ): Promise<RepositoryRead | undefined> {
   const base = repo.REPO_URL;
   if (!base || repo.METALINK || repo.MIRRORLIST) return undefined;
-  const access = await repositoryAccess(repo, ctx);
   const { selection, cached } = lastAnswer(repo, pkg, ctx);
   const headers = conditionalHeaders(base, cached?.conditional);
   if (!cached || Object.keys(headers).length === 0) return undefined;
+  const access = await repositoryAccess(repo, ctx);
   const url = repomdUrl(base);
   const response = await send(ctx, access, url, headers);
   await response.cancel();

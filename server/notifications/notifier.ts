@@ -70,6 +70,8 @@ export class Notifier {
   private cursorWrittenAt = 0;
   /** Read past, not yet stored (batches without deliveries since the last write). */
   private unwritten: number | undefined;
+  /** Stores `unwritten` when no batch comes to do it. */
+  private cursorTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: NotifierOptions) {}
 
@@ -91,10 +93,23 @@ export class Notifier {
     this.stopped = true;
     this.subscription?.close();
     clearInterval(this.timer);
+    clearTimeout(this.cursorTimer);
     await this.queue.catch(() => {});
     await this.delivering;
-    if (this.unwritten !== undefined)
-      await this.options.store.enqueueDeliveries([], this.unwritten).catch(() => {});
+    await this.writeCursor();
+  }
+
+  /** Stores the cursor read past (in the queue's order, so never behind a batch's own write). */
+  private async writeCursor(): Promise<void> {
+    const through = this.unwritten;
+    if (through === undefined) return;
+    try {
+      await this.options.store.enqueueDeliveries([], through);
+      this.cursorWrittenAt = Date.now();
+      if (this.unwritten === through) this.unwritten = undefined;
+    } catch (error) {
+      this.options.logger.warn({ error: String(error) }, 'storing the webhook cursor failed');
+    }
   }
 
   /**
@@ -110,6 +125,10 @@ export class Notifier {
         const through = Number(events.at(-1)?.id);
         if (deliveries.length === 0 && Date.now() - this.cursorWrittenAt < IDLE_CURSOR_MS) {
           this.unwritten = through;
+          this.cursorTimer ??= setTimeout(() => {
+            this.cursorTimer = undefined;
+            this.queue = this.queue.then(() => this.writeCursor());
+          }, IDLE_CURSOR_MS).unref();
           return;
         }
         await store.enqueueDeliveries(deliveries, through);

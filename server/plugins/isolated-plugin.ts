@@ -60,7 +60,12 @@ export function isolatePlugin(
       ...args: Parameters<RepositoryPlugin['latestRevisionsSince']>
     ) => (await unchanged.apply(plugin, args)) ?? since(...args);
   }
-  return Object.freeze({ ...plugin, ...calls }) as RepositoryPlugin;
+  // Consumed here: nothing else may call a plugin's code in this thread.
+  return Object.freeze({
+    ...plugin,
+    ...calls,
+    latestRevisionsSinceIfUnchanged: undefined,
+  }) as RepositoryPlugin;
 }
 
 /** Every key of a state the host made (`createMemoryState`); others start empty in the worker. */

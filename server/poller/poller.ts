@@ -57,6 +57,8 @@ export class Poller {
   private readonly hosts = new WeakMap<Configuration, string>();
   private wakeQueued = false;
   private readonly due: DueSource;
+  /** The due time and host each entry was last queued with (until it is launched). */
+  private readonly queuedAs = new WeakMap<Entry, { at: number; host: string }>();
   /** Entries that may start, per host in order of due time (see `queue`). */
   private readonly queued = new DueQueue<Entry>(
     (entry, at, host) =>
@@ -118,11 +120,9 @@ export class Poller {
       seen.add(pkg.fingerprint);
       const entry = this.entries.get(pkg.fingerprint);
       if (entry) {
-        // Its repository (and so its host) may have changed.
-        if (entry.pkg.repositoryConfig !== pkg.repositoryConfig) {
-          entry.pkg = pkg;
-          this.queue(entry);
-        } else entry.pkg = pkg;
+        entry.pkg = pkg;
+        // Its repository (and so its host) may have changed: queued again only if so.
+        this.queue(entry);
         continue;
       }
       const added: Entry = {
@@ -204,7 +204,13 @@ export class Poller {
 
   /** Queues an entry whose due time was set (or may have changed) for `wake` to find. */
   private queue(entry: Entry): void {
-    if (!entry.running) this.queued.push(this.hostOf(entry), entry.dueAt, entry);
+    if (entry.running) return;
+    const host = this.hostOf(entry);
+    // Queued already with this due time and host (a refresh re-reads every material): once.
+    const last = this.queuedAs.get(entry);
+    if (last && last.at === entry.dueAt && last.host === host) return;
+    this.queuedAs.set(entry, { at: entry.dueAt, host });
+    this.queued.push(host, entry.dueAt, entry);
   }
 
   private wake(): void {
@@ -252,6 +258,7 @@ export class Poller {
   }
 
   private launch(entry: Entry, host: string): void {
+    this.queuedAs.delete(entry);
     if (entry.trigger === 'schedule')
       this.deps.metrics?.checkStarted?.(Math.max(0, Date.now() - entry.dueAt) / 1000);
     entry.running = true;
