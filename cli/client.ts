@@ -64,9 +64,17 @@ export async function resolveClient(
     if (error instanceof ClientError) throw error;
   }
   const server = options.server ?? env.HOIST_SERVER ?? login.server ?? 'http://127.0.0.1:8153';
-  const token = env.HOIST_TOKEN ?? login.token;
+  const from = env.HOIST_TOKEN !== undefined ? 'HOIST_TOKEN' : `the token in ${file}`;
+  const token = (env.HOIST_TOKEN ?? login.token)?.trim();
   if (!token)
     throw new ClientError('no token: set HOIST_TOKEN or run hoist login', CLIENT_EXIT.refused);
+  // A pasted line break or space would go out as a broken header, echoing the token in the error.
+  if (!/^[\x21-\x7e]+$/.test(token)) {
+    throw new ClientError(
+      `${from} holds a space, line break or other character a token cannot have: give the token alone`,
+      CLIENT_EXIT.usage,
+    );
+  }
   return { server, token };
 }
 
